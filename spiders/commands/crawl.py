@@ -1,0 +1,26 @@
+"""`scrapy crawl` with the docs spider's arguments checked before anything starts.
+
+A bad `-a` value ends the command with one line naming the argument and exit
+status 2, instead of a traceback from inside the crawler. The check runs in
+`process_options`, before Scrapy sets up logging and the crawler process.
+"""
+from __future__ import annotations
+
+import sys
+
+from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+
+from spiders.options import CrawlArgumentError, CrawlOptions
+
+_CHECKED = ("url", "max_pages", "max_depth", "quality_threshold", "scope")
+
+
+class Command(ScrapyCrawlCommand):
+    def process_options(self, args, opts):
+        super().process_options(args, opts)
+        if args[:1] == ["docs"]:
+            try:
+                CrawlOptions.parse(**{k: v for k, v in opts.spargs.items() if k in _CHECKED})
+            except CrawlArgumentError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                raise SystemExit(2) from None

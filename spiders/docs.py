@@ -1,0 +1,300 @@
+"""The `docs` spider: crawl one documentation site within a job's limits.
+
+The spider keeps its own frontier instead of handing every link to Scrapy's
+scheduler, for two guarantees users rely on:
+- the page limit is exact: a request is only made while
+  `completed + in_flight < max_pages`, so requests in flight never overshoot,
+  and a failed or skipped page gives its slot back;
+- depth is the shortest link distance from the start URL, and nothing deeper
+  than `max_depth` is requested.
+Pages are deduplicated on `normalize_url` keys, including the URL a page was
+redirected to and its in-scope `<link rel=canonical>`.
+"""
+from __future__ import annotations
+
+import gzip
+import heapq
+import itertools
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Iterator
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest, StopDownload
+from scrapy.http import Request, Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from twisted.python.failure import Failure
+
+from spiders.extract import extract_page
+from spiders.items import PageItem
+from spiders.options import CrawlOptions
+from spiders.urls import Scope, clean_url, is_http_url, is_non_html_url, normalize_url, url_extension
+
+PAGE_META = "docspasta_page"
+MAX_SITEMAPS = 20
+_HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+_MD_LINK = re.compile(r"\[[^\]]*\]\(\s*<?([^)\s>]+)>?[^)]*\)")
+
+
+@dataclass(frozen=True)
+class PageRef:
+    url: str
+    key: str
+    depth: int
+    discovered_from: str | None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _content_type(headers: Any) -> bytes:
+    return (headers.get(b"Content-Type") or b"").split(b";")[0].strip().lower()
+
+
+def _is_html_type(content_type: bytes) -> bool:
+    # No Content-Type at all: let the body decide (Scrapy sniffs it).
+    return not content_type or content_type in _HTML_TYPES or content_type.endswith(b"+html")
+
+
+class DocsSpider(scrapy.Spider):
+    name = "docs"
+
+    def __init__(
+        self,
+        url: str | None = None,
+        max_pages: Any = None,
+        max_depth: Any = None,
+        quality_threshold: Any = None,
+        scope: str | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.options = CrawlOptions.parse(
+            url=url, max_pages=max_pages, max_depth=max_depth,
+            quality_threshold=quality_threshold, scope=scope,
+        )
+        self.start_url = clean_url(self.options.url)
+        self.scope = Scope.from_url(self.start_url, self.options.scope)
+        self._heap: list[tuple[int, int, str]] = []
+        self._queued: dict[str, PageRef] = {}
+        self._seen: set[str] = set()  # keys queued, requested or recorded
+        self._done: set[str] = set()  # keys of pages already emitted as completed
+        self._seq = itertools.count()
+        self._in_flight = 0
+        self.completed = 0
+        self._sitemaps = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DocsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider._on_headers, signal=signals.headers_received)
+        return spider
+
+    async def start(self):
+        ref = PageRef(self.start_url, normalize_url(self.start_url), 0, None)
+        self._seen.add(ref.key)
+        self._in_flight += 1
+        yield self._request(ref)
+
+    # -- frontier -----------------------------------------------------------
+
+    def _request(self, ref: PageRef) -> Request:
+        return Request(
+            ref.url, callback=self.parse_page, errback=self.page_failed,
+            meta={PAGE_META: ref}, priority=-ref.depth, dont_filter=True,
+        )
+
+    def _enqueue(self, url: str, depth: int, discovered_from: str | None) -> Iterator[PageItem]:
+        """Queue a discovered URL, or record it as skipped if it is not a page."""
+        if depth > self.options.max_depth or not self.scope.contains(url):
+            return
+        key = normalize_url(url)
+        queued = self._queued.get(key)
+        if queued is not None and depth < queued.depth:  # found a shorter path
+            self._queued[key] = PageRef(queued.url, key, depth, discovered_from)
+            heapq.heappush(self._heap, (depth, next(self._seq), key))
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        if is_non_html_url(url):
+            yield self._record(PageRef(url, key, depth, discovered_from), "skipped",
+                               error=f"not HTML (.{url_extension(url)} file), not downloaded")
+            return
+        self._queued[key] = PageRef(url, key, depth, discovered_from)
+        heapq.heappush(self._heap, (depth, next(self._seq), key))
+
+    def _pump(self) -> Iterator[Request]:
+        """Requests for as many queued pages as the page budget has room for."""
+        while self._heap and self.completed + self._in_flight < self.options.max_pages:
+            depth, _, key = heapq.heappop(self._heap)
+            ref = self._queued.get(key)
+            if ref is None or ref.depth != depth:
+                continue  # stale entry: already requested, or re-queued shallower
+            del self._queued[key]
+            if key in self._done:
+                continue  # claimed meanwhile through a redirect or canonical link
+            self._in_flight += 1
+            yield self._request(ref)
+
+    def _on_idle(self) -> None:
+        if self._in_flight:
+            self.logger.warning("%d page requests vanished without a response; releasing their slots", self._in_flight)
+            self._in_flight = 0
+        requests = list(self._pump())
+        for request in requests:
+            self.crawler.engine.crawl(request)
+        if requests:
+            raise DontCloseSpider
+
+    def _on_headers(self, headers: Any, body_length: int, request: Request, spider: Any = None) -> None:
+        # Stop non-HTML bodies (PDFs, archives, images) before they download.
+        if PAGE_META in request.meta and not _is_html_type(_content_type(headers)):
+            raise StopDownload(fail=False)
+
+    # -- pages --------------------------------------------------------------
+
+    def _record(self, ref: PageRef, status: str, *, final_url: str | None = None,
+                http_status: int | None = None, error: str | None = None, **fields: Any) -> PageItem:
+        return PageItem(
+            url=ref.url, final_url=final_url or ref.url, title=fields.pop("title", ""),
+            depth=ref.depth, discovered_from=ref.discovered_from, status=status,
+            http_status=http_status, error=error, markdown=fields.pop("markdown", ""),
+            quality=fields.pop("quality", 0), quality_reasons=fields.pop("quality_reasons", []),
+            word_count=fields.pop("word_count", 0), token_count=fields.pop("token_count", 0),
+            fetched_at=_now(), **fields,
+        )
+
+    def parse_page(self, response: Response) -> Iterator[Any]:
+        ref: PageRef = response.meta[PAGE_META]
+        self._in_flight -= 1
+        if ref.depth == 0:
+            # The site's real address is where the start URL landed (http -> https,
+            # bare host -> www, /docs -> /docs/): the scope moves with it.
+            self.scope = Scope.from_url(response.url, self.options.scope)
+        yield from self._handle_page(ref, response)
+        if ref.depth == 0:
+            yield from self._discovery_requests(response.url)
+        yield from self._pump()
+
+    def _handle_page(self, ref: PageRef, response: Response) -> Iterator[Any]:
+        skip = lambda reason: self._record(ref, "skipped", final_url=response.url,  # noqa: E731
+                                           http_status=response.status, error=reason)
+        content_type = _content_type(response.headers)
+        if not isinstance(response, TextResponse) or not _is_html_type(content_type):
+            yield skip(f"not HTML ({content_type.decode('latin-1') or 'unknown type'}), not downloaded")
+            return
+        final_key = normalize_url(response.url)
+        if final_key != ref.key:
+            if not self.scope.contains(response.url):
+                yield skip(f"redirected out of scope to {response.url}")
+                return
+            self._seen.add(final_key)
+        keys = {ref.key, final_key}
+        canonical = response.xpath("//head/link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href").get()
+        if canonical:
+            canonical_url = clean_url(urljoin(response.url, canonical.strip()))
+            if is_http_url(canonical_url) and self.scope.contains(canonical_url):
+                keys.add(normalize_url(canonical_url))
+        if duplicate_of := keys & self._done:
+            yield skip(f"duplicate of {min(duplicate_of)}")
+            return
+        if self.completed >= self.options.max_pages:  # cannot happen while the budget holds; never overshoot
+            yield skip("page limit reached")
+            return
+        page = extract_page(response.text, response.url)
+        self.completed += 1
+        self._done |= keys
+        self._seen |= keys
+        yield self._record(
+            ref, "completed", final_url=response.url, http_status=response.status,
+            title=page.title, markdown=page.markdown, quality=page.quality,
+            quality_reasons=list(page.quality_reasons), word_count=page.word_count,
+            token_count=page.token_count,
+        )
+        for href in response.xpath("//a[@href]/@href").getall():
+            link = clean_url(urljoin(response.url, href.strip()))
+            if is_http_url(link):
+                yield from self._enqueue(link, ref.depth + 1, response.url)
+
+    def page_failed(self, failure: Failure) -> Iterator[Any]:
+        ref: PageRef = failure.request.meta[PAGE_META]
+        self._in_flight -= 1
+        if failure.check(HttpError):
+            response = failure.value.response
+            yield self._record(ref, "failed", final_url=response.url, http_status=response.status,
+                               error=f"HTTP {response.status}")
+        elif failure.check(IgnoreRequest):
+            message = str(failure.value) or "request ignored"
+            status = "skipped" if "robots.txt" in message else "failed"
+            yield self._record(ref, status, error="disallowed by robots.txt" if status == "skipped" else message)
+        else:
+            yield self._record(ref, "failed", error=f"{type(failure.value).__name__}: {failure.getErrorMessage()}")
+        yield from self._pump()
+
+    # -- discovery: sitemaps and llms.txt seed the frontier -----------------
+
+    def _discovery_requests(self, site_url: str) -> Iterator[Request]:
+        if self.options.max_depth < 1:
+            return
+        root = "{0.scheme}://{0.netloc}/".format(urlsplit(site_url))
+        yield Request(root + "robots.txt", callback=self.parse_robots, errback=self.discovery_failed,
+                      meta={"dont_obey_robotstxt": True, "sitemap_fallback": root + "sitemap.xml"},
+                      dont_filter=True, priority=10)
+        yield Request(root + "llms.txt", callback=self.parse_llms_txt, errback=self.discovery_failed,
+                      dont_filter=True, priority=10)
+
+    def parse_robots(self, response: Response) -> Iterator[Request]:
+        text = response.text if isinstance(response, TextResponse) else response.body.decode("utf-8", "replace")
+        sitemaps = list(sitemap_urls_from_robots(text, base_url=response.url))
+        for url in sitemaps or [response.meta["sitemap_fallback"]]:
+            yield from self._sitemap_request(url)
+
+    def discovery_failed(self, failure: Failure) -> Iterator[Request]:
+        request = failure.request
+        if fallback := request.meta.get("sitemap_fallback"):
+            yield from self._sitemap_request(fallback)
+        self.logger.debug("discovery request %s failed: %s", request.url, failure.getErrorMessage())
+
+    def _sitemap_request(self, url: str) -> Iterator[Request]:
+        if self._sitemaps < MAX_SITEMAPS and is_http_url(url):
+            self._sitemaps += 1
+            yield Request(url, callback=self.parse_sitemap, errback=self.discovery_failed, dont_filter=True, priority=10)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        body = response.body
+        if body[:2] == b"\x1f\x8b":
+            try:
+                body = gzip.decompress(body)
+            except OSError:
+                return
+        try:
+            sitemap = Sitemap(body)
+        except Exception:  # noqa: BLE001 - a broken sitemap is not a broken crawl
+            self.logger.info("ignoring unreadable sitemap %s", response.url)
+            return
+        locs = [entry["loc"] for entry in sitemap if entry.get("loc")]
+        if sitemap.type == "sitemapindex":
+            for loc in locs:
+                yield from self._sitemap_request(urljoin(response.url, loc))
+            return
+        for loc in locs:
+            yield from self._enqueue(clean_url(urljoin(response.url, loc)), 1, response.url)
+        yield from self._pump()
+
+    def parse_llms_txt(self, response: Response) -> Iterator[Any]:
+        if not isinstance(response, TextResponse):
+            return
+        for target in _MD_LINK.findall(response.text):
+            url = clean_url(urljoin(response.url, target))
+            if url.endswith(".html.md"):  # llms.txt links to Markdown twins of HTML pages
+                url = url[: -len(".md")]
+            elif url_extension(url) == "md":
+                continue
+            yield from self._enqueue(url, 1, response.url)
+        yield from self._pump()

@@ -1,0 +1,21 @@
+"""What one crawled URL becomes: the row a user sees in the JSON export."""
+from __future__ import annotations
+
+import scrapy
+
+
+class PageItem(scrapy.Item):
+    url = scrapy.Field()  # as discovered (fragment and tracking parameters removed)
+    final_url = scrapy.Field()  # after redirects
+    title = scrapy.Field()
+    depth = scrapy.Field()
+    discovered_from = scrapy.Field()
+    status = scrapy.Field()  # completed | failed | skipped
+    http_status = scrapy.Field()
+    error = scrapy.Field()  # the reason, for failed or skipped
+    markdown = scrapy.Field()
+    quality = scrapy.Field()
+    quality_reasons = scrapy.Field()
+    word_count = scrapy.Field()
+    token_count = scrapy.Field()
+    fetched_at = scrapy.Field()

@@ -1,0 +1,64 @@
+"""Scrapy settings for the DocsPasta crawl.
+
+Every run (terminal, web job, benchmark) starts from these; a job layers its own
+values on top at cmdline priority. Components read them through `from_crawler`.
+"""
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    _VERSION = version("docspasta")
+except PackageNotFoundError:  # running from a checkout that was never installed
+    _VERSION = "0.0.0"
+
+BOT_NAME = "docspasta"
+SPIDER_MODULES = ["spiders.docs"]
+NEWSPIDER_MODULE = "spiders"
+COMMANDS_MODULE = "spiders.commands"
+
+# An identifying User-Agent: site owners can see who we are and address us in robots.txt.
+USER_AGENT = f"DocsPasta/{_VERSION} (+https://github.com/docspasta/docspasta)"
+ROBOTSTXT_OBEY = True
+ROBOTSTXT_USER_AGENT = "DocsPasta"
+
+# Politeness a documentation host would not mind: a few connections at once, and
+# AutoThrottle backs off when the server slows down.
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 8
+DOWNLOAD_DELAY = 0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.25
+AUTOTHROTTLE_MAX_DELAY = 10.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 4.0
+
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
+
+# Transient failures: 3 tries in all, with exponential backoff; Retry-After is
+# honoured up to DOCSPASTA_RETRY_AFTER_MAX seconds.
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+DOCSPASTA_RETRY_BACKOFF_BASE = 0.5
+DOCSPASTA_RETRY_BACKOFF_MAX = 10.0
+DOCSPASTA_RETRY_AFTER_MAX = 30.0
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "spiders.middlewares.BackoffRetryMiddleware": 550,
+}
+
+# Only the web is crawled: no file:, data:, s3: or ftp: fetches from typed-in URLs.
+DOWNLOAD_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None}
+TELNETCONSOLE_ENABLED = False
+
+# The spider keeps its own frontier, normalised-URL dedup and depth accounting.
+DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
+DEPTH_LIMIT = 0
+DEPTH_STATS_VERBOSE = False
+REDIRECT_MAX_TIMES = 10
+COOKIES_ENABLED = False
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"

@@ -1,0 +1,110 @@
+"""URL identity and crawl scope.
+
+`normalize_url` gives the key a page is deduplicated by; `Scope` says which URLs
+belong to a job. w3lib does the canonical form; what it leaves (default ports,
+index pages, trailing slashes, tracking parameters) is folded here.
+"""
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_INDEX_PAGES = ("index.html", "index.htm", "index.php", "index.xhtml")
+_TRACKING_PREFIXES = ("utm_", "mtm_", "pk_")
+_TRACKING_PARAMS = frozenset(
+    "gclid dclid gbraid wbraid fbclid msclkid yclid twclid igshid mc_cid mc_eid "
+    "_ga _gl _hsenc _hsmi mkt_tok oly_anon_id oly_enc_id vero_id ref_src".split()
+)
+
+# Types that are never documentation pages; recorded as skipped without a request.
+NON_HTML_EXTENSIONS = frozenset(
+    "pdf ps eps djvu epub mobi doc docx xls xlsx ppt pptx odt ods odp rtf csv tsv "
+    "zip gz tgz bz2 xz zst 7z rar tar jar war whl egg deb rpm dmg exe msi apk iso img bin "
+    "png jpg jpeg gif webp svg ico bmp tif tiff avif psd "
+    "mp3 mp4 m4a wav ogg oga ogv webm mov avi mkv flac "
+    "woff woff2 ttf otf eot css js mjs map wasm json xml rss atom yaml yml toml "
+    "ipynb py rs c h cpp go java rb sh txt md rst".split()
+)
+
+
+def is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in _TRACKING_PARAMS or lowered.startswith(_TRACKING_PREFIXES)
+
+
+def clean_url(url: str) -> str:
+    """The URL to request: no fragment, no tracking parameters, otherwise as written."""
+    parts = urlsplit(url.strip())
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), ""))
+
+
+def normalize_url(url: str) -> str:
+    """The identity of a page: two URLs with the same key are one page."""
+    parts = urlsplit(canonicalize_url(clean_url(url)))
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    port = parts.port
+    netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    path = parts.path or "/"
+    head, _, last = path.rpartition("/")
+    if last.lower() in _INDEX_PAGES:
+        path = head + "/"
+    if len(path) > 1:
+        path = path.rstrip("/") or "/"
+    return urlunsplit((scheme, netloc, path, parts.query, ""))
+
+
+def url_extension(url: str) -> str:
+    last = urlsplit(url).path.rsplit("/", 1)[-1]
+    return last.rsplit(".", 1)[-1].lower() if "." in last else ""
+
+
+def is_non_html_url(url: str) -> bool:
+    return url_extension(url) in NON_HTML_EXTENSIONS
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which URLs a job may follow.
+
+    `prefix`: same host and under the start URL's directory. A last path segment
+    without an extension (`/docs`) is taken as a directory, since documentation
+    roots are often written that way. `host`: anywhere on the start URL's host.
+    The scheme is not part of the scope: http and https of one host are one site.
+    """
+
+    mode: str
+    netloc: str
+    prefix: str
+
+    @classmethod
+    def from_url(cls, url: str, mode: str = "prefix") -> Scope:
+        key = urlsplit(normalize_url(url))
+        path = urlsplit(url).path or "/"
+        if not path.endswith("/"):
+            head, _, last = path.rpartition("/")
+            path = head + "/" if "." in last else path + "/"
+        return cls(mode, key.netloc, posixpath.normpath(path).rstrip("/") + "/")
+
+    def contains(self, url: str) -> bool:
+        if not is_http_url(url):
+            return False
+        key = urlsplit(normalize_url(url))
+        if key.netloc != self.netloc:
+            return False
+        if self.mode == "host":
+            return True
+        path = key.path if key.path.endswith("/") else key.path + "/"
+        return path.startswith(self.prefix)
