@@ -250,8 +250,7 @@ class DocsSpider(scrapy.Spider):
                       dont_filter=True, priority=10)
 
     def parse_robots(self, response: Response) -> Iterator[Request]:
-        text = response.text if isinstance(response, TextResponse) else response.body.decode("utf-8", "replace")
-        sitemaps = list(sitemap_urls_from_robots(text, base_url=response.url))
+        sitemaps = list(sitemap_urls_from_robots(response.body, base_url=response.url))
         for url in sitemaps or [response.meta["sitemap_fallback"]]:
             yield from self._sitemap_request(url)
 

@@ -24,7 +24,10 @@ ROBOTSTXT_USER_AGENT = "DocsPasta"
 # AutoThrottle backs off when the server slows down.
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
-DOWNLOAD_DELAY = 0
+# Scrapy 2.19 starts every queued request of a slot at once when the slot's delay
+# is 0, ignoring CONCURRENT_REQUESTS_PER_DOMAIN; any delay > 0 restores the cap
+# (tests/test_crawl.py::test_per_host_concurrency_is_capped).
+DOWNLOAD_DELAY = 0.001
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.25
 AUTOTHROTTLE_MAX_DELAY = 10.0
@@ -51,6 +54,8 @@ DOWNLOADER_MIDDLEWARES = {
 # Only the web is crawled: no file:, data:, s3: or ftp: fetches from typed-in URLs.
 DOWNLOAD_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None}
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19's remote-control HTTP server listens on a port per crawl: not for a public service.
+REMOTE_CONTROL_ENABLED = False
 
 # The spider keeps its own frontier, normalised-URL dedup and depth accounting.
 DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"

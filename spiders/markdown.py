@@ -1,0 +1,426 @@
+"""HTML (an lxml element, already cleaned) to Markdown.
+
+Block structure is kept (headings, paragraphs, nested lists, fenced code with its
+language, GFM tables, blockquotes, labelled admonitions, definition lists and API
+signatures). Code text is taken byte-exact from the HTML; nothing is escaped in it.
+Links and images are made absolute against the page URL.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
+
+from lxml import etree
+
+_WS = re.compile(r"[ \t\n\r\f\v\u00a0\u200b]+")
+_BR = "\x00"
+_HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+BLOCK_TAGS = frozenset(
+    "address article aside blockquote body center dd details dialog dir div dl dt fieldset "
+    "figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr li main menu nav ol p "
+    "pre section summary table tbody td tfoot th thead tr ul".split()
+)
+_CODE_INLINE = frozenset(("code", "kbd", "samp", "tt", "var"))
+_SKIP = frozenset(("script", "style", "noscript", "template", "head", "title", "meta", "link"))
+_ADMONITION_KINDS = (
+    "note", "warning", "tip", "important", "caution", "danger", "attention", "hint", "error",
+    "seealso", "info", "todo", "success", "question", "failure", "bug", "example", "quote",
+    "abstract", "summary", "deprecated",
+)
+_LANG_ALIASES = {"default": "python", "python3": "python", "py": "python", "erl": "erlang",
+                 "none": "", "text": "", "plain": "", "plaintext": "", "nohighlight": "", "txt": ""}
+_KNOWN_BARE_LANGS = frozenset(
+    "rust python c cpp java javascript js typescript ts bash sh shell console json yaml toml "
+    "erlang elixir go ruby sql html xml css ini diff make cmake haskell kotlin scala swift "
+    "php perl lua r csharp".split()
+)
+_SIG_DL = frozenset(
+    "function class method attribute data exception describe decorator property classmethod "
+    "staticmethod cmdoption option envvar directive role confval macro type member var "
+    "struct enum enumerator union".split()
+)
+
+
+def code_language(pre: etree._Element) -> str:
+    """The language of a code block, from the classes or data attributes around `pre`."""
+    chain = [*pre.iterchildren("code"), pre]
+    anc = pre.getparent()
+    for _ in range(3):
+        if anc is None:
+            break
+        chain.append(anc)
+        anc = anc.getparent()
+    for el in chain:
+        lang = el.get("data-lang") or el.get("data-language")
+        if lang:
+            return _LANG_ALIASES.get(lang.lower(), lang.lower())
+        classes = (el.get("class") or "").split()
+        for i, c in enumerate(classes):
+            lc = c.lower()
+            for prefix in ("language-", "lang-", "highlight-", "brush:", "example-"):
+                if lc.startswith(prefix) and len(lc) > len(prefix):
+                    lang = lc[len(prefix):]
+                    return _LANG_ALIASES.get(lang, lang)
+            if lc == "sourcecode" and i + 1 < len(classes):
+                lang = classes[i + 1].lower()
+                return _LANG_ALIASES.get(lang, lang)
+        if el is pre or el.tag == "code":
+            for c in classes:
+                if c.lower() in _KNOWN_BARE_LANGS:
+                    return c.lower()
+    return ""
+
+
+def _fence(code: str) -> str:
+    longest = max((len(m) for m in re.findall(r"`{3,}|~{3,}", code)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _backticks(text: str) -> str:
+    if not text:
+        return ""
+    runs = re.findall(r"`+", text)
+    n = max((len(r) for r in runs), default=0) + 1
+    tick = "`" * n
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{tick}{pad}{text}{pad}{tick}"
+
+
+def _classes(el) -> str:
+    return el.get("class") or ""
+
+
+def is_admonition(el) -> str | None:
+    """The default label of an admonition element, or None."""
+    cls = _classes(el).lower().split()
+    if not cls:
+        return None
+    if el.tag not in ("div", "aside", "details", "section", "blockquote"):
+        return None
+    generic = any(("admonition" in c or c in ("custom-block", "callout", "alert", "hint")) for c in cls)
+    kind = next((c for c in cls if c in _ADMONITION_KINDS), None)
+    if kind is None:
+        kind = next((c.split("--")[-1] for c in cls if c.startswith("alert--")), None)
+    if kind is None:
+        kind = next((c.rsplit("-", 1)[-1] for c in cls if c.startswith("admonition-")), None)
+    if generic or (kind and el.tag != "section"):
+        return (kind or "note").replace("seealso", "see also").capitalize()
+    return None
+
+
+class MarkdownConverter:
+    def __init__(self, base_url: str):
+        self.base = base_url
+
+    # -- public ----------------------------------------------------------------------------
+    def convert(self, el) -> str:
+        md = "\n\n".join(b for b in self.blocks(el) if b)
+        return md.strip("\n")
+
+    # -- helpers ---------------------------------------------------------------------------
+    def url(self, href: str | None) -> str:
+        href = (href or "").strip()
+        if not href or href.lower().startswith(("javascript:", "data:")):
+            return ""
+        try:
+            return urljoin(self.base, href)
+        except ValueError:
+            return href
+
+    @staticmethod
+    def _flush(parts: list[str], out: list[str]) -> None:
+        if not parts:
+            return
+        text = _WS.sub(" ", "".join(parts))
+        parts.clear()
+        if _BR in text:
+            text = "\n".join(line.strip() for line in text.split(_BR))
+            text = re.sub(r"\n{2,}", "\n", text)
+        text = text.strip()
+        if text:
+            out.append(text)
+
+    def _has_block(self, el) -> bool:
+        for d in el.iterdescendants():
+            if isinstance(d.tag, str) and d.tag in BLOCK_TAGS:
+                return True
+        return False
+
+    # -- block level -----------------------------------------------------------------------
+    def blocks(self, el) -> list[str]:
+        out: list[str] = []
+        parts: list[str] = []
+        if el.text:
+            parts.append(el.text)
+        for child in el:
+            tag = child.tag
+            if not isinstance(tag, str):
+                if child.tail:
+                    parts.append(child.tail)
+                continue
+            if tag in _SKIP:
+                pass
+            elif tag in BLOCK_TAGS or (tag not in ("a", "code", "img", "br") and self._has_block(child)):
+                self._flush(parts, out)
+                out.extend(self.block(child))
+            else:
+                parts.append(self.inline(child))
+            if child.tail:
+                parts.append(child.tail)
+        self._flush(parts, out)
+        return out
+
+    def block(self, el) -> list[str]:
+        tag = el.tag
+        if tag in _HEADINGS:
+            text = self.inline_text(el)
+            return [f"{'#' * _HEADINGS[tag]} {text}"] if text else []
+        if tag == "p":
+            return self.blocks(el)
+        if tag == "pre":
+            return [self.code_block(el)]
+        if tag in ("ul", "ol", "menu", "dir"):
+            return [self.list_block(el, tag == "ol")]
+        if tag == "dl":
+            return self.dl_block(el)
+        if tag == "table":
+            return self.table_block(el)
+        if tag == "blockquote" and not is_admonition(el):
+            return [self.quote("\n\n".join(self.blocks(el)))]
+        if tag == "hr":
+            return []
+        if tag in ("details",) and not is_admonition(el):
+            return self.blocks(el)
+        if tag == "summary":
+            text = self.inline_text(el)
+            return [f"**{text}**"] if text else []
+        label = is_admonition(el)
+        if label is not None:
+            return [self.admonition(el, label)]
+        return self.blocks(el)
+
+    def quote(self, body: str) -> str:
+        if not body:
+            return ""
+        return "\n".join((">" + (" " + line if line else "")) for line in body.split("\n"))
+
+    def admonition(self, el, label: str) -> str:
+        title = None
+        for child in el:
+            if not isinstance(child.tag, str):
+                continue
+            cls = _classes(child)
+            if child.tag == "summary" or "title" in cls or "heading" in cls.lower() or "label" in cls:
+                title = child
+            break
+        if title is not None:
+            text = self.inline_text(title).rstrip(":").strip()
+            label = text or label
+            tail = title.tail
+            title.tail = None
+            el.remove(title)
+            if tail:
+                el.text = (el.text or "") + tail
+        body = "\n\n".join(b for b in self.blocks(el) if b)
+        md = f"**{label}**" + (f"\n\n{body}" if body else "")
+        return self.quote(md)
+
+    def code_block(self, pre) -> str:
+        for br in pre.iter("br"):
+            br.tail = "\n" + (br.tail or "")
+        code = pre.text_content()
+        code = code.lstrip("\n").rstrip()
+        fence = _fence(code)
+        return f"{fence}{code_language(pre)}\n{code}\n{fence}"
+
+    def list_block(self, el, ordered: bool) -> str:
+        try:
+            n = int(el.get("start") or 1)
+        except ValueError:
+            n = 1
+        items = []
+        for li in el:
+            if not isinstance(li.tag, str):
+                continue
+            if li.tag in ("ul", "ol"):  # a list directly inside a list: nest it under the previous item
+                sub = self.list_block(li, li.tag == "ol")
+                if sub and items:
+                    items[-1] += "\n" + "\n".join(("  " + s) if s else s for s in sub.split("\n"))
+                continue
+            blocks = [b for b in self.blocks(li) if b]
+            if not blocks:
+                continue
+            marker = f"{n}. " if ordered else "- "
+            n += 1
+            body = blocks[0]
+            for b in blocks[1:]:
+                body += ("\n" if b.startswith(("- ", "1. ")) or re.match(r"\d+\. ", b) else "\n\n") + b
+            pad = " " * len(marker)
+            lines = body.split("\n")
+            items.append(marker + lines[0] + "".join("\n" + (pad + ln if ln.strip() else "") for ln in lines[1:]))
+        return "\n".join(items)
+
+    def dl_block(self, el) -> list[str]:
+        out: list[str] = []
+        dl_cls = set(_classes(el).split())
+        sig_dl = bool(dl_cls & _SIG_DL)
+        for child in el:
+            if not isinstance(child.tag, str):
+                continue
+            if child.tag == "dt":
+                cls = _classes(child)
+                if "sig" in cls.split() or (sig_dl and child.get("id")) or child.xpath(
+                        "boolean(.//*[contains(@class,'descname') or contains(@class,'sig-name')])"):
+                    text = _WS.sub(" ", child.text_content()).strip()
+                    if text:
+                        out.append(_backticks(text))
+                else:
+                    text = self.inline_text(child)
+                    if text:
+                        out.append(text if text.startswith("**") else f"**{text}**")
+            elif child.tag == "dd":
+                out.extend(b for b in self.blocks(child) if b)
+            else:
+                out.extend(self.block(child) if child.tag in BLOCK_TAGS else self.blocks(child))
+        return out
+
+    # -- tables ----------------------------------------------------------------------------
+    def table_block(self, table) -> list[str]:
+        rows = []
+        caption = None
+        for part in table:
+            if not isinstance(part.tag, str):
+                continue
+            if part.tag == "caption":
+                caption = self.inline_text(part)
+            elif part.tag == "tr":
+                rows.append(part)
+            elif part.tag in ("thead", "tbody", "tfoot"):
+                rows.extend(r for r in part if r.tag == "tr")
+        if not rows:
+            return []
+        complex_ = table.xpath("boolean(.//pre | .//table)")
+        if complex_:  # a layout table: its cells, one after the other
+            out = [caption] if caption else []
+            for tr in rows:
+                for cell in tr:
+                    if isinstance(cell.tag, str) and cell.tag in ("td", "th"):
+                        out.extend(b for b in self.blocks(cell) if b)
+            return out
+        grid: list[list[str]] = []
+        carry: dict[int, tuple[int, str]] = {}  # column -> (rows left, text) for rowspan
+        for tr in rows:
+            row: list[str] = []
+            cells = [c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]
+            ci = 0
+            col = 0
+            while ci < len(cells) or col in carry:
+                if col in carry:
+                    left, text = carry[col]
+                    row.append(text)
+                    if left <= 1:
+                        del carry[col]
+                    else:
+                        carry[col] = (left - 1, text)
+                    col += 1
+                    continue
+                cell = cells[ci]
+                ci += 1
+                text = " ".join(b.replace("\n", " ") for b in self.blocks(cell) if b)
+                text = text.replace("|", "\\|").strip()
+                try:
+                    span = max(1, min(int(cell.get("colspan") or 1), 50))
+                    rspan = max(1, min(int(cell.get("rowspan") or 1), 500))
+                except ValueError:
+                    span, rspan = 1, 1
+                for k in range(span):
+                    row.append(text if k == 0 else "")
+                    if rspan > 1:
+                        carry[col] = (rspan - 1, text)
+                    col += 1
+            if any(c for c in row):
+                grid.append(row)
+        if not grid:
+            return []
+        width = max(len(r) for r in grid)
+        lines = []
+        for i, r in enumerate(grid):
+            r = r + [""] * (width - len(r))
+            lines.append("| " + " | ".join(r) + " |")
+            if i == 0:
+                lines.append("|" + "|".join(["---"] * width) + "|")
+        out = [caption] if caption else []
+        out.append("\n".join(lines))
+        return out
+
+    # -- inline ----------------------------------------------------------------------------
+    def inline_text(self, el) -> str:
+        """The inline Markdown of el's content on one line."""
+        parts = [el.text or ""]
+        for child in el:
+            if isinstance(child.tag, str) and child.tag not in _SKIP:
+                parts.append(self.inline(child))
+            if child.tail:
+                parts.append(child.tail)
+        return _WS.sub(" ", "".join(parts).replace(_BR, " ")).strip()
+
+    def inline(self, el) -> str:
+        tag = el.tag
+        if tag in _SKIP:
+            return ""
+        if tag == "br":
+            return _BR
+        if tag == "img":
+            src = self.url(el.get("src") or el.get("data-src"))
+            alt = _WS.sub(" ", el.get("alt") or "").strip()
+            if not src:
+                return alt
+            return f"![{alt}]({src})"
+        if tag in _CODE_INLINE:
+            text = _WS.sub(" ", el.text_content())
+            if not text.strip():
+                return text
+            lead = " " if text[0] == " " else ""
+            trail = " " if text[-1] == " " else ""
+            return lead + _backticks(text.strip()) + trail
+        inner = self.inline_text(el) if len(el) or el.text else ""
+        if tag == "a":
+            href = self.url(el.get("href"))
+            if not inner:
+                return ""
+            if not href:
+                return inner
+            return f"[{inner}]({href})"
+        if tag in ("strong", "b"):
+            return self._wrap(el, inner, "**")
+        if tag in ("em", "i", "cite", "dfn"):
+            return self._wrap(el, inner, "*")
+        if tag in ("del", "s", "strike"):
+            return self._wrap(el, inner, "~~")
+        if tag in ("span", "font", "small", "big", "u", "abbr", "sup", "sub", "label", "mark", "q", "ins"):
+            raw = el.text or ""
+            lead = " " if raw[:1].isspace() else ""
+            return lead + inner + (" " if self._ends_space(el) else "")
+        return " " + inner + " " if inner else ""
+
+    @staticmethod
+    def _ends_space(el) -> bool:
+        if len(el):
+            t = el[-1].tail
+        else:
+            t = el.text
+        return bool(t) and t[-1:].isspace()
+
+    def _wrap(self, el, inner: str, mark: str) -> str:
+        if not inner:
+            return ""
+        if inner.startswith(mark) and inner.endswith(mark):
+            return inner
+        raw = el.text or ""
+        lead = " " if raw[:1].isspace() else ""
+        trail = " " if self._ends_space(el) else ""
+        return f"{lead}{mark}{inner}{mark}{trail}"
+
+
+def to_markdown(el, base_url: str) -> str:
+    return MarkdownConverter(base_url).convert(el)
