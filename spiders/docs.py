@@ -31,6 +31,7 @@ from twisted.python.failure import Failure
 
 from spiders.extract import extract_page
 from spiders.items import PageItem
+from spiders.signals import pages_queued
 from spiders.options import CrawlOptions
 from spiders.urls import Scope, clean_url, is_http_url, is_non_html_url, normalize_url, url_extension
 
@@ -88,6 +89,7 @@ class DocsSpider(scrapy.Spider):
         self._in_flight = 0
         self.completed = 0
         self._sitemaps = 0
+        self._newly_queued: list[PageRef] = []
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DocsSpider:
@@ -126,11 +128,15 @@ class DocsSpider(scrapy.Spider):
             yield self._record(PageRef(url, key, depth, discovered_from), "skipped",
                                error=f"not HTML (.{url_extension(url)} file), not downloaded")
             return
-        self._queued[key] = PageRef(url, key, depth, discovered_from)
+        ref = self._queued[key] = PageRef(url, key, depth, discovered_from)
         heapq.heappush(self._heap, (depth, next(self._seq), key))
+        self._newly_queued.append(ref)
 
     def _pump(self) -> Iterator[Request]:
         """Requests for as many queued pages as the page budget has room for."""
+        if self._newly_queued:
+            refs, self._newly_queued = self._newly_queued, []
+            self.crawler.signals.send_catch_log(pages_queued, refs=refs, spider=self)
         while self._heap and self.completed + self._in_flight < self.options.max_pages:
             depth, _, key = heapq.heappop(self._heap)
             ref = self._queued.get(key)

@@ -1,0 +1,297 @@
+"""Finding a documentation page's main content, cleaning it, and reading the site's TOC order.
+
+Main content: generator-specific containers first (Sphinx themes, MkDocs/Material,
+Docusaurus, VitePress, mdBook, DocBook, rustdoc, Javadoc, GitBook/Mintlify-style pages),
+then `main`, `[role=main]`, `article`, `#content`, then a text-density fallback. No rule
+is keyed on a host name.
+"""
+from __future__ import annotations
+
+import posixpath
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+from lxml import etree
+from lxml.html import HtmlElement, fromstring
+
+
+def _cls(name: str) -> str:
+    return f"contains(concat(' ',normalize-space(@class),' '),' {name} ')"
+
+
+_DOCBOOK = " or ".join(_cls(c) for c in (
+    "refentry", "chapter", "sect1", "book", "part", "article", "preface", "appendix", "reference",
+    "glossary", "index", "section", "set", "colophon", "refsect1", "bibliography"))
+
+# (xpath, trusted): a trusted, generator-specific match is taken as soon as it holds text;
+# a generic one must also hold a fair share of the page's text.
+MAIN_XPATHS: list[tuple[etree.XPath, bool]] = [(etree.XPath(x), t) for x, t in [
+    (f"//*[{_cls('theme-doc-markdown')}]", True),                           # Docusaurus
+    (f"//*[{_cls('vp-doc')}]", True),                                       # VitePress
+    ("//article[contains(@class,'md-content__inner')]", True),              # MkDocs Material
+    ("//*[@itemprop='articleBody']", True),                                 # Sphinx Read the Docs theme
+    ("//article[@id='furo-main-content']", True),                           # Sphinx furo
+    ("//article[contains(@class,'bd-article')]", True),                     # Sphinx pydata / book
+    (f"//div[{_cls('body')}][@role='main']", True),                         # Sphinx classic, alabaster, ...
+    (f"//div[{_cls('body')}][parent::div[contains(@class,'bodywrapper') or "
+     "contains(@class,'documentwrapper')]]", True),
+    ("//section[@id='main-content']", True),                                # rustdoc
+    ("//*[@id='apicontent']", True),                                        # Node.js doc tool
+    (f"//div[@id='content']/div[{_cls('innertube')}]", True),               # Erlang erl_docgen
+    ("//div[@id='content']/main", True),                                    # mdBook
+    ("//*[@id='content-area']", True),                                      # Mintlify
+    (f"//*[{_cls('markdown-section')}]", True),                             # GitBook (legacy), docsify
+    (f"//*[{_cls('page-inner')}]//section[{_cls('normal')}]", True),        # GitBook (legacy)
+    (f"//*[{_cls('markdown-body')}]", True),
+    (f"//main[@role='main']", True),                                        # Javadoc 11+
+    (f"//div[{_cls('contentContainer')}]", True),                           # Javadoc <= 8
+    (f"/html/body/div[{_DOCBOOK}]", True),                                  # DocBook (gtk-doc, ...)
+    ("//main", False),
+    ("//*[@role='main']", False),
+    ("//article", False),
+    ("//*[@id='main-content' or @id='maincontent' or @id='content' or @id='main']", False),
+    (f"//*[{_cls('content') } or {_cls('main-content')} or {_cls('document')}]", False),
+]]
+
+_PRECLEAN = etree.XPath("//script|//style|//noscript|//template|//link|//meta|//svg|//comment()")
+
+_REMOVE_CLASSES = (
+    "headerlink", "breadcrumb", "edit-this-page", "edit-page", "editlink", "edit-link", "prev-next",
+    "prevnext", "pagination", "rst-footer-buttons", "footer", "cookie", "consent", "searchbox",
+    "search-box", "search-form", "sr-only", "visually-hidden", "screen-reader", "skip-link", "skip-to",
+    "copybtn", "copy-button", "clipboard", "viewcode-link", "viewcode-back", "toctree-wrapper",
+    "linenos", "line-numbers", "linenodiv", "hash-link", "header-anchor", "anchorjs", "out-of-band",
+    "srclink", "rightside", "hideme", "theme-doc-toc", "table-of-contents", "md-source-file",
+    "md-content__button", "feedback", "announcement", "version-warning", "theme-last-updated",
+    "navbar", "navigation", "sidebar-nav",
+)
+_LOWER = "translate(normalize-space(.),'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz')"
+_EDIT_TEXTS = ("edit this page", "edit on github", "edit on gitlab", "view page source", "show source",
+               "edit page", "improve this page", "suggest an edit", "suggest changes", "view source",
+               "skip to main content", "skip to content", "copy to clipboard")
+_REMOVE = etree.XPath(" | ".join([
+    ".//nav", ".//footer", ".//form", ".//button", ".//input", ".//select", ".//textarea",
+    ".//iframe", ".//object", ".//embed", ".//canvas", ".//dialog",
+    ".//*[@role='navigation' or @role='search' or @role='contentinfo' or @role='banner']",
+    ".//aside[contains(@class,'toc') or contains(@class,'nav') or contains(@class,'menu')]",
+    ".//*[" + " or ".join(f"contains(@class,'{c}')" for c in _REMOVE_CLASSES) + "]",
+    ".//*[contains(@id,'breadcrumb') or contains(@id,'cookie') or contains(@id,'footer') or @id='toc']",
+    f".//*[{_cls('contents')} and ({_cls('topic')} or self::aside or self::nav)]",
+    ".//a[normalize-space(.)='¶' or normalize-space(.)='#' or normalize-space(.)='§' "
+    "or normalize-space(.)='🔗' or normalize-space(.)='∞'][starts-with(@href,'#') or not(@href)]",
+    ".//a[" + " or ".join(f"starts-with({_LOWER},'{t}')" for t in _EDIT_TEXTS) + "]",
+]))
+
+# Navigation lists outside the main content, where the site's own page order can be read.
+_NAV_LISTS = etree.XPath(
+    "//ul[not(ancestor-or-self::*[contains(@class,'related') or contains(@class,'breadcrumb') or "
+    "contains(@class,'pagination') or contains(@class,'footer') or contains(@class,'prev') or "
+    "self::footer or self::header])] | //ol[ancestor::nav] | //dl[contains(@class,'toc')]")
+_MAIN_TOCS = etree.XPath(f".//*[contains(@class,'toctree-wrapper') or {_cls('toc')}]")
+_ASSET_EXT = frozenset(
+    ".png .jpg .jpeg .gif .svg .webp .ico .pdf .zip .gz .tgz .bz2 .xz .tar .txt .css .js .json .xml "
+    ".woff .woff2 .ttf .eot .mp4 .webm .mp3 .epub .rst .md".split())
+
+
+def parse(html: str | bytes, url: str) -> HtmlElement:
+    if isinstance(html, str) and html.lstrip().startswith("<?xml"):
+        html = html.encode("utf-8", "replace")
+    try:
+        doc = fromstring(html or "<html></html>", base_url=url)
+    except (etree.ParserError, ValueError):
+        doc = fromstring("<html></html>", base_url=url)
+    if doc.tag != "html":  # a fragment: wrap it so /html/body works
+        wrapper = fromstring("<html><body></body></html>")
+        wrapper.find("body").append(doc)
+        doc = wrapper
+    for el in _PRECLEAN(doc):
+        if isinstance(el, etree._Comment) or el.getparent() is not None:
+            _drop(el)
+    return doc
+
+
+def _drop(el) -> None:
+    parent = el.getparent()
+    if parent is None:
+        return
+    tail = el.tail
+    if tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(el)
+
+
+def _words(el) -> int:
+    return len(el.text_content().split())
+
+
+def find_main(doc: HtmlElement) -> HtmlElement:
+    body = doc.find("body")
+    if body is None:
+        body = doc
+    body_words = None
+    for xpath, trusted in MAIN_XPATHS:
+        found = xpath(doc)
+        if not found:
+            continue
+        scored = [(_words(el), el) for el in found]
+        words, best = max(scored, key=lambda t: t[0])
+        if trusted and words > 0:
+            return best
+        if body_words is None:
+            body_words = _words(body)
+        if words >= max(10, 0.25 * body_words):
+            return best
+    return _densest(body)
+
+
+_BOILER = etree.XPath(
+    ".//nav|.//header|.//footer|.//aside|.//*[@role='navigation' or @role='banner' or "
+    "@role='contentinfo' or @role='search' or @role='complementary'] | .//*[" + " or ".join(
+        f"contains(@class,'{c}') or contains(@id,'{c}')" for c in (
+            "sidebar", "menu", "breadcrumb", "footer", "navbar", "navigation", "toc", "cookie")) + "]")
+
+
+def _densest(body: HtmlElement) -> HtmlElement:
+    """Text-density fallback: strip obvious page furniture, then descend while one child holds most text."""
+    for el in _BOILER(body):
+        if el.getparent() is not None:
+            _drop(el)
+    node = body
+    while True:
+        total = len(node.text_content())
+        best, best_len = None, 0
+        for child in node:
+            if not isinstance(child.tag, str):
+                continue
+            n = len(child.text_content())
+            if n > best_len:
+                best, best_len = child, n
+        if best is None or total == 0 or best_len < 0.6 * total or best.tag in ("p", "pre", "ul", "ol", "table"):
+            return node
+        node = best
+
+
+def _label_p(text: str) -> HtmlElement:
+    p = etree.Element("p")
+    strong = etree.SubElement(p, "strong")
+    strong.text = text
+    return p
+
+
+def expand_tabs(main: HtmlElement) -> None:
+    """Keep every tab of a tab set: each panel is preceded by its label as a bold line."""
+    # ARIA tabs (Docusaurus, sphinx-tabs, ...): a tablist of [role=tab] and [role=tabpanel] panels.
+    for tablist in main.xpath(".//*[@role='tablist']"):
+        tabs = tablist.xpath(".//*[@role='tab']")
+        scope = tablist.getparent()
+        if scope is None:
+            continue
+        panels = [p for p in scope.xpath(".//*[@role='tabpanel']")]
+        if not panels and scope.getparent() is not None:
+            panels = scope.getparent().xpath(".//*[@role='tabpanel']")
+        by_id = {p.get("id"): p for p in panels if p.get("id")}
+        for i, tab in enumerate(tabs):
+            panel = by_id.get(tab.get("aria-controls") or "") or (panels[i] if i < len(panels) else None)
+            label = " ".join(tab.text_content().split())
+            if panel is not None and label and panel.getparent() is not None:
+                panel.addprevious(_label_p(label))
+        _drop(tablist)
+    # A container of labels beside a container of blocks (Material tabbed-labels, VitePress code groups).
+    for labels in main.xpath(".//*[contains(@class,'tabbed-labels') or "
+                             "(contains(@class,'tabs') and parent::*[contains(@class,'code-group')])]"):
+        names = [" ".join(lb.text_content().split()) for lb in labels.iter("label")]
+        blocks = labels.getnext()
+        while blocks is not None and not isinstance(blocks.tag, str):
+            blocks = blocks.getnext()
+        if blocks is None:
+            continue
+        items = [c for c in blocks if isinstance(c.tag, str)]
+        for name, item in zip(names, items):
+            if name:
+                item.addprevious(_label_p(name))
+        _drop(labels)
+    # label + content siblings (sphinx-design, sphinx-inline-tabs, older pymdownx tabbed).
+    for label in main.xpath(".//label[ancestor::*[contains(@class,'tab')]]"):
+        text = " ".join(label.text_content().split())
+        if text and label.getparent() is not None:
+            p = _label_p(text)
+            p.tail = label.tail
+            label.getparent().replace(label, p)
+
+
+def clean_main(main: HtmlElement) -> None:
+    for el in _REMOVE(main):
+        parent = el.getparent()
+        if parent is None:
+            continue
+        _drop(el)
+        # a paragraph or item left empty by removing its only link ("Edit this page")
+        if parent is not main and parent.tag in ("p", "li", "div", "span") and not len(parent) \
+                and not (parent.text or "").strip() and parent.getparent() is not None:
+            _drop(parent)
+
+
+def _page_link(href: str, base: str, origin: tuple[str, str]) -> str | None:
+    href = (href or "").strip()
+    if not href or href.startswith(("javascript:", "mailto:", "tel:", "data:")):
+        return None
+    try:
+        url = urldefrag(urljoin(base, href))[0]
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if (parts.scheme, parts.netloc) != origin:
+        return None
+    ext = posixpath.splitext(parts.path)[1].lower()
+    if ext in _ASSET_EXT or "/_sources/" in parts.path:
+        return None
+    return url
+
+
+def _links(container, base: str, origin) -> list[str]:
+    out, seen = [], set()
+    for a in container.iter("a"):
+        u = _page_link(a.get("href"), base, origin)
+        if u and u not in seen:
+            seen.add(u)
+            out.append(u)
+    return out
+
+
+def toc_links(doc: HtmlElement, main: HtmlElement, url: str) -> list[str]:
+    """The site's sidebar/TOC order as seen from this page: absolute page URLs, fragments removed."""
+    parts = urlsplit(url)
+    origin = (parts.scheme, parts.netloc)
+    main_and_up = set(main.iterancestors())
+    main_and_up.add(main)
+    best: list[str] = []
+    for lst in _NAV_LISTS(doc):
+        if lst in main_and_up or any(a is main for a in lst.iterancestors()):
+            continue
+        links = _links(lst, url, origin)
+        if len(links) > len(best):
+            best = links
+    if len(best) < 3:
+        best = []
+    seen = set(best)
+    for toc in _MAIN_TOCS(main):
+        for u in _links(toc, url, origin):
+            if u not in seen:
+                seen.add(u)
+                best.append(u)
+    return best
+
+
+def outside_h1(doc: HtmlElement, main: HtmlElement) -> HtmlElement | None:
+    """The page's h1 when the main content has none (Node.js, old Javadoc put it outside)."""
+    if main.find(".//h1") is not None:
+        return None
+    for h1 in doc.iter("h1"):
+        if any(a.tag in ("nav", "aside", "footer") for a in h1.iterancestors()):
+            continue
+        if h1.text_content().strip():
+            return h1
+    return None

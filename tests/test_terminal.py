@@ -1,0 +1,88 @@
+"""The terminal ways in: `scrapy crawl docs` with feed exports, and `docspasta crawl`."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def run(*argv, cwd=ROOT, timeout=60):
+    return subprocess.run(argv, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def docs_site(site):
+    site.add_page("/docs/", "Start", "a.html", "b.html", "manual.pdf")
+    site.add_page("/docs/a.html", "Alpha", "b.html")
+    site.add_page("/docs/b.html", "Beta")
+    return site
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_scrapy_crawl_exports_one_item_per_page(docs_site, tmp_path, fmt):
+    out = tmp_path / f"pages.{fmt}"
+    proc = run(sys.executable, "-m", "scrapy", "crawl", "docs", "-a", f"url={docs_site.url('/docs/')}",
+               "-O", str(out), "-s", "LOG_LEVEL=WARNING")
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    items = json.loads(text) if fmt == "json" else [json.loads(line) for line in text.splitlines()]
+    assert sorted(item["url"].rsplit("/", 1)[-1] for item in items) == ["", "a.html", "b.html", "manual.pdf"]
+    by_url = {item["url"].rsplit("/", 1)[-1]: item for item in items}
+    assert by_url["a.html"]["status"] == "completed" and by_url["a.html"]["title"] == "Alpha"
+    assert by_url["manual.pdf"]["status"] == "skipped"
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    ([], "url"),
+    (["-a", "url=ftp://example.org/"], "url"),
+    (["-a", "url=not a url"], "url"),
+    (["-a", "url=javascript:alert(1)"], "url"),
+    (["-a", "url=http://127.0.0.1:9/", "-a", "max_pages=abc"], "max_pages"),
+    (["-a", "url=http://127.0.0.1:9/", "-a", "max_pages=0"], "max_pages"),
+    (["-a", "url=http://127.0.0.1:9/", "-a", "max_depth=-1"], "max_depth"),
+    (["-a", "url=http://127.0.0.1:9/", "-a", "quality_threshold=101"], "quality_threshold"),
+    (["-a", "url=http://127.0.0.1:9/", "-a", "scope=everything"], "scope"),
+])
+def test_scrapy_crawl_rejects_bad_arguments_with_one_line(args, field):
+    proc = run(sys.executable, "-m", "scrapy", "crawl", "docs", *args)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {field}:"), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_docspasta_crawl_writes_the_document_and_the_json(docs_site, tmp_path):
+    proc = run("docspasta", "crawl", docs_site.url("/docs/"), "-o", "docs.md", "--json", "pages.json",
+               "--max-pages", "3", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    document = (tmp_path / "docs.md").read_text()
+    assert "Alpha" in document and "Beta" in document
+    assert document.index(docs_site.url("/docs/a.html")) < document.index(docs_site.url("/docs/b.html"))
+    pages = json.loads((tmp_path / "pages.json").read_text())
+    assert len([p for p in pages if p["status"] == "completed"]) == 3
+    assert "3/3" in proc.stderr  # the progress bar reached the page budget
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    (["http://127.0.0.1:9/", "--max-depth", "x"], "max_depth"),
+    (["file:///etc/passwd"], "url"),
+    (["http://127.0.0.1:9/", "--quality-threshold", "500"], "quality_threshold"),
+])
+def test_docspasta_crawl_rejects_bad_arguments(args, field, tmp_path):
+    proc = run("docspasta", "crawl", *args, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+    assert proc.stderr.startswith(f"docspasta: error: {field}:")
+
+
+def test_docspasta_crawl_says_why_when_nothing_could_be_crawled(site, tmp_path):
+    proc = run("docspasta", "crawl", site.url("/nowhere/"), cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "HTTP 404" in proc.stderr and not (tmp_path / "docs.md").exists()

@@ -1,0 +1,100 @@
+"""The `docspasta` console command."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from spiders.options import LIMITS, CrawlArgumentError, CrawlOptions
+
+
+def _crawl(args: argparse.Namespace) -> int:
+    try:
+        options = CrawlOptions.parse(url=args.url, max_pages=args.max_pages, max_depth=args.max_depth,
+                                     quality_threshold=args.quality_threshold, scope=args.scope)
+    except CrawlArgumentError as exc:
+        print(f"docspasta: error: {exc}", file=sys.stderr)
+        return 2
+
+    # Imported here so `docspasta --help` and argument errors stay instant.
+    from scrapy import signals
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.project import get_project_settings
+    from tqdm import tqdm
+
+    from spiders.assemble import assemble_document
+    from spiders.docs import DocsSpider
+
+    settings = get_project_settings()
+    settings.set("LOG_LEVEL", "INFO" if args.verbose else "WARNING", priority="cmdline")
+    if args.json:
+        settings.set("FEEDS", {str(args.json): {"format": "json", "overwrite": True}}, priority="cmdline")
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(DocsSpider)
+    items: list[dict] = []
+    bar = tqdm(total=options.max_pages, unit="page", desc="crawling", file=sys.stderr, disable=args.quiet)
+
+    def on_item(item, response=None, spider=None):
+        page = dict(item)
+        items.append(page)
+        if page["status"] == "completed":
+            bar.update(1)
+        bar.set_postfix_str(f"{page['status']}: {page['url'][-60:]}", refresh=True)
+
+    crawler.signals.connect(on_item, signal=signals.item_scraped, weak=False)
+    process.crawl(crawler, **options.as_dict())
+    process.start()
+    bar.close()
+
+    completed = [page for page in items if page["status"] == "completed"]
+    if not completed:
+        reason = next((page["error"] for page in items if page.get("error")), "nothing was fetched")
+        print(f"docspasta: error: no page could be crawled from {options.url}: {reason}", file=sys.stderr)
+        return 1
+    document = assemble_document(items, source_url=options.url, quality_threshold=options.quality_threshold)
+    if args.output == "-":
+        sys.stdout.write(document.markdown)
+    else:
+        Path(args.output).write_text(document.markdown, encoding="utf-8")
+    failed = sum(page["status"] == "failed" for page in items)
+    print(
+        f"docspasta: {len(document.included)} pages in the document ({document.token_count} tokens), "
+        f"{len(document.dropped)} left out, {failed} failed"
+        + ("" if args.output == "-" else f"; wrote {args.output}")
+        + (f" and {args.json}" if args.json else ""),
+        file=sys.stderr,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="docspasta",
+        description="Turn a documentation site into one clean, LLM-ready Markdown document.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    crawl = commands.add_parser("crawl", help="crawl a site from the terminal and write the Markdown document",
+                                description="Crawl a documentation site and write one Markdown document.")
+    crawl.add_argument("url", help="the documentation site's start URL (http or https)")
+    crawl.add_argument("-o", "--output", default="docs.md", help="Markdown file to write, '-' for stdout (default: docs.md)")
+    crawl.add_argument("--json", metavar="FILE", help="also write every page as JSON (the export format)")
+    for name, (low, high, default) in LIMITS.items():
+        flag = "--" + name.replace("_", "-")
+        crawl.add_argument(flag, dest=name, metavar="N", help=f"{low}..{high} (default: {default})")
+    crawl.add_argument("--scope", choices=("prefix", "host"), default="prefix",
+                       help="prefix: only under the start URL's directory (default); host: the whole host")
+    crawl.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    crawl.add_argument("-v", "--verbose", action="store_true", help="Scrapy's INFO log on stderr")
+    crawl.set_defaults(handler=_crawl)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
