@@ -8,10 +8,17 @@ is keyed on a host name.
 from __future__ import annotations
 
 import posixpath
+import re
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from lxml import etree
-from lxml.html import HtmlElement, fromstring
+
+HtmlElement = etree._Element
+_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, default_doctype=False)
+
+
+def text_of(el) -> str:
+    return etree.tostring(el, method="text", encoding="unicode", with_tail=False)
 
 
 def _cls(name: str) -> str:
@@ -36,7 +43,7 @@ MAIN_XPATHS: list[tuple[etree.XPath, bool]] = [(etree.XPath(x), t) for x, t in [
      "contains(@class,'documentwrapper')]]", True),
     ("//section[@id='main-content']", True),                                # rustdoc
     ("//*[@id='apicontent']", True),                                        # Node.js doc tool
-    (f"//div[@id='content']/div[{_cls('innertube')}]", True),               # Erlang erl_docgen
+    (f"//div[@id='content'][div[{_cls('innertube')}]]", True),               # Erlang erl_docgen
     ("//div[@id='content']/main", True),                                    # mdBook
     ("//*[@id='content-area']", True),                                      # Mintlify
     (f"//*[{_cls('markdown-section')}]", True),                             # GitBook (legacy), docsify
@@ -59,27 +66,25 @@ _REMOVE_CLASSES = (
     "prevnext", "pagination", "rst-footer-buttons", "footer", "cookie", "consent", "searchbox",
     "search-box", "search-form", "sr-only", "visually-hidden", "screen-reader", "skip-link", "skip-to",
     "copybtn", "copy-button", "clipboard", "viewcode-link", "viewcode-back", "toctree-wrapper",
-    "linenos", "line-numbers", "linenodiv", "hash-link", "header-anchor", "anchorjs", "out-of-band",
-    "srclink", "rightside", "hideme", "theme-doc-toc", "table-of-contents", "md-source-file",
+    "linenos", "line-numbers", "linenodiv", "listing_lines", "hash-link", "header-anchor", "anchorjs", "theme-doc-toc", "table-of-contents", "md-source-file",
     "md-content__button", "feedback", "announcement", "version-warning", "theme-last-updated",
     "navbar", "navigation", "sidebar-nav",
 )
-_LOWER = "translate(normalize-space(.),'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz')"
 _EDIT_TEXTS = ("edit this page", "edit on github", "edit on gitlab", "view page source", "show source",
                "edit page", "improve this page", "suggest an edit", "suggest changes", "view source",
                "skip to main content", "skip to content", "copy to clipboard")
-_REMOVE = etree.XPath(" | ".join([
-    ".//nav", ".//footer", ".//form", ".//button", ".//input", ".//select", ".//textarea",
-    ".//iframe", ".//object", ".//embed", ".//canvas", ".//dialog",
-    ".//*[@role='navigation' or @role='search' or @role='contentinfo' or @role='banner']",
-    ".//aside[contains(@class,'toc') or contains(@class,'nav') or contains(@class,'menu')]",
-    ".//*[" + " or ".join(f"contains(@class,'{c}')" for c in _REMOVE_CLASSES) + "]",
-    ".//*[contains(@id,'breadcrumb') or contains(@id,'cookie') or contains(@id,'footer') or @id='toc']",
-    f".//*[{_cls('contents')} and ({_cls('topic')} or self::aside or self::nav)]",
-    ".//a[normalize-space(.)='¶' or normalize-space(.)='#' or normalize-space(.)='§' "
-    "or normalize-space(.)='🔗' or normalize-space(.)='∞'][starts-with(@href,'#') or not(@href)]",
-    ".//a[" + " or ".join(f"starts-with({_LOWER},'{t}')" for t in _EDIT_TEXTS) + "]",
-]))
+_REMOVE_TAGS = ("nav", "footer", "form", "button", "input", "select", "textarea", "iframe", "object",
+                "embed", "canvas", "dialog")
+_REMOVE_ROLES = frozenset(("navigation", "search", "contentinfo", "banner"))
+_PERMALINK_TEXTS = frozenset(("¶", "#", "§", "🔗", "∞", ""))
+_ROLE = etree.XPath(".//*[@role]")
+_WITH_CLASS = etree.XPath(".//*[(@class or @id) and not(ancestor::pre)]")
+# whole class names only (rustdoc's "srclink" must not hit "has-srclink")
+_REMOVE_CLASS_TOKENS = ("srclink", "rightside", "hideme", "out-of-band", "since", "notranslate-copy")
+_REMOVE_CLASS_RX = re.compile("|".join(re.escape(c) for c in _REMOVE_CLASSES) + r"|(?:^|\s)(?:"
+                              + "|".join(re.escape(c) for c in _REMOVE_CLASS_TOKENS) + r")(?:\s|$)")
+_REMOVE_ID_RX = re.compile(r"breadcrumb|cookie|footer|^toc$")
+_CONTENTS_RX = re.compile(r"(^|\s)contents(\s|$)")
 
 # Navigation lists outside the main content, where the site's own page order can be read.
 _NAV_LISTS = etree.XPath(
@@ -95,14 +100,16 @@ _ASSET_EXT = frozenset(
 def parse(html: str | bytes, url: str) -> HtmlElement:
     if isinstance(html, str) and html.lstrip().startswith("<?xml"):
         html = html.encode("utf-8", "replace")
-    try:
-        doc = fromstring(html or "<html></html>", base_url=url)
-    except (etree.ParserError, ValueError):
-        doc = fromstring("<html></html>", base_url=url)
-    if doc.tag != "html":  # a fragment: wrap it so /html/body works
-        wrapper = fromstring("<html><body></body></html>")
-        wrapper.find("body").append(doc)
-        doc = wrapper
+    doc = None
+    if html:
+        try:
+            doc = etree.fromstring(html, _PARSER, base_url=url)
+        except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+            doc = None
+    if doc is None:
+        doc = etree.fromstring("<html><body></body></html>", _PARSER)
+    if doc.find("body") is None:
+        etree.SubElement(doc, "body")
     for el in _PRECLEAN(doc):
         if isinstance(el, etree._Comment) or el.getparent() is not None:
             _drop(el)
@@ -124,7 +131,7 @@ def _drop(el) -> None:
 
 
 def _words(el) -> int:
-    return len(el.text_content().split())
+    return len(text_of(el).split())
 
 
 def find_main(doc: HtmlElement) -> HtmlElement:
@@ -161,12 +168,12 @@ def _densest(body: HtmlElement) -> HtmlElement:
             _drop(el)
     node = body
     while True:
-        total = len(node.text_content())
+        total = len(text_of(node))
         best, best_len = None, 0
         for child in node:
             if not isinstance(child.tag, str):
                 continue
-            n = len(child.text_content())
+            n = len(text_of(child))
             if n > best_len:
                 best, best_len = child, n
         if best is None or total == 0 or best_len < 0.6 * total or best.tag in ("p", "pre", "ul", "ol", "table"):
@@ -194,15 +201,17 @@ def expand_tabs(main: HtmlElement) -> None:
             panels = scope.getparent().xpath(".//*[@role='tabpanel']")
         by_id = {p.get("id"): p for p in panels if p.get("id")}
         for i, tab in enumerate(tabs):
-            panel = by_id.get(tab.get("aria-controls") or "") or (panels[i] if i < len(panels) else None)
-            label = " ".join(tab.text_content().split())
+            panel = by_id.get(tab.get("aria-controls") or "")
+            if panel is None and i < len(panels):
+                panel = panels[i]
+            label = " ".join(text_of(tab).split())
             if panel is not None and label and panel.getparent() is not None:
                 panel.addprevious(_label_p(label))
         _drop(tablist)
     # A container of labels beside a container of blocks (Material tabbed-labels, VitePress code groups).
     for labels in main.xpath(".//*[contains(@class,'tabbed-labels') or "
                              "(contains(@class,'tabs') and parent::*[contains(@class,'code-group')])]"):
-        names = [" ".join(lb.text_content().split()) for lb in labels.iter("label")]
+        names = [" ".join(text_of(lb).split()) for lb in labels.iter("label")]
         blocks = labels.getnext()
         while blocks is not None and not isinstance(blocks.tag, str):
             blocks = blocks.getnext()
@@ -215,15 +224,45 @@ def expand_tabs(main: HtmlElement) -> None:
         _drop(labels)
     # label + content siblings (sphinx-design, sphinx-inline-tabs, older pymdownx tabbed).
     for label in main.xpath(".//label[ancestor::*[contains(@class,'tab')]]"):
-        text = " ".join(label.text_content().split())
+        text = " ".join(labtext_of(el).split())
         if text and label.getparent() is not None:
             p = _label_p(text)
             p.tail = label.tail
             label.getparent().replace(label, p)
 
 
+def _to_remove(main: HtmlElement) -> list:
+    found = list(main.iter(*_REMOVE_TAGS))
+    found.extend(el for el in _ROLE(main) if el.get("role") in _REMOVE_ROLES)
+    for a in main.iter("a"):
+        text = "".join(a.itertext()).strip()
+        if len(text) > 40:
+            continue
+        if text in _PERMALINK_TEXTS:
+            href = a.get("href")
+            if (href is None or href.startswith("#")) and (text or a.find(".//img") is None):
+                found.append(a)
+        elif text.lower().startswith(_EDIT_TEXTS):
+            found.append(a)
+    for el in _WITH_CLASS(main):
+        if el.tag == "aside":
+            cls = el.get("class") or ""
+            if "toc" in cls or "nav" in cls or "menu" in cls:
+                found.append(el)
+                continue
+        cls = el.get("class")
+        if cls and (_REMOVE_CLASS_RX.search(cls) or (
+                _CONTENTS_RX.search(cls) and ("topic" in cls or el.tag in ("nav", "aside")))):
+            found.append(el)
+            continue
+        ident = el.get("id")
+        if ident and _REMOVE_ID_RX.search(ident):
+            found.append(el)
+    return found
+
+
 def clean_main(main: HtmlElement) -> None:
-    for el in _REMOVE(main):
+    for el in _to_remove(main):
         parent = el.getparent()
         if parent is None:
             continue
@@ -287,11 +326,11 @@ def toc_links(doc: HtmlElement, main: HtmlElement, url: str) -> list[str]:
 
 def outside_h1(doc: HtmlElement, main: HtmlElement) -> HtmlElement | None:
     """The page's h1 when the main content has none (Node.js, old Javadoc put it outside)."""
-    if main.find(".//h1") is not None:
+    if main.find(".//h1") is not None or main.find(".//h2") is not None:
         return None
     for h1 in doc.iter("h1"):
         if any(a.tag in ("nav", "aside", "footer") for a in h1.iterancestors()):
             continue
-        if h1.text_content().strip():
+        if text_of(h1).strip():
             return h1
     return None

@@ -21,11 +21,11 @@ BLOCK_TAGS = frozenset(
     "pre section summary table tbody td tfoot th thead tr ul".split()
 )
 _CODE_INLINE = frozenset(("code", "kbd", "samp", "tt", "var"))
+_CODE_SPAN = frozenset(("code", "literal", "computeroutput", "monospaced"))
 _SKIP = frozenset(("script", "style", "noscript", "template", "head", "title", "meta", "link"))
 _ADMONITION_KINDS = (
     "note", "warning", "tip", "important", "caution", "danger", "attention", "hint", "error",
-    "seealso", "info", "todo", "success", "question", "failure", "bug", "example", "quote",
-    "abstract", "summary", "deprecated",
+    "seealso", "todo", "deprecated",
 )
 _LANG_ALIASES = {"default": "python", "python3": "python", "py": "python", "erl": "erlang",
                  "none": "", "text": "", "plain": "", "plaintext": "", "nohighlight": "", "txt": ""}
@@ -71,6 +71,10 @@ def code_language(pre: etree._Element) -> str:
     return ""
 
 
+def text_of(el) -> str:
+    return etree.tostring(el, method="text", encoding="unicode", with_tail=False)
+
+
 def _fence(code: str) -> str:
     longest = max((len(m) for m in re.findall(r"`{3,}|~{3,}", code)), default=0)
     return "`" * max(3, longest + 1)
@@ -108,12 +112,26 @@ def is_admonition(el) -> str | None:
     return None
 
 
+def merge_adjacent(root) -> None:
+    """`<em>a</em><em>[</em>` -> `<em>a[</em>`, so emphasis marks do not collide (`*a**[*`)."""
+    for el in list(root.iter("em", "strong", "i", "b")):
+        if el.getparent() is None:
+            continue
+        nxt = el.getnext()
+        while nxt is not None and nxt.tag == el.tag and not el.tail and len(el) == 0 and len(nxt) == 0:
+            el.text = (el.text or "") + (nxt.text or "")
+            el.tail = nxt.tail
+            el.getparent().remove(nxt)
+            nxt = el.getnext()
+
+
 class MarkdownConverter:
     def __init__(self, base_url: str):
         self.base = base_url
 
     # -- public ----------------------------------------------------------------------------
     def convert(self, el) -> str:
+        merge_adjacent(el)
         md = "\n\n".join(b for b in self.blocks(el) if b)
         return md.strip("\n")
 
@@ -173,6 +191,9 @@ class MarkdownConverter:
     def block(self, el) -> list[str]:
         tag = el.tag
         if tag in _HEADINGS:
+            for a in el.iter("a"):  # a heading that links to its own anchor: keep the words only
+                if (a.get("href") or "").startswith("#"):
+                    a.attrib.pop("href")
             text = self.inline_text(el)
             return [f"{'#' * _HEADINGS[tag]} {text}"] if text else []
         if tag == "p":
@@ -180,6 +201,8 @@ class MarkdownConverter:
         if tag == "pre":
             return [self.code_block(el)]
         if tag in ("ul", "ol", "menu", "dir"):
+            if el.xpath("boolean(./li/*[self::h1 or self::h2 or self::h3 or self::h4 or self::section])"):
+                return self.blocks(el)  # a list used for layout (Javadoc summaries)
             return [self.list_block(el, tag == "ol")]
         if tag == "dl":
             return self.dl_block(el)
@@ -192,6 +215,8 @@ class MarkdownConverter:
         if tag in ("details",) and not is_admonition(el):
             return self.blocks(el)
         if tag == "summary":
+            if self._has_block(el):
+                return self.blocks(el)
             text = self.inline_text(el)
             return [f"**{text}**"] if text else []
         label = is_admonition(el)
@@ -228,7 +253,7 @@ class MarkdownConverter:
     def code_block(self, pre) -> str:
         for br in pre.iter("br"):
             br.tail = "\n" + (br.tail or "")
-        code = pre.text_content()
+        code = text_of(pre)
         code = code.lstrip("\n").rstrip()
         fence = _fence(code)
         return f"{fence}{code_language(pre)}\n{code}\n{fence}"
@@ -241,6 +266,9 @@ class MarkdownConverter:
         items = []
         for li in el:
             if not isinstance(li.tag, str):
+                continue
+            if li.tag != "li" and li.tag in BLOCK_TAGS and li.tag not in ("ul", "ol"):
+                items.extend(b for b in self.block(li) if b)
                 continue
             if li.tag in ("ul", "ol"):  # a list directly inside a list: nest it under the previous item
                 sub = self.list_block(li, li.tag == "ol")
@@ -271,7 +299,7 @@ class MarkdownConverter:
                 cls = _classes(child)
                 if "sig" in cls.split() or (sig_dl and child.get("id")) or child.xpath(
                         "boolean(.//*[contains(@class,'descname') or contains(@class,'sig-name')])"):
-                    text = _WS.sub(" ", child.text_content()).strip()
+                    text = _WS.sub(" ", text_of(child)).strip()
                     if text:
                         out.append(_backticks(text))
                 else:
@@ -299,7 +327,8 @@ class MarkdownConverter:
                 rows.extend(r for r in part if r.tag == "tr")
         if not rows:
             return []
-        complex_ = table.xpath("boolean(.//pre | .//table)")
+        complex_ = (len(rows) == 1 or table.get("role") == "presentation"
+                    or table.xpath("boolean(.//pre | .//table | .//h1 | .//h2 | .//h3 | .//h4 | .//h5 | .//h6)"))
         if complex_:  # a layout table: its cells, one after the other
             out = [caption] if caption else []
             for tr in rows:
@@ -376,8 +405,8 @@ class MarkdownConverter:
             if not src:
                 return alt
             return f"![{alt}]({src})"
-        if tag in _CODE_INLINE:
-            text = _WS.sub(" ", el.text_content())
+        if tag in _CODE_INLINE or (tag == "span" and _CODE_SPAN.intersection(_classes(el).split())):
+            text = _WS.sub(" ", text_of(el))
             if not text.strip():
                 return text
             lead = " " if text[0] == " " else ""

@@ -18,7 +18,7 @@ def count_words(markdown: str) -> int:
     return len(_WORD.findall(_LINK.sub(r"\1", markdown)))
 
 
-def score(markdown: str, title: str, *, has_main: bool = True) -> tuple[int, list[str], int]:
+def score(markdown: str, title: str) -> tuple[int, list[str], int]:
     """(quality, reasons, word count) for one page's Markdown."""
     text = _LINK.sub(r"\1", markdown)
     words = len(_WORD.findall(text))
@@ -44,7 +44,4 @@ def score(markdown: str, title: str, *, has_main: bool = True) -> tuple[int, lis
     if words < 300 and _ERROR_TITLE.search(head):
         q = min(q, 5)
         reasons.append("soft 404 or error page")
-    if not has_main:
-        q -= 10
-        reasons.append("no main content container found (text-density fallback)")
     return max(0, min(100, q)), reasons, words
