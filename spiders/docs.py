@@ -223,7 +223,9 @@ class DocsSpider(scrapy.Spider):
             quality_reasons=list(page.quality_reasons), word_count=page.word_count,
             token_count=page.token_count,
         )
-        for href in response.xpath("//a[@href]/@href").getall():
+        if ref.depth >= self.options.max_depth:
+            return
+        for href in dict.fromkeys(response.xpath("//a/@href").getall()):
             link = clean_url(urljoin(response.url, href.strip()))
             if is_http_url(link):
                 yield from self._enqueue(link, ref.depth + 1, response.url)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -41,6 +42,8 @@ def _is_tracking(name: str) -> bool:
     return lowered in _TRACKING_PARAMS or lowered.startswith(_TRACKING_PREFIXES)
 
 
+# Navigation repeats the same links on every page: both are pure, so cache them.
+@lru_cache(maxsize=50_000)
 def clean_url(url: str) -> str:
     """The URL to request: no fragment, no tracking parameters, otherwise as written."""
     parts = urlsplit(url.strip())
@@ -48,6 +51,7 @@ def clean_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), ""))
 
 
+@lru_cache(maxsize=50_000)
 def normalize_url(url: str) -> str:
     """The identity of a page: two URLs with the same key are one page."""
     parts = urlsplit(canonicalize_url(clean_url(url)))
