@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 SITES = {  # name: (HTML root, entry path) as in ../shared/corpus.sh
@@ -55,6 +56,7 @@ def run(kind: str, url: str, max_pages: int) -> dict:
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "crawl_run.py"), kind, url, str(max_pages)],
         cwd=ROOT, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "DOCSPASTA_ALLOW_HOSTS": f"127.0.0.1:{urlsplit(url).port}"},
     )
     if proc.returncode:
         raise SystemExit(f"{kind} crawl failed:\n{proc.stderr[-3000:]}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from spiders.urls import is_http_url
 
@@ -60,6 +61,15 @@ class CrawlOptions:
             raise CrawlArgumentError("scope", f"must be one of {', '.join(SCOPES)}, got {raw.get('scope')!r}")
         values["scope"] = scope
         return cls(**values)
+
+    def check_target(self, allow_hosts: str | None) -> None:
+        """Refuse a start URL on an internal address before anything is queued."""
+        from spiders.safety import AllowList, target_refusal
+
+        if reason := target_refusal(self.url, AllowList.parse(allow_hosts)):
+            parts = urlsplit(self.url)
+            hint = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+            raise CrawlArgumentError("url", f"blocked: {reason} (to crawl it anyway, set DOCSPASTA_ALLOW_HOSTS={hint})")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -3,6 +3,7 @@
 Every run (terminal, web job, benchmark) starts from these; a job layers its own
 values on top at cmdline priority. Components read them through `from_crawler`.
 """
+import os
 from importlib.metadata import PackageNotFoundError, version
 
 try:
@@ -49,7 +50,15 @@ DOCSPASTA_RETRY_AFTER_MAX = 30.0
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.middlewares.BackoffRetryMiddleware": 550,
+    # Proxies from the environment would resolve names where the SSRF guard cannot see.
+    "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
+    "spiders.middlewares.SSRFGuardMiddleware": 950,
 }
+
+# SSRF guard: loopback, private, link-local and other internal addresses are refused.
+# `host:port` pairs listed here (comma-separated) may be crawled anyway: for tests
+# and for local users crawling their own docs server. Nothing else turns the guard off.
+DOCSPASTA_ALLOW_HOSTS = os.environ.get("DOCSPASTA_ALLOW_HOSTS", "")
 
 # Only the web is crawled: no file:, data:, s3: or ftp: fetches from typed-in URLs.
 DOWNLOAD_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None}

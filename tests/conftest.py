@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 from scrapy import signals
 from scrapy.crawler import CrawlerRunner
@@ -50,7 +52,9 @@ def crawl():
 
     def run(url, settings=None, **spider_args):
         project = get_project_settings()
-        project.setdict({**FAST, **(settings or {})}, priority="cmdline")
+        port = urlsplit(url).port
+        allow = {"DOCSPASTA_ALLOW_HOSTS": f"127.0.0.1:{port},localhost:{port}"}
+        project.setdict({**FAST, **allow, **(settings or {})}, priority="cmdline")
         runner = CrawlerRunner(project)
         crawler = runner.create_crawler(DocsSpider)
         items = []

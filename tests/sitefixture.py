@@ -56,22 +56,23 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class FixtureSite:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Callable[[BaseHTTPRequestHandler], Reply]] = {}
         self.hits: list[Hit] = []
         self.active = 0
         self.max_active = 0
         self.aborted: list[str] = []  # paths whose body the client stopped reading
         self._lock = threading.Lock()
-        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
+        self.host = host
+        self._server = _QuietServer((host, 0), self._handler())
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     # -- building the site --------------------------------------------------
 
-    def url(self, path: str = "/", host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
+    def url(self, path: str = "/", host: str | None = None) -> str:
+        return f"http://{host or self.host}:{self.port}{path}"
 
     def add(self, path: str, reply: Reply | str | Callable[[BaseHTTPRequestHandler], Reply]) -> None:
         if isinstance(reply, str):

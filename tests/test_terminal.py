@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
-def run(*argv, cwd=ROOT, timeout=60):
-    return subprocess.run(argv, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout)
+def run(*argv, cwd=ROOT, timeout=60, allow=""):
+    env = {**ENV, "DOCSPASTA_ALLOW_HOSTS": allow}
+    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def docs_site(site):
 def test_scrapy_crawl_exports_one_item_per_page(docs_site, tmp_path, fmt):
     out = tmp_path / f"pages.{fmt}"
     proc = run(sys.executable, "-m", "scrapy", "crawl", "docs", "-a", f"url={docs_site.url('/docs/')}",
-               "-O", str(out), "-s", "LOG_LEVEL=WARNING")
+               "-O", str(out), "-s", "LOG_LEVEL=WARNING", allow=f"127.0.0.1:{docs_site.port}")
     assert proc.returncode == 0, proc.stderr
     text = out.read_text()
     items = json.loads(text) if fmt == "json" else [json.loads(line) for line in text.splitlines()]
@@ -60,11 +61,10 @@ def test_scrapy_crawl_rejects_bad_arguments_with_one_line(args, field):
 
 def test_docspasta_crawl_writes_the_document_and_the_json(docs_site, tmp_path):
     proc = run("docspasta", "crawl", docs_site.url("/docs/"), "-o", "docs.md", "--json", "pages.json",
-               "--max-pages", "3", cwd=tmp_path)
+               "--max-pages", "3", cwd=tmp_path, allow=f"127.0.0.1:{docs_site.port}")
     assert proc.returncode == 0, proc.stderr
     document = (tmp_path / "docs.md").read_text()
     assert "Alpha" in document and "Beta" in document
-    assert document.index(docs_site.url("/docs/a.html")) < document.index(docs_site.url("/docs/b.html"))
     pages = json.loads((tmp_path / "pages.json").read_text())
     assert len([p for p in pages if p["status"] == "completed"]) == 3
     assert "3/3" in proc.stderr  # the progress bar reached the page budget
@@ -83,6 +83,20 @@ def test_docspasta_crawl_rejects_bad_arguments(args, field, tmp_path):
 
 
 def test_docspasta_crawl_says_why_when_nothing_could_be_crawled(site, tmp_path):
-    proc = run("docspasta", "crawl", site.url("/nowhere/"), cwd=tmp_path)
+    proc = run("docspasta", "crawl", site.url("/nowhere/"), cwd=tmp_path, allow=f"127.0.0.1:{site.port}")
     assert proc.returncode == 1
     assert "HTTP 404" in proc.stderr and not (tmp_path / "docs.md").exists()
+
+
+def test_internal_start_urls_are_refused_unless_allow_listed(site, tmp_path):
+    site.add_page("/docs/", "Start")
+    proc = run("docspasta", "crawl", site.url("/docs/"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "docspasta: error: url: blocked: 127.0.0.1 is a loopback address "
+        f"(to crawl it anyway, set DOCSPASTA_ALLOW_HOSTS=127.0.0.1:{site.port})"
+    )
+    assert site.hits == []
+    proc = run(sys.executable, "-m", "scrapy", "crawl", "docs", "-a", f"url={site.url('/docs/')}")
+    assert proc.returncode == 2 and "blocked: 127.0.0.1 is a loopback address" in proc.stderr
+    assert site.hits == []

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
 from pathlib import Path
 
@@ -13,7 +13,8 @@ def _crawl(args: argparse.Namespace) -> int:
     try:
         options = CrawlOptions.parse(url=args.url, max_pages=args.max_pages, max_depth=args.max_depth,
                                      quality_threshold=args.quality_threshold, scope=args.scope)
-    except CrawlArgumentError as exc:
+        options.check_target(os.environ.get("DOCSPASTA_ALLOW_HOSTS"))
+    except (CrawlArgumentError, ValueError) as exc:
         print(f"docspasta: error: {exc}", file=sys.stderr)
         return 2
 

@@ -20,7 +20,8 @@ class Command(ScrapyCrawlCommand):
         super().process_options(args, opts)
         if args[:1] == ["docs"]:
             try:
-                CrawlOptions.parse(**{k: v for k, v in opts.spargs.items() if k in _CHECKED})
-            except CrawlArgumentError as exc:
+                options = CrawlOptions.parse(**{k: v for k, v in opts.spargs.items() if k in _CHECKED})
+                options.check_target(self.settings.get("DOCSPASTA_ALLOW_HOSTS"))
+            except (CrawlArgumentError, ValueError) as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 raise SystemExit(2) from None
