@@ -63,7 +63,8 @@ _PRECLEAN = etree.XPath("//script|//style|//noscript|//template|//link|//meta|//
 
 _REMOVE_CLASSES = (
     "headerlink", "breadcrumb", "edit-this-page", "edit-page", "editlink", "edit-link", "prev-next",
-    "prevnext", "pagination", "rst-footer-buttons", "footer", "cookie", "consent", "searchbox",
+    "prevnext", "pagination", "rst-footer-buttons", "footer", "cookie-banner", "cookie-consent",
+    "cookieconsent", "cookie-notice", "cookie-bar", "consent-banner", "gdpr", "searchbox",
     "search-box", "search-form", "sr-only", "visually-hidden", "screen-reader", "skip-link", "skip-to",
     "copybtn", "copy-button", "clipboard", "viewcode-link", "viewcode-back", "toctree-wrapper",
     "linenos", "line-numbers", "linenodiv", "listing_lines", "hash-link", "header-anchor", "anchorjs", "theme-doc-toc", "table-of-contents", "md-source-file",
@@ -80,10 +81,10 @@ _PERMALINK_TEXTS = frozenset(("¶", "#", "§", "🔗", "∞", ""))
 _ROLE = etree.XPath(".//*[@role]")
 _WITH_CLASS = etree.XPath(".//*[(@class or @id) and not(ancestor::pre)]")
 # whole class names only (rustdoc's "srclink" must not hit "has-srclink")
-_REMOVE_CLASS_TOKENS = ("srclink", "rightside", "hideme", "out-of-band", "since", "notranslate-copy")
+_REMOVE_CLASS_TOKENS = ("srclink", "rightside", "hideme", "out-of-band", "notranslate-copy")
 _REMOVE_CLASS_RX = re.compile("|".join(re.escape(c) for c in _REMOVE_CLASSES) + r"|(?:^|\s)(?:"
                               + "|".join(re.escape(c) for c in _REMOVE_CLASS_TOKENS) + r")(?:\s|$)")
-_REMOVE_ID_RX = re.compile(r"breadcrumb|cookie|footer|^toc$")
+_REMOVE_ID_RX = re.compile(r"breadcrumb|cookie[-_]?(?:banner|consent|notice|bar)|cookieconsent|^footer$|^toc$")
 _CONTENTS_RX = re.compile(r"(^|\s)contents(\s|$)")
 
 # Navigation lists outside the main content, where the site's own page order can be read.
@@ -91,6 +92,7 @@ _NAV_LISTS = etree.XPath(
     "//ul[not(ancestor-or-self::*[contains(@class,'related') or contains(@class,'breadcrumb') or "
     "contains(@class,'pagination') or contains(@class,'footer') or contains(@class,'prev') or "
     "self::footer or self::header])] | //ol[ancestor::nav] | //dl[contains(@class,'toc')]")
+_COUNT_LINKS = etree.XPath("count(.//a[@href])")
 _MAIN_TOCS = etree.XPath(f".//*[contains(@class,'toctree-wrapper') or {_cls('toc')}]")
 _ASSET_EXT = frozenset(
     ".png .jpg .jpeg .gif .svg .webp .ico .pdf .zip .gz .tgz .bz2 .xz .tar .txt .css .js .json .xml "
@@ -256,7 +258,7 @@ def _to_remove(main: HtmlElement) -> list:
             found.append(el)
             continue
         ident = el.get("id")
-        if ident and _REMOVE_ID_RX.search(ident):
+        if ident and _REMOVE_ID_RX.search(ident) and el.tag != "section" and "section" not in (cls or ""):
             found.append(el)
     return found
 
@@ -307,12 +309,14 @@ def toc_links(doc: HtmlElement, main: HtmlElement, url: str) -> list[str]:
     main_and_up = set(main.iterancestors())
     main_and_up.add(main)
     best: list[str] = []
+    best_el, best_n = None, 0
     for lst in _NAV_LISTS(doc):
-        if lst in main_and_up or any(a is main for a in lst.iterancestors()):
+        n = int(_COUNT_LINKS(lst))
+        if n <= best_n or lst in main_and_up or any(a is main for a in lst.iterancestors()):
             continue
-        links = _links(lst, url, origin)
-        if len(links) > len(best):
-            best = links
+        best_el, best_n = lst, n
+    if best_el is not None:
+        best = _links(best_el, url, origin)
     if len(best) < 3:
         best = []
     seen = set(best)

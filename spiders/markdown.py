@@ -112,6 +112,16 @@ def is_admonition(el) -> str | None:
     return None
 
 
+def _append(parts: list[str], s: str) -> None:
+    """Append inline Markdown; a literal '!' right before a link must not make it an image."""
+    if s.startswith("[") and parts and parts[-1].endswith("!"):
+        parts[-1] = parts[-1][:-1] + "\\!"
+    parts.append(s)
+
+
+_BLOCK_START = re.compile(r"(#{1,6}(?=\s)|>|[-+*](?=\s)|\d+[.)](?=\s)|`{3,}|~{3,}|=+\s*$|\|)")
+
+
 def merge_adjacent(root) -> None:
     """`<em>a</em><em>[</em>` -> `<em>a[</em>`, so emphasis marks do not collide (`*a**[*`)."""
     for el in list(root.iter("em", "strong", "i", "b")):
@@ -128,6 +138,7 @@ def merge_adjacent(root) -> None:
 class MarkdownConverter:
     def __init__(self, base_url: str):
         self.base = base_url
+        self._urls: dict[str, str] = {}
 
     # -- public ----------------------------------------------------------------------------
     def convert(self, el) -> str:
@@ -140,10 +151,14 @@ class MarkdownConverter:
         href = (href or "").strip()
         if not href or href.lower().startswith(("javascript:", "data:")):
             return ""
-        try:
-            return urljoin(self.base, href)
-        except ValueError:
-            return href
+        url = self._urls.get(href)
+        if url is None:
+            try:
+                url = urljoin(self.base, href)
+            except ValueError:
+                url = href
+            self._urls[href] = url
+        return url
 
     @staticmethod
     def _flush(parts: list[str], out: list[str]) -> None:
@@ -156,6 +171,9 @@ class MarkdownConverter:
             text = re.sub(r"\n{2,}", "\n", text)
         text = text.strip()
         if text:
+            m = _BLOCK_START.match(text)
+            if m:  # a paragraph that would read as a heading, list, quote or fence
+                text = text[: m.start()] + "\\" + text[m.start():]
             out.append(text)
 
     def _has_block(self, el) -> bool:
@@ -182,7 +200,7 @@ class MarkdownConverter:
                 self._flush(parts, out)
                 out.extend(self.block(child))
             else:
-                parts.append(self.inline(child))
+                _append(parts, self.inline(child))
             if child.tail:
                 parts.append(child.tail)
         self._flush(parts, out)
@@ -388,7 +406,7 @@ class MarkdownConverter:
         parts = [el.text or ""]
         for child in el:
             if isinstance(child.tag, str) and child.tag not in _SKIP:
-                parts.append(self.inline(child))
+                _append(parts, self.inline(child))
             if child.tail:
                 parts.append(child.tail)
         return _WS.sub(" ", "".join(parts).replace(_BR, " ")).strip()
@@ -417,20 +435,21 @@ class MarkdownConverter:
             href = self.url(el.get("href"))
             if not inner:
                 return ""
+            raw = el.text or ""
+            lead = " " if raw[:1].isspace() else ""
+            trail = " " if self._ends_space(el) else ""
             if not href:
-                return inner
-            return f"[{inner}]({href})"
+                return lead + inner + trail
+            return f"{lead}[{inner}]({href}){trail}"
         if tag in ("strong", "b"):
             return self._wrap(el, inner, "**")
         if tag in ("em", "i", "cite", "dfn"):
             return self._wrap(el, inner, "*")
         if tag in ("del", "s", "strike"):
             return self._wrap(el, inner, "~~")
-        if tag in ("span", "font", "small", "big", "u", "abbr", "sup", "sub", "label", "mark", "q", "ins"):
-            raw = el.text or ""
-            lead = " " if raw[:1].isspace() else ""
-            return lead + inner + (" " if self._ends_space(el) else "")
-        return " " + inner + " " if inner else ""
+        raw = el.text or ""
+        lead = " " if raw[:1].isspace() else ""
+        return lead + inner + (" " if self._ends_space(el) else "")
 
     @staticmethod
     def _ends_space(el) -> bool:

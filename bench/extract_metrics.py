@@ -1,0 +1,180 @@
+"""Metrics for bench/extraction.py: bag-of-words P/R/F1, boilerplate leak, code blocks,
+headings and table rows kept. Reference values are read from the HTML itself (page furniture
+regions are found by landmark tags/roles and class names, not by the extractor under test)."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from lxml import etree
+
+from spiders.markdown import code_language
+
+_WORD = re.compile(r"\w+", re.U)
+_MDLINK = re.compile(r"(?<!\\)!?\[([^\]]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
+_WS = re.compile(r"\s+")
+_FURNITURE = etree.XPath(
+    "//nav|//header|//footer|//aside|//*[@role='navigation' or @role='banner' or @role='contentinfo' "
+    "or @role='search' or @role='complementary'] | //*[" + " or ".join(
+        f"contains(translate(@class,'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz'),'{c}') "
+        f"or contains(translate(@id,'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz'),'{c}')"
+        for c in ("sidebar", "related", "footer", "navbar", "breadcrumb", "topbar", "leftnav", "navigation",
+                  "menu", "column2")) + "] | //table[contains(@class,'navigation')]")
+PARSER = etree.HTMLParser(remove_comments=True)
+
+
+def parse(html: bytes):
+    return etree.fromstring(html, PARSER)
+
+
+def furniture(doc) -> list:
+    regions = _FURNITURE(doc)
+    outer = set()
+    for r in regions:  # keep only the outermost regions
+        if not any(a in outer for a in r.iterancestors()):
+            outer.add(r)
+    return [r for r in regions if r in outer]
+
+
+def _inside(el, regions: set) -> bool:
+    return any(a in regions for a in el.iterancestors()) or el in regions
+
+
+def plain_text(md: str) -> str:
+    md = _MDLINK.sub(r"\1", md)
+    md = re.sub(r"^\s*(`{3,}|~{3,}).*$", "", md, flags=re.M)
+    md = md.replace("[code]", "").replace("[/code]", "")
+    return md
+
+
+def words(text: str) -> Counter:
+    return Counter(w.lower() for w in _WORD.findall(text))
+
+
+def rst_words(src: str) -> Counter:
+    src = re.sub(r"^\.\. [^\n]*::.*$|^\.\. _[^\n]*:.*$|^\.\. \|[^\n]*$", "", src, flags=re.M)
+    src = re.sub(r"^\s*:[\w -]+:\s*$", "", src, flags=re.M)  # directive options (:linenos:)
+    src = re.sub(r"`([^`<]*?)\s*<[^>`]*>`_{0,2}", r"\1", src)  # `text <target>`_ and :ref:`t <x>`
+    src = re.sub(r":[\w:+-]+:`", "`", src)  # :role:`x` -> `x`
+    # Markdown sources (Node.js): the YAML in comments is rendered as each API's History table
+    src = re.sub(r"<!--|-->", " ", src)
+    src = _MDLINK.sub(r"\1", src)
+    return words(src)
+
+
+def prf(out: Counter, ref: Counter) -> tuple[float, float, float]:
+    overlap = sum((out & ref).values())
+    p = overlap / max(1, sum(out.values()))
+    r = overlap / max(1, sum(ref.values()))
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def furniture_strings(doc) -> set[str]:
+    """Non-link text segments of the page's furniture regions (>= 8 characters)."""
+    out = set()
+    for region in furniture(doc):
+        for el in region.iter():
+            if not isinstance(el.tag, str):
+                continue
+            in_link = el.tag == "a" or any(a.tag == "a" for a in el.iterancestors())
+            for text, linked in ((el.text, in_link), (el.tail, any(a.tag == "a" for a in el.iterancestors()))):
+                if text and not linked:
+                    t = _WS.sub(" ", text).strip(" :·|»«,-—–")
+                    if len(t) >= 10 and " " in t and re.search(r"[A-Za-z]{3}", t):
+                        out.add(t)
+    return out
+
+
+def leak_strings(per_page: list[set[str]], titles: set[str], share: float = 0.8) -> list[str]:
+    counts = Counter(s for strings in per_page for s in strings)
+    need = share * len(per_page)
+    return sorted(s for s, n in counts.items() if n >= need and s.lower() not in titles)
+
+
+def leaked(md: str, strings: list[str], source: str | None = None) -> list[str]:
+    """Leak strings found in the output, except those the page's own source text contains."""
+    text = _WS.sub(" ", plain_text(md))
+    src = _WS.sub(" ", source or "").lower()
+    return [s for s in strings if re.search(r"(?<!\w)" + re.escape(s) + r"(?!\w)", text)
+            and s.lower() not in src]
+
+
+def _layout_table(table) -> bool:
+    cls = (table.get("class") or "").lower()
+    rows = table.xpath(".//tr[not(ancestor::table[1] != current())]") if False else table.findall(".//tr")
+    return (len(rows) <= 1 or "highlighttable" in cls or "listing_frame" in cls or "navigation" in cls
+            or bool(table.xpath(".//pre|.//table|.//h1|.//h2|.//h3|.//h4|.//h5|.//h6")))
+
+
+def reference(doc) -> dict:
+    """What the page's main content holds, by the HTML: code blocks, headings, table rows."""
+    regions = set(furniture(doc))
+    code = []
+    for pre in doc.iter("pre"):
+        cls = " ".join(((a.get("class") or "") for a in (pre, pre.getparent()))).lower()
+        if _inside(pre, regions) or "linenos" in cls or "line-numbers" in cls or "listing_lines" in cls:
+            continue
+        text = "".join(pre.itertext())
+        first = next((ln.strip() for ln in text.split("\n") if ln.strip()), "")
+        if first:
+            code.append((first, code_language(pre)))
+    heads = []
+    for h in doc.iter("h1", "h2", "h3", "h4", "h5", "h6"):
+        if _inside(h, regions):
+            continue
+        t = _norm_heading("".join(h.itertext()))
+        if t:
+            heads.append(t)
+    rows = 0
+    for table in doc.iter("table"):
+        if _inside(table, regions) or _layout_table(table):
+            continue
+        rows += sum(1 for tr in table.iter("tr") if "".join(tr.itertext()).strip())
+    return {"code": code, "headings": heads, "rows": rows}
+
+
+def _norm_heading(text: str) -> str:
+    text = _MDLINK.sub(r"\1", text).replace("\\!", "!").replace("`", "").replace("*", "")
+    return _WS.sub(" ", re.sub(r"[¶§#🔗]", "", text)).strip().lower()
+
+
+def fenced_blocks(md: str) -> list[tuple[str, str]]:
+    md = re.sub(r"\[code\]\n?(.*?)\[/code\]", lambda m: "```\n" + m.group(1) + "\n```", md, flags=re.S)
+    blocks, info, buf, fence = [], "", [], None
+    for line in md.split("\n"):
+        s = re.sub(r"^\s*(?:>(?:\s|$))*", "", line)
+        m = re.match(r"(`{3,}|~{3,})(.*)$", s)
+        if fence is None:
+            if m:
+                fence, info, buf = m.group(1), m.group(2).strip(), []
+        elif m and s.strip() == m.group(1) and len(m.group(1)) >= len(fence):
+            blocks.append((info, "\n".join(buf)))
+            fence = None
+        else:
+            buf.append(s)
+            buf.append(line)
+    return blocks
+
+
+def output_stats(md: str, ref: dict) -> dict:
+    blocks = fenced_blocks(md)
+    code_kept = lang_kept = lang_total = 0
+    for first, lang in ref["code"]:
+        hit = next((info for info, body in blocks if first in body), None)
+        if hit is not None:
+            code_kept += 1
+        if lang:
+            lang_total += 1
+            if hit:
+                lang_kept += 1
+    heads_out = set()
+    for line in md.split("\n"):
+        m = re.match(r"\s*(#{1,6})\s+(.*)$", line)
+        if m:
+            heads_out.add(_norm_heading(m.group(2)))
+    heads_kept = sum(1 for h in ref["headings"] if h in heads_out or any(h in o for o in heads_out))
+    rows = sum(1 for line in md.split("\n")
+               if ("|" in line and (line.lstrip().startswith("|") or " | " in line))
+               and not re.fullmatch(r"[\s|:\-]+", line))
+    return {"code": (code_kept, len(ref["code"])), "lang": (lang_kept, lang_total),
+            "headings": (heads_kept, len(ref["headings"])), "rows": (min(rows, ref["rows"]), ref["rows"])}
