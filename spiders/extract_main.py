@@ -202,6 +202,10 @@ def expand_tabs(main: HtmlElement) -> None:
         if not panels and scope.getparent() is not None:
             panels = scope.getparent().xpath(".//*[@role='tabpanel']")
         by_id = {p.get("id"): p for p in panels if p.get("id")}
+        targets = [tab.get("aria-controls") for tab in tabs]
+        if len(tabs) > 1 and len(set(targets)) == 1 and targets[0]:
+            _drop(tablist)  # filter buttons over one panel (Javadoc summaries), not a tab set
+            continue
         for i, tab in enumerate(tabs):
             panel = by_id.get(tab.get("aria-controls") or "")
             if panel is None and i < len(panels):

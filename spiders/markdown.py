@@ -21,7 +21,7 @@ BLOCK_TAGS = frozenset(
     "pre section summary table tbody td tfoot th thead tr ul".split()
 )
 _CODE_INLINE = frozenset(("code", "kbd", "samp", "tt", "var"))
-_CODE_SPAN = frozenset(("code", "literal", "computeroutput", "monospaced"))
+_CODE_SPAN = frozenset(("code", "literal", "computeroutput", "monospaced", "bold_code"))
 _SKIP = frozenset(("script", "style", "noscript", "template", "head", "title", "meta", "link"))
 _ADMONITION_KINDS = (
     "note", "warning", "tip", "important", "caution", "danger", "attention", "hint", "error",
@@ -122,6 +122,21 @@ def _append(parts: list[str], s: str) -> None:
 _BLOCK_START = re.compile(r"(#{1,6}(?=\s)|>|[-+*](?=\s)|\d+[.)](?=\s)|`{3,}|~{3,}|=+\s*$|\|)")
 
 
+def _gfm(grid: list[list[str]]) -> str:
+    width = max(len(r) for r in grid)
+    lines = []
+    for i, r in enumerate(grid):
+        r = r + [""] * (width - len(r))
+        lines.append("| " + " | ".join(r) + " |")
+        if i == 0:
+            lines.append("|" + "|".join(["---"] * width) + "|")
+    return "\n".join(lines)
+
+
+_GRID = re.compile(r"\b(two|three|four|five)-column-summary\b")
+_GRID_WIDTH = {"two": 2, "three": 3, "four": 4, "five": 5}
+
+
 def merge_adjacent(root) -> None:
     """`<em>a</em><em>[</em>` -> `<em>a[</em>`, so emphasis marks do not collide (`*a**[*`)."""
     for el in list(root.iter("em", "strong", "i", "b")):
@@ -215,6 +230,10 @@ class MarkdownConverter:
             text = self.inline_text(el)
             return [f"{'#' * _HEADINGS[tag]} {text}"] if text else []
         if tag == "p":
+            cls = _classes(el)
+            if cls and ("rubric" in cls or "sidebar-title" in cls or "topic-title" in cls):
+                text = self.inline_text(el)
+                return [f"**{text}**"] if text else []
             return self.blocks(el)
         if tag == "pre":
             return [self.code_block(el)]
@@ -240,6 +259,10 @@ class MarkdownConverter:
         label = is_admonition(el)
         if label is not None:
             return [self.admonition(el, label)]
+        if tag == "div":
+            m = _GRID.search(_classes(el))
+            if m:
+                return self.div_grid(el, _GRID_WIDTH[m.group(1)])
         return self.blocks(el)
 
     def quote(self, body: str) -> str:
@@ -373,8 +396,7 @@ class MarkdownConverter:
                     continue
                 cell = cells[ci]
                 ci += 1
-                text = " ".join(b.replace("\n", " ") for b in self.blocks(cell) if b)
-                text = text.replace("|", "\\|").strip()
+                text = self.cell_text(cell)
                 try:
                     span = max(1, min(int(cell.get("colspan") or 1), 50))
                     rspan = max(1, min(int(cell.get("rowspan") or 1), 500))
@@ -387,18 +409,21 @@ class MarkdownConverter:
                     col += 1
             if any(c for c in row):
                 grid.append(row)
-        if not grid:
-            return []
-        width = max(len(r) for r in grid)
-        lines = []
-        for i, r in enumerate(grid):
-            r = r + [""] * (width - len(r))
-            lines.append("| " + " | ".join(r) + " |")
-            if i == 0:
-                lines.append("|" + "|".join(["---"] * width) + "|")
         out = [caption] if caption else []
-        out.append("\n".join(lines))
+        if grid:
+            out.append(_gfm(grid))
         return out
+
+    def cell_text(self, cell) -> str:
+        text = " ".join(b.replace("\n", " ") for b in self.blocks(cell) if b)
+        return text.replace("|", "\\|").strip()
+
+    def div_grid(self, el, width: int) -> list[str]:
+        """A table laid out with divs (Javadoc 17 member summaries): `width` cells per row."""
+        cells = [self.cell_text(c) for c in el if isinstance(c.tag, str)]
+        grid = [cells[i:i + width] for i in range(0, len(cells), width)]
+        grid = [r for r in grid if any(r)]
+        return [_gfm(grid)] if grid else []
 
     # -- inline ----------------------------------------------------------------------------
     def inline_text(self, el) -> str:
