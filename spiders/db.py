@@ -1,0 +1,211 @@
+"""A job's rows in PostgreSQL, written from the crawl side (asyncpg, the reactor's loop).
+
+Every state change is one guarded statement or one transaction, so the database
+stays the truth whoever writes: a transition happens only from the state it
+expects (`WHERE status = 'running'`), and counters change in the transaction
+that changes the URL they count. Settings read (by the pipelines):
+DOCSPASTA_DATABASE_URL.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Mapping
+from uuid import UUID
+
+from spiders.urls import normalize_url
+
+# The spider's item fields, as stored in job_urls (item field -> column).
+ITEM_COLUMNS = {
+    "url": "url", "final_url": "final_url", "title": "title", "depth": "depth",
+    "discovered_from": "discovered_from", "status": "status", "http_status": "http_status",
+    "error": "error_message", "markdown": "markdown", "quality": "quality",
+    "quality_reasons": "quality_reasons", "word_count": "word_count",
+    "token_count": "token_count", "fetched_at": "fetched_at",
+}
+FINISHED = ("completed", "failed", "skipped")
+_COUNTER = {"completed": "processed", "failed": "failed", "skipped": "skipped"}
+
+_BUMP = """
+UPDATE crawl_jobs SET
+    processed_urls = processed_urls + $2, failed_urls = failed_urls + $3,
+    skipped_urls = skipped_urls + $4, discovered_urls = discovered_urls + $5,
+    total_urls = (processed_urls + $2) + (failed_urls + $3) + (skipped_urls + $4)
+        + least(greatest((discovered_urls + $5) - (processed_urls + $2) - (failed_urls + $3) - (skipped_urls + $4), 0),
+                greatest(max_pages - (processed_urls + $2), 0)),
+    current_step = CASE WHEN status = 'running' AND current_step = 'discovery' AND $2 > 0
+                        THEN 'processing' ELSE current_step END,
+    updated_at = now()
+WHERE id = $1
+RETURNING *
+"""
+
+
+def job_status(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The job's status fields in the API's camelCase form (events and GET /jobs/{id})."""
+    finished = row["processed_urls"] + row["failed_urls"] + row["skipped_urls"]
+    total = row["total_urls"]
+    percent = 100 if row["status"] == "completed" else (int(100 * finished / total) if total else 0)
+    return {
+        "id": str(row["id"]),
+        "status": row["status"],
+        "currentStep": row["current_step"],
+        "url": row["initial_url"],
+        "totalUrls": total,
+        "processedUrls": row["processed_urls"],
+        "failedUrls": row["failed_urls"],
+        "skippedUrls": row["skipped_urls"],
+        "discoveredUrls": row["discovered_urls"],
+        "queuedUrls": max(row["discovered_urls"] - finished, 0),
+        "progress": min(percent, 100),
+        "error": row["error_details"],
+        "createdAt": row["created_at"].isoformat(),
+        "updatedAt": row["updated_at"].isoformat(),
+        "startedAt": row["started_at"].isoformat() if row["started_at"] else None,
+        "completedAt": row["completed_at"].isoformat() if row["completed_at"] else None,
+    }
+
+
+def page_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A job_urls row as the spider's item (plus `included` and `reason` once assembled)."""
+    page = {field: row[column] for field, column in ITEM_COLUMNS.items()}
+    reasons = page["quality_reasons"]
+    page["quality_reasons"] = json.loads(reasons) if isinstance(reasons, str) else (reasons or [])
+    extra = row["extra"]
+    page.update(json.loads(extra) if isinstance(extra, str) else (extra or {}))
+    page["included"] = row["included"]
+    page["reason"] = row["drop_reason"]
+    return page
+
+
+class JobWriter:
+    """The crawl side's statements about one job at a time, on one asyncpg pool."""
+
+    def __init__(self, pool: Any):
+        self.pool = pool
+
+    async def start(self, job_id: UUID, start_url: str, owner: str, lease_seconds: int) -> Any:
+        """pending -> running (step discovery), with the start URL in the frontier; None if not pending."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "UPDATE crawl_jobs SET status = 'running', current_step = 'discovery', started_at = now(),"
+                " updated_at = now(), lease_owner = $2, heartbeat_at = now(),"
+                " lease_expires_at = now() + make_interval(secs => $3)"
+                " WHERE id = $1 AND status = 'pending' RETURNING *",
+                job_id, owner, lease_seconds,
+            )
+            if row is None:
+                return None
+            inserted = await self._insert_pending(conn, job_id, [(start_url, normalize_url(start_url), 0, None)])
+            return await conn.fetchrow(_BUMP, job_id, 0, 0, 0, inserted)
+
+    async def queue(self, job_id: UUID, refs: Iterable[Any]) -> tuple[int, Any]:
+        """Add PageRefs to the frontier (pending); returns (how many were new, the job row)."""
+        rows = [(ref.url, ref.key, ref.depth, ref.discovered_from) for ref in refs]
+        async with self.pool.acquire() as conn, conn.transaction():
+            inserted = await self._insert_pending(conn, job_id, rows)
+            job = await conn.fetchrow(_BUMP, job_id, 0, 0, 0, inserted) if inserted else None
+        return inserted, job
+
+    @staticmethod
+    async def _insert_pending(conn: Any, job_id: UUID, rows: list[tuple]) -> int:
+        if not rows:
+            return 0
+        result = await conn.fetch(
+            "INSERT INTO job_urls (job_id, url, normalized_url, depth, discovered_from)"
+            " SELECT $1, u.url, u.key, u.depth, u.src"
+            " FROM unnest($2::text[], $3::text[], $4::int[], $5::text[]) AS u(url, key, depth, src)"
+            " ON CONFLICT (job_id, normalized_url) DO NOTHING RETURNING 1",
+            job_id, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
+        )
+        return len(result)
+
+    async def record(self, job_id: UUID, item: Mapping[str, Any]) -> Any:
+        """Store one page's result and move the counters with it; returns the job row."""
+        key = normalize_url(item["url"])
+        status = item["status"]
+        async with self.pool.acquire() as conn, conn.transaction():
+            inserted = await self._insert_pending(
+                conn, job_id, [(item["url"], key, item.get("depth") or 0, item.get("discovered_from"))])
+            previous = await conn.fetchval(
+                "SELECT status FROM job_urls WHERE job_id = $1 AND normalized_url = $2 FOR UPDATE", job_id, key)
+            await conn.execute(
+                "UPDATE job_urls SET status = $3, final_url = $4, title = $5, depth = $6,"
+                " http_status = $7, error_message = $8, markdown = $9, quality = $10,"
+                " quality_reasons = $11::jsonb, word_count = $12, token_count = $13, fetched_at = $14,"
+                " extra = $15::jsonb,"
+                " last_attempt_at = now(), finished_at = now()"
+                " WHERE job_id = $1 AND normalized_url = $2",
+                job_id, key, status, item.get("final_url"), item.get("title") or "", item.get("depth") or 0,
+                item.get("http_status"), item.get("error"), item.get("markdown") or "", item.get("quality"),
+                json.dumps(list(item.get("quality_reasons") or [])), item.get("word_count"),
+                item.get("token_count"), item.get("fetched_at"),
+                json.dumps({k: v for k, v in dict(item).items() if k not in ITEM_COLUMNS}, default=str),
+            )
+            deltas = {"processed": 0, "failed": 0, "skipped": 0}
+            if previous in _COUNTER:
+                deltas[_COUNTER[previous]] -= 1
+            deltas[_COUNTER[status]] += 1
+            return await conn.fetchrow(
+                _BUMP, job_id, deltas["processed"], deltas["failed"], deltas["skipped"], inserted)
+
+    async def set_step(self, job_id: UUID, step: str) -> Any:
+        return await self.pool.fetchrow(
+            "UPDATE crawl_jobs SET current_step = $2, updated_at = now()"
+            " WHERE id = $1 AND status = 'running' AND current_step <> $2 RETURNING *", job_id, step)
+
+    async def close_frontier(self, job_id: UUID, reason: str) -> Any:
+        """URLs never fetched become skipped with `reason`; counters are recounted from the rows."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE job_urls SET status = 'skipped', error_message = $2, finished_at = now()"
+                " WHERE job_id = $1 AND status IN ('pending', 'processing')", job_id, reason)
+            return await conn.fetchrow(
+                "UPDATE crawl_jobs j SET processed_urls = c.completed, failed_urls = c.failed,"
+                " skipped_urls = c.skipped, discovered_urls = c.total, total_urls = c.total, updated_at = now()"
+                " FROM (SELECT count(*) FILTER (WHERE status = 'completed') AS completed,"
+                "              count(*) FILTER (WHERE status = 'failed') AS failed,"
+                "              count(*) FILTER (WHERE status = 'skipped') AS skipped, count(*) AS total"
+                "       FROM job_urls WHERE job_id = $1) c"
+                " WHERE j.id = $1 RETURNING j.*", job_id)
+
+    async def pages(self, job_id: UUID) -> list[dict[str, Any]]:
+        rows = await self.pool.fetch(
+            "SELECT * FROM job_urls WHERE job_id = $1 ORDER BY finished_at NULLS LAST, id", job_id)
+        return [page_from_row(row) for row in rows]
+
+    async def complete(self, job_id: UUID, markdown: str, token_count: int, llms_txt: str,
+                       verdicts: list[tuple[str, bool, str | None]]) -> Any:
+        """running -> completed (step done) with the document; None if the job is no longer running."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "UPDATE crawl_jobs SET status = 'completed', current_step = 'done', final_markdown = $2,"
+                " final_token_count = $3, llms_txt = $4, completed_at = now(), updated_at = now(),"
+                " close_reason = 'finished', lease_owner = NULL, lease_expires_at = NULL"
+                " WHERE id = $1 AND status = 'running' RETURNING *",
+                job_id, markdown, token_count, llms_txt)
+            if row is not None and verdicts:
+                await conn.execute(
+                    "UPDATE job_urls j SET included = v.included, drop_reason = v.reason"
+                    " FROM unnest($2::text[], $3::bool[], $4::text[]) AS v(key, included, reason)"
+                    " WHERE j.job_id = $1 AND j.normalized_url = v.key",
+                    job_id, [v[0] for v in verdicts], [v[1] for v in verdicts], [v[2] for v in verdicts])
+            return row
+
+    async def end(self, job_id: UUID, status: str, *, error: str | None = None, reason: str | None = None) -> Any:
+        """pending|running -> failed|cancelled; None if the job had already ended."""
+        return await self.pool.fetchrow(
+            "UPDATE crawl_jobs SET status = $2, current_step = 'done', error_details = coalesce($3, error_details),"
+            " close_reason = coalesce($4, close_reason), completed_at = now(), updated_at = now(),"
+            " lease_owner = NULL, lease_expires_at = NULL"
+            " WHERE id = $1 AND status IN ('pending', 'running') RETURNING *",
+            job_id, status, error, reason)
+
+    async def get(self, job_id: UUID) -> Any:
+        return await self.pool.fetchrow("SELECT * FROM crawl_jobs WHERE id = $1", job_id)
+
+    async def renew_leases(self, job_ids: list[UUID], owner: str, lease_seconds: int) -> None:
+        if job_ids:
+            await self.pool.execute(
+                "UPDATE crawl_jobs SET heartbeat_at = now(), lease_expires_at = now() + make_interval(secs => $3)"
+                " WHERE id = ANY($1::uuid[]) AND lease_owner = $2 AND status = 'running'",
+                job_ids, owner, lease_seconds)

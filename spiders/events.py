@@ -1,0 +1,84 @@
+"""Job events: one value object, one wire form for Redis Streams and one for SSE.
+
+Each job has one stream, `<prefix>job:<id>:events`, appended with XADD and
+trimmed to about `maxlen` entries; the entry id doubles as the SSE event id, so
+a client that reconnects with `Last-Event-ID` gets exactly what it missed.
+Settings read: DOCSPASTA_REDIS_URL, DOCSPASTA_REDIS_PREFIX, DOCSPASTA_STREAM_MAXLEN,
+DOCSPASTA_STREAM_TTL (through the components that build a publisher).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+# Event types. The stream of a job ends after one of TERMINAL.
+SNAPSHOT = "snapshot"  # the whole current state (sent first when a client has no Last-Event-ID)
+DISCOVERY_STARTED = "discovery_started"
+URLS_DISCOVERED = "urls_discovered"
+URL_COMPLETED = "url_completed"  # status: success | failed | skipped
+STEP_CHANGED = "step_changed"
+ERROR = "error"  # something went wrong but the job goes on
+JOB_COMPLETED = "job_completed"
+JOB_FAILED = "job_failed"
+JOB_CANCELLED = "job_cancelled"
+TERMINAL = frozenset({JOB_COMPLETED, JOB_FAILED, JOB_CANCELLED})
+
+
+def stream_key(prefix: str, job_id: Any) -> str:
+    return f"{prefix}job:{job_id}:events"
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    data: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None  # the stream entry id, once stored
+
+    @property
+    def terminal(self) -> bool:
+        return self.type in TERMINAL
+
+    def to_redis(self) -> dict[str, str]:
+        return {"type": self.type, "data": json.dumps(self.data, default=str, separators=(",", ":"))}
+
+    @classmethod
+    def from_redis(cls, entry_id: bytes | str, fields: dict[Any, Any]) -> Event:
+        def text(value: Any) -> str:
+            return value.decode() if isinstance(value, bytes) else str(value)
+
+        decoded = {text(k): text(v) for k, v in fields.items()}
+        return cls(decoded.get("type", ERROR), json.loads(decoded.get("data") or "{}"), text(entry_id))
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON the API's stream carries: the type plus the event's fields."""
+        return {"type": self.type, **self.data}
+
+    def to_sse(self, *, name: str | None = None, data: str | None = None) -> bytes:
+        """One SSE message. `name` sets `event:` (htmx listens by name); default data is the JSON payload."""
+        body = json.dumps(self.payload(), default=str, separators=(",", ":")) if data is None else data
+        lines = []
+        if self.id:
+            lines.append(f"id: {self.id}")
+        if name:
+            lines.append(f"event: {name}")
+        lines.extend(f"data: {line}" for line in body.splitlines() or [""])
+        return ("\n".join(lines) + "\n\n").encode()
+
+
+class EventPublisher:
+    """XADD events to a job's stream with any asyncio Redis client (one per event loop)."""
+
+    def __init__(self, redis: Any, prefix: str, maxlen: int = 10_000, ttl: int = 7 * 24 * 3600):
+        self.redis = redis
+        self.prefix = prefix
+        self.maxlen = maxlen
+        self.ttl = ttl
+
+    async def publish(self, job_id: Any, event: Event) -> str:
+        key = stream_key(self.prefix, job_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xadd(key, event.to_redis(), maxlen=self.maxlen, approximate=True)
+            pipe.expire(key, self.ttl)
+            entry_id, _ = await pipe.execute()
+        return entry_id.decode() if isinstance(entry_id, bytes) else entry_id

@@ -1,0 +1,77 @@
+"""The web app's settings: read from the environment in one place, passed to the app factory.
+
+Every value is documented in README.md ("Configuration") as NAME (type, default).
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value the app cannot use; the message names it."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be from {low} to {high}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/docspasta"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "docspasta:"  # every Redis key starts with it
+    max_pages_limit: int = 200  # the highest maxPages the API accepts
+    max_depth_limit: int = 5
+    stream_maxlen: int = 10_000  # events kept per job stream (XADD MAXLEN ~)
+    stream_ttl: int = 7 * 24 * 3600  # seconds a job's stream lives after its last event
+    log_lines: int = 50  # per-URL log lines on the job page
+    recent_jobs: int = 20
+    db_pool_size: int = 10
+    allow_hosts: str = ""  # host:port pairs that may be crawled although local (the SSRF guard's allow-list)
+    run_crawls: bool = True  # False: jobs are stored but no crawl starts (API-only tests)
+    crawl_settings: dict[str, Any] = field(default_factory=dict)  # Scrapy settings layered on each job
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        raw_crawl = env.get("DOCSPASTA_CRAWL_SETTINGS") or "{}"
+        try:
+            crawl_settings = json.loads(raw_crawl)
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f"DOCSPASTA_CRAWL_SETTINGS must be a JSON object: {exc}") from None
+        if not isinstance(crawl_settings, dict):
+            raise SettingsError("DOCSPASTA_CRAWL_SETTINGS must be a JSON object")
+        return cls(
+            database_url=env.get("DATABASE_URL") or cls.database_url,
+            redis_url=env.get("REDIS_URL") or cls.redis_url,
+            redis_prefix=env.get("DOCSPASTA_REDIS_PREFIX") or cls.redis_prefix,
+            max_pages_limit=_int(env, "DOCSPASTA_MAX_PAGES_LIMIT", cls.max_pages_limit, 1, 10_000),
+            max_depth_limit=_int(env, "DOCSPASTA_MAX_DEPTH_LIMIT", cls.max_depth_limit, 1, 20),
+            stream_maxlen=_int(env, "DOCSPASTA_STREAM_MAXLEN", cls.stream_maxlen, 100, 10_000_000),
+            stream_ttl=_int(env, "DOCSPASTA_STREAM_TTL", cls.stream_ttl, 60, 365 * 24 * 3600),
+            log_lines=_int(env, "DOCSPASTA_LOG_LINES", cls.log_lines, 1, 1000),
+            recent_jobs=_int(env, "DOCSPASTA_RECENT_JOBS", cls.recent_jobs, 1, 500),
+            db_pool_size=_int(env, "DOCSPASTA_DB_POOL_SIZE", cls.db_pool_size, 2, 200),
+            allow_hosts=env.get("DOCSPASTA_ALLOW_HOSTS", ""),
+            run_crawls=_bool(env, "DOCSPASTA_RUN_CRAWLS", cls.run_crawls),
+            crawl_settings=crawl_settings,
+        )
