@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     crawl.add_argument("-v", "--verbose", action="store_true", help="Scrapy's INFO log on stderr")
     crawl.set_defaults(handler=_crawl)
+
+    from webapp.serve import add_server_commands  # `serve` and `migrate`: the web app's commands
+
+    add_server_commands(commands)
     return parser
 
 

@@ -1,0 +1,99 @@
+"""The Starlette app: wiring only. Routes are listed here; clients live in the lifespan.
+
+`create_app(settings)` builds the app. Its lifespan applies migrations, opens
+uvicorn's loop's asyncpg pool and Redis client, and starts the crawl side (a
+JobRunner on crochet's reactor thread, with its own pool and client) unless a
+launcher was passed in (tests) or crawls are off.
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from webapp import api, pages
+from webapp.errors import EXCEPTION_HANDLERS
+from webapp.settings import Settings
+
+logger = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = ROOT / "templates"
+STATIC_DIR = ROOT / "static"
+
+
+def routes() -> list[Any]:
+    job = "/api/v3/jobs/{job_id}"
+    return [
+        Route("/", pages.index, name="index"),
+        Route("/jobs", pages.submit, methods=["POST"], name="submit"),
+        Route("/jobs/{job_id}", pages.job_page, name="job_page"),
+        Route("/jobs/{job_id}/events", pages.job_events, name="job_events"),
+        Route("/jobs/{job_id}/cancel", pages.cancel, methods=["POST"], name="job_cancel"),
+        Route("/api/v3/jobs", api.post_job, methods=["POST"], name="api_create"),
+        Route("/api/v3/jobs", api.list_jobs, methods=["GET"], name="api_list"),
+        Route(job, api.get_job, name="api_job"),
+        Route(job + "/stream", api.stream, name="api_stream"),
+        Route(job + "/cancel", api.cancel, methods=["POST"], name="api_cancel"),
+        Route(job + "/export.json", api.export_json, name="api_export"),
+        Route(job + "/document.md", api.document_md, name="api_document"),
+        Route(job + "/llms.txt", api.llms_txt, name="api_llms_txt"),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+
+
+def crochet_launcher(settings: Settings) -> Any:
+    from webapp.runner import CrochetLauncher, JobRunner, setup_reactor
+
+    setup_reactor()
+    return CrochetLauncher(JobRunner(settings))
+
+
+def create_app(settings: Settings | None = None, *, launcher: Any = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    # The reactor is installed here, before any event loop runs (see runner.setup_reactor).
+    own_launcher = crochet_launcher(settings) if launcher is None and settings.run_crawls else None
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        import asyncpg
+        from redis.asyncio import Redis
+
+        from spiders.events import EventPublisher
+        from webapp.migrate import migrate_url
+        from webapp.store import JobStore
+
+        applied = await migrate_url(settings.database_url)
+        if applied:
+            logger.info("applied migrations: %s", ", ".join(applied))
+        pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=settings.db_pool_size)
+        redis = Redis.from_url(settings.redis_url)
+        store = JobStore(pool)
+        jobs_launcher = launcher if launcher is not None else own_launcher
+        owned = own_launcher is not None
+        if owned:
+            await jobs_launcher.start()
+        try:
+            if jobs_launcher is not None:
+                if failed := await store.fail_abandoned():
+                    logger.warning("%d jobs whose worker had stopped were marked failed", failed)
+                for job_id in await store.pending_ids():
+                    jobs_launcher.submit(job_id)
+            yield {
+                "settings": settings, "store": store, "redis": redis, "templates": templates,
+                "publisher": EventPublisher(redis, settings.redis_prefix, settings.stream_maxlen, settings.stream_ttl),
+                "launcher": jobs_launcher,
+            }
+        finally:
+            if owned:
+                await jobs_launcher.stop()
+            await redis.aclose()
+            await pool.close()
+
+    return Starlette(routes=routes(), lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)

@@ -1,0 +1,82 @@
+"""The web app's errors, each turned into a JSON response in one handler.
+
+Views raise these; nothing else decides an error's status code or body shape:
+`{"success": false, "error": "...", "field": "..."}`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+
+class ApiError(Exception):
+    """Something the client should be told about, with a status code."""
+
+    status_code = 400
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"success": False, "error": self.message}
+        if self.field:
+            body["field"] = self.field
+        return body
+
+
+class InvalidInput(ApiError):
+    """A request field is missing, malformed or out of range; `field` names it."""
+
+    status_code = 422
+
+
+class MalformedBody(ApiError):
+    """The request body is not the JSON object the endpoint takes."""
+
+    status_code = 400
+
+
+class JobNotFound(ApiError):
+    """No job has this id."""
+
+    status_code = 404
+
+
+class JobConflict(ApiError):
+    """The job's state does not allow this (e.g. cancelling a completed job)."""
+
+    status_code = 409
+
+
+class NotReady(ApiError):
+    """The job has no document yet (it is still running, failed or was cancelled)."""
+
+    status_code = 409
+
+
+class ServiceUnavailable(ApiError):
+    """A backing service (PostgreSQL, Redis) did not answer."""
+
+    status_code = 503
+
+
+async def api_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(exc.body(), status_code=exc.status_code)
+
+
+async def http_error_handler(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405: JSON in the same shape under /api, plain text elsewhere."""
+    assert isinstance(exc, HTTPException)
+    headers = getattr(exc, "headers", None)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"success": False, "error": exc.detail}, status_code=exc.status_code, headers=headers)
+    return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=headers)
+
+
+EXCEPTION_HANDLERS = {ApiError: api_error_handler, HTTPException: http_error_handler}

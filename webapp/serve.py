@@ -1,0 +1,47 @@
+"""`docspasta serve` and `docspasta migrate`: the web app's console commands."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    from webapp.app import create_app
+    from webapp.settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"docspasta: error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The app factory installs the asyncio reactor and starts crochet before uvicorn's loop exists.
+    app = create_app(settings)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, lifespan="on")
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from webapp.migrate import migrate_url
+    from webapp.settings import Settings
+
+    applied = asyncio.run(migrate_url(Settings.from_env().database_url))
+    print("applied: " + ", ".join(applied) if applied else "the database is up to date")
+    return 0
+
+
+def add_server_commands(commands: argparse._SubParsersAction) -> None:
+    serve = commands.add_parser("serve", help="run the web app (DATABASE_URL, REDIS_URL, DOCSPASTA_*)",
+                                description="Run the DocsPasta web app and its crawler with uvicorn.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on, 0 for any free one (default: 8000)")
+    serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    serve.set_defaults(handler=_serve)
+    migrate = commands.add_parser("migrate", help="apply the database migrations (DATABASE_URL) and exit")
+    migrate.set_defaults(handler=_migrate)

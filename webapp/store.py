@@ -1,0 +1,84 @@
+"""The web side's reads and writes of jobs, on uvicorn's asyncpg pool.
+
+The crawl side writes through `spiders.db.JobWriter` on its own pool; both
+follow the same rule: a state change is one guarded statement.
+"""
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid4
+
+from spiders.db import page_from_row
+from spiders.options import CrawlOptions
+from webapp.errors import JobNotFound
+
+
+def parse_job_id(raw: str) -> UUID:
+    """A job id from a URL; anything that is not a UUID is an unknown job (404)."""
+    try:
+        return UUID(raw)
+    except (ValueError, TypeError):
+        raise JobNotFound(f"no job with id {raw!r}", field="jobId") from None
+
+
+class JobStore:
+    def __init__(self, pool: Any):
+        self.pool = pool
+
+    async def create(self, options: CrawlOptions) -> Any:
+        return await self.pool.fetchrow(
+            "INSERT INTO crawl_jobs (id, initial_url, max_pages, max_depth, quality_threshold, scope)"
+            " VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+            uuid4(), options.url, options.max_pages, options.max_depth, options.quality_threshold, options.scope)
+
+    async def get(self, job_id: UUID) -> Any:
+        row = await self.pool.fetchrow("SELECT * FROM crawl_jobs WHERE id = $1", job_id)
+        if row is None:
+            raise JobNotFound(f"no job with id {str(job_id)!r}", field="jobId")
+        return row
+
+    async def recent(self, limit: int) -> list[Any]:
+        return await self.pool.fetch(
+            "SELECT id, status, current_step, initial_url, max_pages, max_depth, quality_threshold, scope,"
+            " total_urls, processed_urls, failed_urls, skipped_urls, discovered_urls, error_details,"
+            " created_at, updated_at, started_at, completed_at FROM crawl_jobs"
+            " ORDER BY created_at DESC LIMIT $1", limit)
+
+    async def pages(self, job_id: UUID) -> list[dict[str, Any]]:
+        rows = await self.pool.fetch(
+            "SELECT * FROM job_urls WHERE job_id = $1 ORDER BY finished_at NULLS LAST, id", job_id)
+        return [page_from_row(row) for row in rows]
+
+    async def log(self, job_id: UUID, limit: int) -> list[Any]:
+        """The newest finished URLs first: the job page's per-URL log."""
+        return await self.pool.fetch(
+            "SELECT url, status, title, quality, error_message, http_status, depth, included, drop_reason"
+            " FROM job_urls WHERE job_id = $1 AND finished_at IS NOT NULL"
+            " ORDER BY finished_at DESC, id DESC LIMIT $2", job_id, limit)
+
+    async def cancel(self, job_id: UUID) -> tuple[Any, bool]:
+        """pending|running -> cancelled; returns (the job, whether this call changed it)."""
+        row = await self.pool.fetchrow(
+            "UPDATE crawl_jobs SET status = 'cancelled', current_step = 'done', close_reason = 'cancelled',"
+            " cancel_requested_at = now(), completed_at = now(), updated_at = now(),"
+            " lease_owner = NULL, lease_expires_at = NULL"
+            " WHERE id = $1 AND status IN ('pending', 'running') RETURNING *", job_id)
+        if row is not None:
+            return row, True
+        return await self.get(job_id), False
+
+    async def fail_abandoned(self) -> int:
+        """Jobs whose worker died (lease expired, or never leased and old): failed, with the reason.
+
+        The issue "Durable jobs" will resume these from job_urls instead.
+        """
+        result = await self.pool.execute(
+            "UPDATE crawl_jobs SET status = 'failed', current_step = 'done', completed_at = now(),"
+            " updated_at = now(), error_details = 'interrupted: the worker running this job stopped'"
+            " WHERE status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < now())")
+        return int(result.split()[-1])
+
+    async def pending_ids(self) -> list[UUID]:
+        """Jobs accepted but never started (their process stopped first): to be started again."""
+        return [row["id"] for row in await self.pool.fetch(
+            "SELECT id FROM crawl_jobs WHERE status = 'pending' ORDER BY created_at")]

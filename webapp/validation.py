@@ -1,0 +1,66 @@
+"""A job request, checked with the crawl's own rules (`CrawlOptions.parse`) plus the web's limits.
+
+The API takes camelCase JSON fields, the HTML form snake_case ones; either way
+the error names the field exactly as the client sent it.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Mapping
+
+from spiders.options import CrawlArgumentError, CrawlOptions
+from webapp.errors import InvalidInput
+from webapp.settings import Settings
+
+API_FIELDS = {"url": "url", "maxPages": "max_pages", "maxDepth": "max_depth",
+              "qualityThreshold": "quality_threshold", "scope": "scope"}
+FORM_FIELDS = {name: name for name in API_FIELDS.values()}
+
+
+def parse_job_request(data: Mapping[str, Any], settings: Settings, fields: Mapping[str, str] = API_FIELDS,
+                      *, ignore: tuple[str, ...] = ()) -> CrawlOptions:
+    """CrawlOptions from a request, or InvalidInput naming the first bad field."""
+    to_client = {option: name for name, option in fields.items()}
+    for name in data:
+        if name not in fields and name not in ignore:
+            raise InvalidInput(f"{name}: unknown field; the fields are {', '.join(fields)}", field=name)
+    raw: dict[str, Any] = {}
+    for name, option in fields.items():
+        value = data.get(name)
+        if isinstance(value, bool) or isinstance(value, (dict, list)) or isinstance(value, float) and not value.is_integer():
+            raise InvalidInput(f"{name}: must be {'a string' if option in ('url', 'scope') else 'a whole number'}, "
+                               f"got {value!r}", field=name)
+        if isinstance(value, float):
+            value = int(value)
+        if option == "url" and value is not None and not isinstance(value, str):
+            raise InvalidInput(f"{name}: must be a string, got {value!r}", field=name)
+        raw[option] = value
+    ranges = {"max_pages": (1, settings.max_pages_limit), "max_depth": (1, settings.max_depth_limit),
+              "quality_threshold": (0, 100)}
+    for option, (low, high) in ranges.items():
+        value, name = raw.get(option), to_client[option]
+        if value is None or value == "":
+            continue
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise InvalidInput(f"{name}: must be a whole number from {low} to {high}, got {value!r}",
+                               field=name) from None
+        if not low <= number <= high:
+            raise InvalidInput(f"{name}: must be from {low} to {high}, got {number}", field=name)
+    try:
+        options = CrawlOptions.parse(**raw)
+    except CrawlArgumentError as exc:
+        name = to_client.get(exc.field, exc.field)
+        message = str(exc).split(": ", 1)[-1].replace("-a url=", "")
+        raise InvalidInput(f"{name}: {message}", field=name) from None
+    return options
+
+
+async def check_target(options: CrawlOptions, settings: Settings, fields: Mapping[str, str] = API_FIELDS) -> None:
+    """Refuse a start URL on an internal address (the SSRF guard's own check; it resolves, so in a thread)."""
+    try:
+        await asyncio.to_thread(options.check_target, settings.allow_hosts)
+    except CrawlArgumentError as exc:
+        name = {option: name for name, option in fields.items()}.get(exc.field, exc.field)
+        raise InvalidInput(f"{name}: {str(exc).split(': ', 1)[-1]}", field=name) from None
