@@ -23,19 +23,21 @@ from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider, IgnoreRequest, StopDownload
+from scrapy.exceptions import DontCloseSpider, StopDownload
 from scrapy.http import Request, Response, TextResponse
-from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from spiders.extract import extract_page
+from spiders.failures import describe_failure, too_large
 from spiders.items import PageItem
 from spiders.signals import pages_queued
+from spiders.traps import TrapLimits
 from spiders.options import CrawlOptions
 from spiders.urls import Scope, clean_url, is_http_url, is_non_html_url, normalize_url, url_extension
 
 PAGE_META = "docspasta_page"
+BYTES_META = "docspasta_bytes_received"
 MAX_SITEMAPS = 20
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 _MD_LINK = re.compile(r"\[[^\]]*\]\(\s*<?([^)\s>]+)>?[^)]*\)")
@@ -90,12 +92,15 @@ class DocsSpider(scrapy.Spider):
         self.completed = 0
         self._sitemaps = 0
         self._newly_queued: list[PageRef] = []
+        self._traps = TrapLimits()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DocsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        spider._traps = TrapLimits.from_settings(crawler.settings)
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider._on_headers, signal=signals.headers_received)
+        crawler.signals.connect(spider._on_bytes, signal=signals.bytes_received)
         return spider
 
     async def start(self):
@@ -124,6 +129,9 @@ class DocsSpider(scrapy.Spider):
         if key in self._seen:
             return
         self._seen.add(key)
+        if trap := self._traps.reason(url):
+            yield self._record(PageRef(url, key, depth, discovered_from), "skipped", error=trap)
+            return
         if is_non_html_url(url):
             yield self._record(PageRef(url, key, depth, discovered_from), "skipped",
                                error=f"not HTML (.{url_extension(url)} file), not downloaded")
@@ -162,6 +170,11 @@ class DocsSpider(scrapy.Spider):
         # Stop non-HTML bodies (PDFs, archives, images) before they download.
         if PAGE_META in request.meta and not _is_html_type(_content_type(headers)):
             raise StopDownload(fail=False)
+
+    def _on_bytes(self, data: bytes, request: Request, spider: Any = None) -> None:
+        # Scrapy cancels a body that grows past DOWNLOAD_MAXSIZE with an empty
+        # error; the byte count lets the errback say "too large".
+        request.meta[BYTES_META] = request.meta.get(BYTES_META, 0) + len(data)
 
     # -- pages --------------------------------------------------------------
 
@@ -233,16 +246,13 @@ class DocsSpider(scrapy.Spider):
     def page_failed(self, failure: Failure) -> Iterator[Any]:
         ref: PageRef = failure.request.meta[PAGE_META]
         self._in_flight -= 1
-        if failure.check(HttpError):
-            response = failure.value.response
-            yield self._record(ref, "failed", final_url=response.url, http_status=response.status,
-                               error=f"HTTP {response.status}")
-        elif failure.check(IgnoreRequest):
-            message = str(failure.value) or "request ignored"
-            status = "skipped" if "robots.txt" in message else "failed"
-            yield self._record(ref, status, error="disallowed by robots.txt" if status == "skipped" else message)
-        else:
-            yield self._record(ref, "failed", error=f"{type(failure.value).__name__}: {failure.getErrorMessage()}")
+        max_size = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
+        status, http_status, reason = describe_failure(failure, max_size)
+        if reason.startswith("DownloadCancelledError") and failure.request.meta.get(BYTES_META, 0) >= max_size:
+            reason = too_large(max_size)
+        response = getattr(failure.value, "response", None)
+        yield self._record(ref, status, final_url=response.url if response is not None else None,
+                           http_status=http_status, error=reason)
         yield from self._pump()
 
     # -- discovery: sitemaps and llms.txt seed the frontier -----------------

@@ -24,6 +24,7 @@ class Reply:
     delay: float = 0.0  # seconds before answering
     reset: bool = False  # close the connection without answering
     chunks: int = 1  # send the body in this many writes (for large bodies)
+    length: bool = True  # False: no Content-Length, the body ends when the connection closes
 
 
 @dataclass
@@ -148,7 +149,11 @@ class FixtureSite:
                 body = reply.body.encode() if isinstance(reply.body, str) else reply.body
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
-                self.send_header("Content-Length", str(len(body)))
+                if reply.length:
+                    self.send_header("Content-Length", str(len(body)))
+                else:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
                 self.end_headers()

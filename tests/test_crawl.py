@@ -227,7 +227,7 @@ def test_persistent_and_permanent_failures_are_recorded_with_the_reason(site, cr
     assert site.count(f"{D}missing.html") == 1
     assert result.item(site.url(f"{D}missing.html"))["http_status"] == 404
     slow = result.item(site.url(f"{D}slow.html"))
-    assert slow["status"] == "failed" and "Timeout" in slow["error"]
+    assert slow["status"] == "failed" and slow["error"].startswith("timed out")
     assert site.count(f"{D}slow.html") == 3
 
 
@@ -248,7 +248,7 @@ def test_oversized_page_fails_with_a_reason(site, crawl):
     result = yield crawl(site.url(D), settings={"DOWNLOAD_MAXSIZE": 100_000})
     huge = result.item(site.url(f"{D}huge.html"))
     assert huge["status"] == "failed"
-    assert "100000" in huge["error"] or "size" in huge["error"].lower()
+    assert huge["error"] == "too large (over 100000 bytes)"
 
 
 @pytest_twisted.inlineCallbacks
@@ -256,7 +256,7 @@ def test_items_carry_every_field(site, crawl):
     site.add_page(D, "Start")
     result = yield crawl(site.url(D))
     (item,) = result.completed
-    assert set(item) == {"url", "final_url", "title", "depth", "discovered_from", "status", "http_status",
+    assert set(item) >= {"url", "final_url", "title", "depth", "discovered_from", "status", "http_status",
                          "error", "markdown", "quality", "quality_reasons", "word_count", "token_count",
                          "fetched_at"}
     assert item["http_status"] == 200 and item["word_count"] > 10 and item["token_count"] > 10
