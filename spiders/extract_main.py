@@ -151,21 +151,28 @@ def find_main(doc: HtmlElement) -> HtmlElement:
             return best
         if body_words is None:
             body_words = _words(body)
-        if words >= max(10, 0.25 * body_words):
+        if words > 0 and words >= 0.25 * body_words:
             return best
     return _densest(body)
 
 
-_BOILER = etree.XPath(
-    ".//nav|.//header|.//footer|.//aside|.//*[@role='navigation' or @role='banner' or "
-    "@role='contentinfo' or @role='search' or @role='complementary'] | .//*[" + " or ".join(
-        f"contains(@class,'{c}') or contains(@id,'{c}')" for c in (
-            "sidebar", "menu", "breadcrumb", "footer", "navbar", "navigation", "toc", "cookie")) + "]")
+_BOILER_TAGS = ("nav", "header", "footer", "aside", "form", "button", "input", "select", "textarea")
+_BOILER_ROLES = frozenset(("navigation", "banner", "contentinfo", "search", "complementary"))
+_BOILER_RX = re.compile(r"sidebar|menu|breadcrumb|footer|navbar|navigation|(?:^|[\s_-])toc(?:$|[\s_-])|"
+                        r"cookie[-_]?(?:banner|consent|notice|bar)|cookieconsent|masthead|topbar", re.I)
 
 
 def _densest(body: HtmlElement) -> HtmlElement:
     """Text-density fallback: strip obvious page furniture, then descend while one child holds most text."""
-    for el in _BOILER(body):
+    found = list(body.iter(*_BOILER_TAGS))
+    for el in _WITH_CLASS(body):
+        if el.tag == "section":
+            continue
+        if el.get("role") in _BOILER_ROLES or _BOILER_RX.search(el.get("class") or "") \
+                or _BOILER_RX.search(el.get("id") or ""):
+            found.append(el)
+    found.extend(el for el in _ROLE(body) if el.get("role") in _BOILER_ROLES)
+    for el in found:
         if el.getparent() is not None:
             _drop(el)
     node = body
@@ -230,7 +237,7 @@ def expand_tabs(main: HtmlElement) -> None:
         _drop(labels)
     # label + content siblings (sphinx-design, sphinx-inline-tabs, older pymdownx tabbed).
     for label in main.xpath(".//label[ancestor::*[contains(@class,'tab')]]"):
-        text = " ".join(labtext_of(el).split())
+        text = " ".join(text_of(label).split())
         if text and label.getparent() is not None:
             p = _label_p(text)
             p.tail = label.tail

@@ -101,7 +101,8 @@ def is_admonition(el) -> str | None:
         return None
     if el.tag not in ("div", "aside", "details", "section", "blockquote"):
         return None
-    generic = any(("admonition" in c or c in ("custom-block", "callout", "alert", "hint")) for c in cls)
+    generic = any((c == "admonition" or c.startswith("theme-admonition") or c in ("custom-block", "callout", "alert", "hint"))
+                  for c in cls)
     kind = next((c for c in cls if c in _ADMONITION_KINDS), None)
     if kind is None:
         kind = next((c.split("--")[-1] for c in cls if c.startswith("alert--")), None)
@@ -281,7 +282,7 @@ class MarkdownConverter:
             break
         if title is not None:
             text = self.inline_text(title).rstrip(":").strip()
-            label = text or label
+            label = (text[:1].upper() + text[1:] if text.islower() else text) or label
             tail = title.tail
             title.tail = None
             el.remove(title)
