@@ -25,6 +25,17 @@ JOB_CANCELLED = "job_cancelled"
 TERMINAL = frozenset({JOB_COMPLETED, JOB_FAILED, JOB_CANCELLED})
 
 
+def connect_redis(url: str) -> Any:
+    """An asyncio Redis client for the calling thread's event loop.
+
+    The socket timeout stays above the SSE handler's XREAD BLOCK (10 s): redis-py's
+    default of 5 s would cut a blocking read short.
+    """
+    from redis.asyncio import Redis
+
+    return Redis.from_url(url, socket_timeout=30, socket_connect_timeout=5)
+
+
 def stream_key(prefix: str, job_id: Any) -> str:
     return f"{prefix}job:{job_id}:events"
 

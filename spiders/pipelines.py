@@ -24,7 +24,7 @@ from scrapy.exceptions import NotConfigured
 
 from spiders import events
 from spiders.db import JobWriter, job_status
-from spiders.events import Event, EventPublisher
+from spiders.events import Event, EventPublisher, connect_redis
 from spiders.signals import pages_queued
 
 logger = logging.getLogger(__name__)
@@ -94,9 +94,7 @@ class PostgresPipeline:
         self._pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=4)
         publisher = None
         if self.redis_url:
-            from redis.asyncio import Redis
-
-            self._redis = Redis.from_url(self.redis_url)
+            self._redis = connect_redis(self.redis_url)
             publisher = EventPublisher(self._redis, self.redis_prefix, self.stream_maxlen, self.stream_ttl)
         self.resources = CrawlResources(JobWriter(self._pool), publisher)
 

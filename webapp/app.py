@@ -18,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from webapp import api, pages
-from webapp.errors import EXCEPTION_HANDLERS
+from webapp.errors import exception_handlers
 from webapp.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -63,9 +63,7 @@ def create_app(settings: Settings | None = None, *, launcher: Any = None) -> Sta
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         import asyncpg
-        from redis.asyncio import Redis
-
-        from spiders.events import EventPublisher
+        from spiders.events import EventPublisher, connect_redis
         from webapp.migrate import migrate_url
         from webapp.store import JobStore
 
@@ -73,7 +71,7 @@ def create_app(settings: Settings | None = None, *, launcher: Any = None) -> Sta
         if applied:
             logger.info("applied migrations: %s", ", ".join(applied))
         pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=settings.db_pool_size)
-        redis = Redis.from_url(settings.redis_url)
+        redis = connect_redis(settings.redis_url)
         store = JobStore(pool)
         jobs_launcher = launcher if launcher is not None else own_launcher
         owned = own_launcher is not None
@@ -96,4 +94,4 @@ def create_app(settings: Settings | None = None, *, launcher: Any = None) -> Sta
             await redis.aclose()
             await pool.close()
 
-    return Starlette(routes=routes(), lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
+    return Starlette(routes=routes(), lifespan=lifespan, exception_handlers=exception_handlers())

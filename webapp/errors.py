@@ -79,4 +79,18 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=headers)
 
 
-EXCEPTION_HANDLERS = {ApiError: api_error_handler, HTTPException: http_error_handler}
+async def unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
+    """PostgreSQL or Redis did not answer: the client may retry (503), it is not the input's fault."""
+    error = ServiceUnavailable(f"a backing service is unavailable ({type(exc).__name__}); try again shortly")
+    return JSONResponse(error.body(), status_code=error.status_code, headers={"Retry-After": "5"})
+
+
+def exception_handlers() -> dict[Any, Any]:
+    import asyncpg
+    import redis.exceptions
+
+    handlers: dict[Any, Any] = {ApiError: api_error_handler, HTTPException: http_error_handler}
+    for unavailable in (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, redis.exceptions.ConnectionError,
+                        redis.exceptions.TimeoutError, ConnectionError):
+        handlers[unavailable] = unavailable_handler
+    return handlers

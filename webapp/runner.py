@@ -89,16 +89,15 @@ class JobRunner:
 
     async def _open(self) -> None:
         import asyncpg
-        from redis.asyncio import Redis
         from twisted.internet import task
 
         from spiders.db import JobWriter
-        from spiders.events import EventPublisher
+        from spiders.events import EventPublisher, connect_redis
         from spiders.pipelines import CrawlResources
 
         self._pool = await asyncpg.create_pool(self.settings.database_url, min_size=1,
                                                max_size=self.settings.db_pool_size)
-        self._redis = Redis.from_url(self.settings.redis_url)
+        self._redis = connect_redis(self.settings.redis_url)
         publisher = EventPublisher(self._redis, self.settings.redis_prefix, self.settings.stream_maxlen,
                                    self.settings.stream_ttl)
         self.resources = CrawlResources(JobWriter(self._pool), publisher)

@@ -50,14 +50,18 @@ async def _resume_point(redis: Any, key: str, last_event_id: str | None) -> str 
         info = await redis.xinfo_stream(key)
     except Exception:  # no such stream (expired, or Redis lost it): start from the truth
         return None
-    deleted = _text(info.get("max-deleted-entry-id") or info.get(b"max-deleted-entry-id") or "0-0")
-    if _id_tuple(last_event_id) < _id_tuple(deleted):
-        return None  # entries after the client's were trimmed
+    # Trimming removes the oldest entries, and Redis 7.0 does not record their ids
+    # (max-deleted-entry-id counts XDEL only): if anything was trimmed and the client's
+    # id is older than the first entry left, entries it never saw may be gone.
+    trimmed = int(info.get("entries-added") or 0) > int(info.get("length") or 0)
+    first = info.get("first-entry")
+    if trimmed and first and _id_tuple(last_event_id) < _id_tuple(_text(first[0])):
+        return None
     return last_event_id
 
 
 async def job_events(load_job: Callable[[UUID], Awaitable[Any]], redis: Any, prefix: str, job_id: UUID,
-                     last_event_id: str | None = None, *, block_ms: int = 5000) -> AsyncIterator[list[Event]]:
+                     last_event_id: str | None = None, *, block_ms: int = 10_000) -> AsyncIterator[list[Event]]:
     """Batches of events; an empty batch means "nothing new for a while" (send a keepalive)."""
     key = stream_key(prefix, job_id)
     cursor = await _resume_point(redis, key, last_event_id)

@@ -1,0 +1,212 @@
+"""Fixtures for the web app's tests: a fresh PostgreSQL database and Redis key prefix per run,
+the app under Starlette's TestClient, and a JobRunner on pytest-twisted's reactor.
+
+pytest-twisted owns the reactor here, so crochet is told not to start one, and
+everything that waits on a crawl lets the reactor run (`blockon`) while the test
+client's calls go through threads.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import threading
+import time
+import uuid
+from typing import Any, Callable
+
+import asyncpg
+import crochet
+import pytest
+import pytest_twisted
+import redis
+from starlette.testclient import TestClient
+from twisted.internet import task, threads  # never `reactor` at import time: pytest-twisted installs it
+
+from tests.sitefixture import FixtureSite, Reply, page
+from webapp.app import create_app
+from webapp.runner import CrochetLauncher, JobRunner
+from webapp.settings import Settings
+
+ADMIN_URL = os.environ.get("DOCSPASTA_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("DOCSPASTA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+FAST_CRAWL = {"AUTOTHROTTLE_ENABLED": False, "DOCSPASTA_RETRY_BACKOFF_BASE": 0.05, "LOG_LEVEL": "WARNING"}
+D = "/docs/"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _crochet_without_its_own_reactor():
+    # pytest-twisted runs the reactor; crochet must not start one (no_setup imports
+    # the reactor, so it runs here, after pytest-twisted has installed it).
+    crochet.no_setup()
+
+
+def run_async(coro: Any) -> Any:
+    """Run a coroutine to completion on a loop of its own, in a thread of its own.
+
+    (The test thread's asyncio loop belongs to the reactor, which may be mid-run in
+    another greenlet, so asyncio.run cannot be used here.)
+    """
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            result["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(60)
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
+
+
+def sql(database_url: str, query: str, *args: Any) -> list[dict[str, Any]]:
+    async def go() -> list[dict[str, Any]]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return [dict(row) for row in await conn.fetch(query, *args)]
+        finally:
+            await conn.close()
+
+    return run_async(go())
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    name = f"docspasta_test_{uuid.uuid4().hex[:12]}"
+
+    async def admin(statement: str) -> None:
+        conn = await asyncpg.connect(ADMIN_URL)
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    run_async(admin(f'CREATE DATABASE "{name}"'))
+    base = ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    run_async(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def redis_prefix():
+    prefix = f"docspasta_test_{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=prefix + "*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def redis_client():
+    client = redis.Redis.from_url(REDIS_URL)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def site():
+    fixture = FixtureSite().start()
+    yield fixture
+    fixture.stop()
+
+
+@pytest.fixture
+def settings(database_url, redis_prefix, site):
+    return Settings(database_url=database_url, redis_url=REDIS_URL, redis_prefix=redis_prefix,
+                    allow_hosts=f"127.0.0.1:{site.port}", crawl_settings=FAST_CRAWL, db_pool_size=4)
+
+
+@pytest.fixture
+def api(settings):
+    """The app with crawls off: jobs stay pending (validation, API shape, SSE from hand-made events)."""
+    app = create_app(dataclasses.replace(settings, run_crawls=False))
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def job_runner(settings):
+    runner = JobRunner(settings, owner="tests")
+    pytest_twisted.blockon(runner.start())
+    yield runner
+    pytest_twisted.blockon(runner.stop())
+
+
+@pytest.fixture
+def web(settings, job_runner):
+    """The app with a real crawl side on pytest-twisted's reactor. Call it through `call`."""
+    app = create_app(settings, launcher=CrochetLauncher(job_runner, owns_runner=False))
+    with TestClient(app) as client:
+        yield client
+
+
+def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a blocking call (the test client) in a thread while the reactor keeps running."""
+    return pytest_twisted.blockon(threads.deferToThread(fn, *args, **kwargs))
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:
+    """Poll `check` (run in a thread) with the reactor running until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+
+    @pytest_twisted.inlineCallbacks
+    def poll():
+        while True:
+            value = yield threads.deferToThread(check)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout}s waiting for {check}")
+            from twisted.internet import reactor
+
+            yield task.deferLater(reactor, interval, lambda: None)
+
+    return pytest_twisted.blockon(poll())
+
+
+def docs_site(site: FixtureSite, pages: int = 8, delay: float = 0.0) -> str:
+    """/docs/ linking to p0..pN; every page is real-looking documentation. Returns the start URL."""
+    links = [f"p{n}.html" for n in range(pages)]
+    site.add_page(D, "Start", *links, "thin.html")
+    for n in range(pages):
+        body = (f"<p>Page {n} explains one part of the library in enough words to count as documentation: "
+                "what it does, an example, the reasons behind the design, and what to read next.</p>"
+                f"<pre><code class='language-python'>import lib\nlib.step({n})</code></pre>")
+        site.add(f"{D}p{n}.html", Reply(body=page(f"Page {n}", *links[:3], body=body), delay=delay))
+    site.add(f"{D}thin.html", Reply(body=page("Thin", body="<p>short</p>")))
+    return site.url(D)
+
+
+def parse_sse(lines: Any) -> list[dict[str, Any]]:
+    """SSE messages from an iterator of text lines: [{id, event, data}] (comments skipped)."""
+    messages, current = [], {}
+    for line in lines:
+        if line == "":
+            if "data" in current or "event" in current:
+                messages.append(current)
+            current = {}
+            continue
+        if line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if field == "data":
+            current["data"] = current["data"] + "\n" + value if "data" in current else value
+        elif field in ("id", "event", "retry"):
+            current[field] = value
+    return messages
+
+
+def read_stream(client: TestClient, url: str, last_event_id: str | None = None) -> list[dict[str, Any]]:
+    """Every message of an SSE stream that ends by itself (after the terminal event)."""
+    headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+    with client.stream("GET", url, headers=headers) as response:
+        assert response.status_code == 200, response.read()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        return parse_sse(response.iter_lines())
