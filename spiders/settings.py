@@ -53,12 +53,24 @@ DOWNLOADER_MIDDLEWARES = {
     # Proxies from the environment would resolve names where the SSRF guard cannot see.
     "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
     "spiders.middlewares.SSRFGuardMiddleware": 950,
+    "spiders.politeness.HostCapMiddleware": 960,
 }
+
+# Across every crawl in one process (all jobs of a worker): requests in flight per
+# target host, and requests per second per host (0: no rate cap beyond AutoThrottle).
+DOCSPASTA_HOST_CONCURRENCY = 8
+DOCSPASTA_HOST_RATE = 0
 
 # SSRF guard: loopback, private, link-local and other internal addresses are refused.
 # `host:port` pairs listed here (comma-separated) may be crawled anyway: for tests
 # and for local users crawling their own docs server. Nothing else turns the guard off.
 DOCSPASTA_ALLOW_HOSTS = os.environ.get("DOCSPASTA_ALLOW_HOSTS", "")
+
+# Crawler traps (spiders/traps.py): links past these limits are recorded as skipped.
+DOCSPASTA_MAX_URL_LENGTH = 2048
+DOCSPASTA_MAX_QUERY_PARAMS = 12
+DOCSPASTA_MAX_PATH_SEGMENTS = 30
+DOCSPASTA_MAX_SEGMENT_REPEATS = 3
 
 # Only the web is crawled: no file:, data:, s3: or ftp: fetches from typed-in URLs.
 DOWNLOAD_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None}

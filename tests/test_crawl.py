@@ -261,3 +261,17 @@ def test_items_carry_every_field(site, crawl):
                          "fetched_at"}
     assert item["http_status"] == 200 and item["word_count"] > 10 and item["token_count"] > 10
     assert "# Start" in item["markdown"] and "Copyright fixture" not in item["markdown"]
+
+
+@pytest_twisted.inlineCallbacks
+def test_the_per_host_cap_holds_across_crawls_at_once(site, crawl):
+    from twisted.internet import defer
+
+    links = [f"p{n}.html" for n in range(10)]
+    site.add_page(D, "Start", *links)
+    for link in links:
+        site.add(f"{D}{link}", Reply(body=page(link), delay=0.1))
+    cap = {"DOCSPASTA_HOST_CONCURRENCY": 3, "CONCURRENT_REQUESTS_PER_DOMAIN": 8}
+    results = yield defer.gatherResults([crawl(site.url(D), settings=cap) for _ in range(3)])
+    assert [len(result.completed) for result in results] == [11, 11, 11]
+    assert site.max_active == 3
