@@ -92,11 +92,19 @@ def leak_strings(per_page: list[set[str]], titles: set[str], share: float = 0.8)
 
 
 def leaked(md: str, strings: list[str], source: str | None = None) -> list[str]:
-    """Leak strings found in the output, except those the page's own source text contains."""
-    text = _WS.sub(" ", plain_text(md))
+    """Leak strings found in the output as furniture: the string makes up at least half of an
+    output line (a label, heading, list item or footer line, not a word in a sentence), and the
+    page's own source text, where known, does not contain it."""
     src = _WS.sub(" ", source or "").lower()
-    return [s for s in strings if re.search(r"(?<!\w)" + re.escape(s) + r"(?!\w)", text)
-            and s.lower() not in src]
+    lines = [_WS.sub(" ", re.sub(r"^[\s#>*|-]+|[*_`|]+", " ", ln)).strip() for ln in plain_text(md).split("\n")]
+    hits = []
+    for s in strings:
+        if s.lower() in src:
+            continue
+        pat = re.compile(r"(?<!\w)" + re.escape(s) + r"(?!\w)")
+        if any(len(s) * 2 >= len(ln) and pat.search(ln) for ln in lines if ln):
+            hits.append(s)
+    return hits
 
 
 def _layout_table(table) -> bool:

@@ -13,7 +13,8 @@ three tools on the same pages and prints, per site and tool:
   lang%    of those with a language in the HTML, kept with a language on the fence
   head%    headings of the main content kept as Markdown headings
   rows%    table rows of the main content's data tables kept as table rows
-  pages/s  throughput of the tool alone (parse + extract + convert), one core
+  pages/s  throughput of the tool alone (parse + extract + convert), one core; the tools
+           run interleaved page by page so machine load affects them alike
 
 Usage: python bench/extraction.py [--per-site N] [--sites a,b] [--show-leaks]
 """
@@ -119,12 +120,20 @@ def bench_site(name, root, generator, kind, limit, show_leaks=False):
             titles.add(" ".join("".join(t.itertext()).split()).lower())
     strings = leak_strings([furniture_strings(d) for d in docs], titles)
     sources = [source_of(kind, root, p) for p in files]
+    # the tools run page by page, interleaved, so that a busy machine slows them all alike
+    for _, fn in TOOLS:
+        fn(htmls[0], urls[0])  # warm up (imports, tokenizer)
+    outputs = {tool: [] for tool, _ in TOOLS}
+    seconds = {tool: 0.0 for tool, _ in TOOLS}
+    for h, u in zip(htmls, urls):
+        for tool, fn in TOOLS:
+            t0 = time.perf_counter()
+            outputs[tool].append(fn(h, u))
+            seconds[tool] += time.perf_counter() - t0
     rows = []
     for tool, fn in TOOLS:
-        fn(htmls[0], urls[0])  # warm up (imports, tokenizer)
-        t0 = time.perf_counter()
-        outs = [fn(h, u) for h, u in zip(htmls, urls)]
-        rate = len(files) / (time.perf_counter() - t0)
+        outs = outputs[tool]
+        rate = len(files) / seconds[tool]
         scores = [prf(words(plain_text(o)), rst_words(s)) for o, s in zip(outs, sources) if s]
         agg = {k: [0, 0] for k in ("code", "lang", "headings", "rows")}
         leaks = 0

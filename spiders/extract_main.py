@@ -31,33 +31,37 @@ _DOCBOOK = " or ".join(_cls(c) for c in (
 
 # (xpath, trusted): a trusted, generator-specific match is taken as soon as it holds text;
 # a generic one must also hold a fair share of the page's text.
-MAIN_XPATHS: list[tuple[etree.XPath, bool]] = [(etree.XPath(x), t) for x, t in [
-    (f"//*[{_cls('theme-doc-markdown')}]", True),                           # Docusaurus
-    (f"//*[{_cls('vp-doc')}]", True),                                       # VitePress
-    ("//article[contains(@class,'md-content__inner')]", True),              # MkDocs Material
-    ("//*[@itemprop='articleBody']", True),                                 # Sphinx Read the Docs theme
-    ("//article[@id='furo-main-content']", True),                           # Sphinx furo
-    ("//article[contains(@class,'bd-article')]", True),                     # Sphinx pydata / book
-    (f"//div[{_cls('body')}][@role='main']", True),                         # Sphinx classic, alabaster, ...
+# (xpath, trusted, a token the page must contain for the xpath to match): a trusted,
+# generator-specific match is taken as soon as it holds text; a generic one must also hold a
+# fair share of the page's text. The token lets one pass over the page skip most xpaths.
+MAIN_XPATHS: list[tuple[etree.XPath, bool, str | None]] = [(etree.XPath(x), t, k) for x, t, k in [
+    (f"//*[{_cls('theme-doc-markdown')}]", True, "theme-doc-markdown"),           # Docusaurus
+    (f"//*[{_cls('vp-doc')}]", True, "vp-doc"),                                   # VitePress
+    ("//article[contains(@class,'md-content__inner')]", True, "md-content__inner"),  # MkDocs Material
+    ("//*[@itemprop='articleBody']", True, "articleBody"),                        # Sphinx Read the Docs theme
+    ("//article[@id='furo-main-content']", True, "furo-main-content"),           # Sphinx furo
+    ("//article[contains(@class,'bd-article')]", True, "bd-article"),            # Sphinx pydata / book
+    (f"//div[{_cls('body')}][@role='main']", True, "body"),                       # Sphinx classic, alabaster
     (f"//div[{_cls('body')}][parent::div[contains(@class,'bodywrapper') or "
-     "contains(@class,'documentwrapper')]]", True),
-    ("//section[@id='main-content']", True),                                # rustdoc
-    ("//*[@id='apicontent']", True),                                        # Node.js doc tool
-    (f"//div[@id='content'][div[{_cls('innertube')}]]", True),               # Erlang erl_docgen
-    ("//div[@id='content']/main", True),                                    # mdBook
-    ("//*[@id='content-area']", True),                                      # Mintlify
-    (f"//*[{_cls('markdown-section')}]", True),                             # GitBook (legacy), docsify
-    (f"//*[{_cls('page-inner')}]//section[{_cls('normal')}]", True),        # GitBook (legacy)
-    (f"//*[{_cls('markdown-body')}]", True),
-    (f"//main[@role='main']", True),                                        # Javadoc 11+
-    (f"//div[{_cls('contentContainer')}]", True),                           # Javadoc <= 8
-    (f"/html/body/div[{_DOCBOOK}]", True),                                  # DocBook (gtk-doc, ...)
-    ("//main", False),
-    ("//*[@role='main']", False),
-    ("//article", False),
-    ("//*[@id='main-content' or @id='maincontent' or @id='content' or @id='main']", False),
-    (f"//*[{_cls('content') } or {_cls('main-content')} or {_cls('document')}]", False),
+     "contains(@class,'documentwrapper')]]", True, "body"),
+    ("//section[@id='main-content']", True, "main-content"),                     # rustdoc
+    ("//*[@id='apicontent']", True, "apicontent"),                               # Node.js doc tool
+    (f"//div[@id='content'][div[{_cls('innertube')}]]", True, "innertube"),      # Erlang erl_docgen
+    ("//div[@id='content']/main", True, "content"),                              # mdBook
+    ("//*[@id='content-area']", True, "content-area"),                           # Mintlify
+    (f"//*[{_cls('markdown-section')}]", True, "markdown-section"),              # GitBook (legacy), docsify
+    (f"//*[{_cls('page-inner')}]//section[{_cls('normal')}]", True, "page-inner"),  # GitBook (legacy)
+    (f"//*[{_cls('markdown-body')}]", True, "markdown-body"),
+    ("//main[@role='main']", True, "main"),                                       # Javadoc 11+
+    (f"//div[{_cls('contentContainer')}]", True, "contentContainer"),            # Javadoc <= 8
+    (f"/html/body/div[{_DOCBOOK}]", True, None),                                 # DocBook (gtk-doc, ...)
+    ("//main", False, None),
+    ("//*[@role='main']", False, "main"),
+    ("//article", False, None),
+    ("//*[@id='main-content' or @id='maincontent' or @id='content' or @id='main']", False, None),
+    (f"//*[{_cls('content') } or {_cls('main-content')} or {_cls('document')}]", False, None),
 ]]
+_TOKENS = etree.XPath("//@class|//@id|//@role|//@itemprop", smart_strings=False)
 
 _PRECLEAN = etree.XPath("//script|//style|//noscript|//template|//link|//meta|//svg|//comment()")
 
@@ -141,7 +145,10 @@ def find_main(doc: HtmlElement) -> HtmlElement:
     if body is None:
         body = doc
     body_words = None
-    for xpath, trusted in MAIN_XPATHS:
+    present = set(" ".join(_TOKENS(doc)).split())
+    for xpath, trusted, token in MAIN_XPATHS:
+        if token is not None and token not in present:
+            continue
         found = xpath(doc)
         if not found:
             continue
@@ -321,11 +328,21 @@ def toc_links(doc: HtmlElement, main: HtmlElement, url: str) -> list[str]:
     main_and_up.add(main)
     best: list[str] = []
     best_el, best_n = None, 0
-    for lst in _NAV_LISTS(doc):
-        n = int(_COUNT_LINKS(lst))
-        if n <= best_n or lst in main_and_up or any(a is main for a in lst.iterancestors()):
-            continue
-        best_el, best_n = lst, n
+    parent = main.getparent()
+    placeholder = etree.Element("div")
+    if parent is not None:  # scan the page without its main content
+        tail = main.tail
+        parent.replace(main, placeholder)
+    try:
+        for lst in _NAV_LISTS(doc):
+            n = int(_COUNT_LINKS(lst))
+            if n <= best_n or lst in main_and_up:
+                continue
+            best_el, best_n = lst, n
+    finally:
+        if parent is not None:
+            parent.replace(placeholder, main)
+            main.tail = tail
     if best_el is not None:
         best = _links(best_el, url, origin)
     if len(best) < 3:
@@ -344,7 +361,7 @@ def outside_h1(doc: HtmlElement, main: HtmlElement) -> HtmlElement | None:
     if main.find(".//h1") is not None or main.find(".//h2") is not None:
         return None
     for h1 in doc.iter("h1"):
-        if any(a.tag in ("nav", "aside", "footer") for a in h1.iterancestors()):
+        if any(a.tag in ("nav", "aside", "footer", "header") for a in h1.iterancestors()):
             continue
         if text_of(h1).strip():
             return h1
