@@ -94,4 +94,7 @@ def create_app(settings: Settings | None = None, *, launcher: Any = None) -> Sta
             await redis.aclose()
             await pool.close()
 
-    return Starlette(routes=routes(), lifespan=lifespan, exception_handlers=exception_handlers())
+    app = Starlette(routes=routes(), lifespan=lifespan, exception_handlers=exception_handlers())
+    # Links are paths, not absolute URLs: right behind any proxy, whatever the Host header says.
+    templates.env.globals["path_for"] = lambda name, **params: str(app.url_path_for(name, **params))
+    return app

@@ -75,6 +75,7 @@ class JobRunner:
         self._runs: dict[UUID, Any] = {}
         self._runner: Any = None
         self._lease_loop: Any = None
+        self._stopping = False
         self._pool: Any = None
         self._redis: Any = None
 
@@ -108,6 +109,7 @@ class JobRunner:
     def stop(self) -> Any:
         from scrapy.utils.defer import deferred_from_coro
 
+        self._stopping = True
         return deferred_from_coro(self._close())
 
     async def _close(self) -> None:
@@ -141,6 +143,10 @@ class JobRunner:
     def run_job(self, job_id: UUID) -> Any:
         """Crawl the job and finalize it; the Deferred fires when the job has ended (never errbacks)."""
         from scrapy.utils.defer import deferred_from_coro
+        from twisted.internet import defer
+
+        if self._stopping or self.resources is None:
+            return defer.succeed(None)  # stays pending: the next start-up runs it
 
         d = deferred_from_coro(self._run(job_id))
         self._runs[job_id] = d
@@ -254,7 +260,6 @@ class CrochetLauncher:
         self.owns_runner = owns_runner
         self._start = run_in_reactor(runner.start)
         self._stop = run_in_reactor(runner.stop)
-        self._run_job = run_in_reactor(runner.run_job)
         self._cancel = run_in_reactor(runner.cancel)
 
     async def start(self) -> None:
@@ -266,10 +271,17 @@ class CrochetLauncher:
             await asyncio.to_thread(self._stop().wait, 120)
 
     def submit(self, job_id: UUID) -> None:
-        # Not awaited: the crawl runs for minutes. run_job's Deferred never errbacks
-        # (every failure becomes the job's state and an event), and crochet logs an
-        # EventualResult's unretrieved error anyway.
-        self._run_job(job_id)
+        # Not awaited: the crawl runs for minutes. Scheduled with callFromThread rather
+        # than through an EventualResult, which crochet would log as an error when it
+        # is garbage-collected before the job ends; run_job never errbacks (every
+        # failure becomes the job's state and an event) and logs anything unexpected.
+        from twisted.internet import reactor
+
+        reactor.callFromThread(self._submit_in_reactor, job_id)
+
+    def _submit_in_reactor(self, job_id: UUID) -> None:
+        self.runner.run_job(job_id).addErrback(
+            lambda failure: logger.error("job %s: %s", job_id, failure.getTraceback()))
 
     async def cancel(self, job_id: UUID) -> bool:
         return bool(await asyncio.to_thread(self._cancel(job_id).wait, 10))

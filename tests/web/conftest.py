@@ -147,27 +147,27 @@ def web(settings, job_runner):
 
 
 def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run a blocking call (the test client) in a thread while the reactor keeps running."""
-    return pytest_twisted.blockon(threads.deferToThread(fn, *args, **kwargs))
+    """A Deferred for a blocking call (the test client) run in a thread, so the reactor keeps running.
+
+    Tests run in pytest-twisted's reactor greenlet: a test that waits on a crawl is
+    `@pytest_twisted.inlineCallbacks` and yields these.
+    """
+    return threads.deferToThread(fn, *args, **kwargs)
 
 
+@pytest_twisted.inlineCallbacks
 def wait_until(check: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:
-    """Poll `check` (run in a thread) with the reactor running until it returns something truthy."""
+    """A Deferred polling `check` (run in a thread) until it returns something truthy, or failing at the deadline."""
+    from twisted.internet import reactor
+
     deadline = time.monotonic() + timeout
-
-    @pytest_twisted.inlineCallbacks
-    def poll():
-        while True:
-            value = yield threads.deferToThread(check)
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout}s waiting for {check}")
-            from twisted.internet import reactor
-
-            yield task.deferLater(reactor, interval, lambda: None)
-
-    return pytest_twisted.blockon(poll())
+    while True:
+        value = yield threads.deferToThread(check)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {check}")
+        yield task.deferLater(reactor, interval, lambda: None)
 
 
 def docs_site(site: FixtureSite, pages: int = 8, delay: float = 0.0) -> str:
