@@ -34,6 +34,7 @@ from spiders.items import PageItem
 from spiders.signals import pages_queued
 from spiders.traps import TrapLimits
 from spiders.options import CrawlOptions
+from spiders.render import RenderPolicy, render_fields
 from spiders.urls import Scope, clean_url, is_http_url, is_non_html_url, normalize_url, url_extension
 
 PAGE_META = "docspasta_page"
@@ -74,12 +75,13 @@ class DocsSpider(scrapy.Spider):
         max_depth: Any = None,
         quality_threshold: Any = None,
         scope: str | None = None,
+        render: str | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
         self.options = CrawlOptions.parse(
             url=url, max_pages=max_pages, max_depth=max_depth,
-            quality_threshold=quality_threshold, scope=scope,
+            quality_threshold=quality_threshold, scope=scope, render=render,
         )
         self.start_url = clean_url(self.options.url)
         self.scope = Scope.from_url(self.start_url, self.options.scope)
@@ -93,11 +95,13 @@ class DocsSpider(scrapy.Spider):
         self._sitemaps = 0
         self._newly_queued: list[PageRef] = []
         self._traps = TrapLimits()
+        self.render = RenderPolicy(self.options.render)
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DocsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._traps = TrapLimits.from_settings(crawler.settings)
+        spider.render = RenderPolicy.from_settings(crawler.settings, spider.options.render)
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider._on_headers, signal=signals.headers_received)
         crawler.signals.connect(spider._on_bytes, signal=signals.bytes_received)
@@ -111,10 +115,11 @@ class DocsSpider(scrapy.Spider):
 
     # -- frontier -----------------------------------------------------------
 
-    def _request(self, ref: PageRef) -> Request:
+    def _request(self, ref: PageRef, url: str | None = None, render_meta: dict | None = None) -> Request:
         return Request(
-            ref.url, callback=self.parse_page, errback=self.page_failed,
-            meta={PAGE_META: ref}, priority=-ref.depth, dont_filter=True,
+            url or ref.url, callback=self.parse_page, errback=self.page_failed,
+            meta={PAGE_META: ref, **(self.render.request_meta(ref.url) if render_meta is None else render_meta)},
+            priority=-ref.depth, dont_filter=True,
         )
 
     def _enqueue(self, url: str, depth: int, discovered_from: str | None) -> Iterator[PageItem]:
@@ -186,7 +191,8 @@ class DocsSpider(scrapy.Spider):
             http_status=http_status, error=error, markdown=fields.pop("markdown", ""),
             quality=fields.pop("quality", 0), quality_reasons=fields.pop("quality_reasons", []),
             word_count=fields.pop("word_count", 0), token_count=fields.pop("token_count", 0),
-            fetched_at=_now(), **fields,
+            fetched_at=_now(), rendered=fields.pop("rendered", False),
+            render_reason=fields.pop("render_reason", None), **fields,
         )
 
     def parse_page(self, response: Response) -> Iterator[Any]:
@@ -197,13 +203,14 @@ class DocsSpider(scrapy.Spider):
             # bare host -> www, /docs -> /docs/): the scope moves with it.
             self.scope = Scope.from_url(response.url, self.options.scope)
         yield from self._handle_page(ref, response)
-        if ref.depth == 0:
+        if ref.depth == 0 and not response.meta.get("playwright"):  # a re-render must not discover twice
             yield from self._discovery_requests(response.url)
         yield from self._pump()
 
     def _handle_page(self, ref: PageRef, response: Response) -> Iterator[Any]:
         skip = lambda reason: self._record(ref, "skipped", final_url=response.url,  # noqa: E731
-                                           http_status=response.status, error=reason)
+                                           http_status=response.status, error=reason,
+                                           **render_fields(response.meta))
         content_type = _content_type(response.headers)
         if not isinstance(response, TextResponse) or not _is_html_type(content_type):
             yield skip(f"not HTML ({content_type.decode('latin-1') or 'unknown type'}), not downloaded")
@@ -226,6 +233,13 @@ class DocsSpider(scrapy.Spider):
         if self.completed >= self.options.max_pages:  # cannot happen while the budget holds; never overshoot
             yield skip("page limit reached")
             return
+        if (render_meta := self.render.rerender_meta(response)) is not None:
+            # The plain fetch saw an empty shell: fetch the page again through the
+            # browser. It keeps its slot (back in flight); the item records why.
+            self._in_flight += 1
+            yield self._request(ref, url=response.url, render_meta=render_meta)
+            return
+        self.render.learn(response)
         page = extract_page(response.text, response.url)
         self.completed += 1
         self._done |= keys
@@ -234,7 +248,7 @@ class DocsSpider(scrapy.Spider):
             ref, "completed", final_url=response.url, http_status=response.status,
             title=page.title, markdown=page.markdown, quality=page.quality,
             quality_reasons=list(page.quality_reasons), word_count=page.word_count,
-            token_count=page.token_count,
+            token_count=page.token_count, **render_fields(response.meta),
         )
         if ref.depth >= self.options.max_depth:
             return
@@ -251,8 +265,11 @@ class DocsSpider(scrapy.Spider):
         if reason.startswith("DownloadCancelledError") and failure.request.meta.get(BYTES_META, 0) >= max_size:
             reason = too_large(max_size)
         response = getattr(failure.value, "response", None)
+        rendered = render_fields(failure.request.meta)
+        if rendered["rendered"] and status == "failed":
+            reason = f"rendering failed: {reason}"
         yield self._record(ref, status, final_url=response.url if response is not None else None,
-                           http_status=http_status, error=reason)
+                           http_status=http_status, error=reason, **rendered)
         yield from self._pump()
 
     # -- discovery: sitemaps and llms.txt seed the frontier -----------------

@@ -19,3 +19,5 @@ class PageItem(scrapy.Item):
     word_count = scrapy.Field()
     token_count = scrapy.Field()
     fetched_at = scrapy.Field()
+    rendered = scrapy.Field()  # fetched through the browser (JavaScript ran)
+    render_reason = scrapy.Field()  # why the browser was used, or None

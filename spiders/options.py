@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from spiders.urls import is_http_url
 
 SCOPES = ("prefix", "host")
+RENDER_MODES = ("auto", "always", "never")
 LIMITS = {
     "max_pages": (1, 10_000, 50),
     "max_depth": (0, 20, 2),
@@ -34,6 +35,7 @@ class CrawlOptions:
     max_depth: int = 2
     quality_threshold: int = 20
     scope: str = "prefix"
+    render: str = "auto"
 
     @classmethod
     def parse(cls, **raw: Any) -> CrawlOptions:
@@ -60,6 +62,10 @@ class CrawlOptions:
         if scope not in SCOPES:
             raise CrawlArgumentError("scope", f"must be one of {', '.join(SCOPES)}, got {raw.get('scope')!r}")
         values["scope"] = scope
+        render = str(raw.get("render") or "auto").strip().lower()
+        if render not in RENDER_MODES:
+            raise CrawlArgumentError("render", f"must be one of {', '.join(RENDER_MODES)}, got {raw.get('render')!r}")
+        values["render"] = render
         return cls(**values)
 
     def check_target(self, allow_hosts: str | None) -> None:

@@ -73,7 +73,36 @@ DOCSPASTA_MAX_PATH_SEGMENTS = 30
 DOCSPASTA_MAX_SEGMENT_REPEATS = 3
 
 # Only the web is crawled: no file:, data:, s3: or ftp: fetches from typed-in URLs.
-DOWNLOAD_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None}
+# http and https: Scrapy's own handler, or Chromium for requests marked `playwright`
+# (spiders/render.py decides which); the browser starts on the first such request.
+DOWNLOAD_HANDLERS = {
+    "file": None, "data": None, "s3": None, "ftp": None,
+    "http": "spiders.render_handler.BrowserDownloadHandler",
+    "https": "spiders.render_handler.BrowserDownloadHandler",
+}
+
+# JavaScript rendering (scrapy-playwright with Debian's Chromium; never `playwright install`).
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = {
+    "executable_path": "/usr/bin/chromium",
+    "headless": True,
+    "args": [
+        "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync",
+    ],
+    "timeout": 30_000,
+}
+# A bounded browser: one context, at most 4 pages rendering at once (2 cores).
+PLAYWRIGHT_MAX_CONTEXTS = 1
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000  # ms
+# PLAYWRIGHT_ABORT_REQUEST is the handler's own: every browser request passes the SSRF
+# guard, and images, media and fonts are not fetched (spiders/render_handler.py).
+# Seconds to wait for rendered content to settle (network idle, or the selector below).
+DOCSPASTA_RENDER_SETTLE_TIMEOUT = 10.0
+# CSS selector of rendered content to wait for before network idle; None: network idle only.
+DOCSPASTA_RENDER_WAIT_SELECTOR = None
+
 TELNETCONSOLE_ENABLED = False
 # Scrapy 2.19's remote-control HTTP server listens on a port per crawl: not for a public service.
 REMOTE_CONTROL_ENABLED = False

@@ -43,18 +43,37 @@ def _is_tracking(name: str) -> bool:
 
 
 # Navigation repeats the same links on every page: both are pure, so cache them.
+def _route(fragment: str) -> str:
+    """The client-side route in a fragment (`/guide` of `#/guide`), or "" for an anchor.
+
+    Hash routers (docsify, Vue and Angular hash mode, `#!` hash-bang) keep the page
+    address in a fragment that starts with `/` or `!/`; ordinary `#section` anchors
+    never do. A route's `id` parameter (docsify's heading anchor) and tracking
+    parameters do not make another page, and the root route `#/` is the page itself.
+    """
+    if not fragment.startswith(("/", "!/")):
+        return ""
+    path, _, query = fragment.partition("?")
+    params = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "id" and not _is_tracking(k)]
+    if path in ("/", "!/") and not params:
+        return ""
+    return path + ("?" + urlencode(params) if params else "")
+
+
 @lru_cache(maxsize=50_000)
 def clean_url(url: str) -> str:
-    """The URL to request: no fragment, no tracking parameters, otherwise as written."""
+    """The URL to request: no anchor, no tracking parameters, otherwise as written.
+    A hash route (`#/guide`) is kept: on a single-page app it names the page."""
     parts = urlsplit(url.strip())
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
-    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), ""))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), _route(parts.fragment)))
 
 
 @lru_cache(maxsize=50_000)
 def normalize_url(url: str) -> str:
     """The identity of a page: two URLs with the same key are one page."""
-    parts = urlsplit(canonicalize_url(clean_url(url)))
+    cleaned = clean_url(url)
+    parts = urlsplit(canonicalize_url(cleaned))  # drops the fragment: a hash route goes back on below
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     if ":" in host:  # IPv6 literal
@@ -67,7 +86,7 @@ def normalize_url(url: str) -> str:
         path = head + "/"
     if len(path) > 1:
         path = path.rstrip("/") or "/"
-    return urlunsplit((scheme, netloc, path, parts.query, ""))
+    return urlunsplit((scheme, netloc, path, parts.query, urlsplit(cleaned).fragment))
 
 
 def url_extension(url: str) -> str:

@@ -6,13 +6,14 @@ import os
 import sys
 from pathlib import Path
 
-from spiders.options import LIMITS, CrawlArgumentError, CrawlOptions
+from spiders.options import LIMITS, RENDER_MODES, CrawlArgumentError, CrawlOptions
 
 
 def _crawl(args: argparse.Namespace) -> int:
     try:
         options = CrawlOptions.parse(url=args.url, max_pages=args.max_pages, max_depth=args.max_depth,
-                                     quality_threshold=args.quality_threshold, scope=args.scope)
+                                     quality_threshold=args.quality_threshold, scope=args.scope,
+                                     render=args.render)
         options.check_target(os.environ.get("DOCSPASTA_ALLOW_HOSTS"))
     except (CrawlArgumentError, ValueError) as exc:
         print(f"docspasta: error: {exc}", file=sys.stderr)
@@ -84,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (low, high, default) in LIMITS.items():
         flag = "--" + name.replace("_", "-")
         crawl.add_argument(flag, dest=name, metavar="N", help=f"{low}..{high} (default: {default})")
+    crawl.add_argument("--render", choices=RENDER_MODES, default="auto",
+                       help="JavaScript rendering in Chromium: auto renders only pages whose plain HTML is an "
+                            "empty shell (default); always; never")
     crawl.add_argument("--scope", choices=("prefix", "host"), default="prefix",
                        help="prefix: only under the start URL's directory (default); host: the whole host")
     crawl.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

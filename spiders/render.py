@@ -1,0 +1,176 @@
+"""The render policy: which pages of a job go through the browser, and why.
+
+A job's `render` option is `auto` (the default), `always` or `never`. In `auto`
+every page is first fetched plainly; `needs_rendering` reads what came back and
+names the reason a browser is needed (an empty single-page-app root, a
+near-empty page that runs scripts, a `<noscript>` asking for JavaScript). The
+spider then fetches the same page again through Chromium, in the same page slot,
+and the reason is recorded on the page's item.
+
+Once rendering has paid off on a host (the browser found real text that the plain
+fetch did not), later pages of that job on that host go straight to the browser.
+A rendering that found nothing more (a search page whose `<noscript>` asks for
+JavaScript on an otherwise static site) teaches nothing, so one odd page cannot
+send a static site through the browser.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy.http import Response, TextResponse
+from scrapy.settings import BaseSettings
+
+from spiders.options import RENDER_MODES
+from spiders.urls import normalize_url
+
+RENDER_META = "docspasta_render"  # why the request goes through the browser
+PLAIN_WORDS_META = "docspasta_plain_words"  # words the plain fetch of the page had
+
+# Fewer words of visible text than this, and the page is an empty shell.
+THIN_WORDS = 30
+# A page whose <noscript> asks for JavaScript is rendered when it has fewer words than this.
+NOSCRIPT_WORDS = 100
+# Rendering paid off (and the host is learned) when it found at least this many more words.
+GAIN_WORDS = THIN_WORDS
+
+# Elements single-page apps mount into; empty until JavaScript runs.
+_SPA_ROOTS = (
+    "//*[@id='app' or @id='root' or @id='__next' or @id='__nuxt' or @id='___gatsby' "
+    "or @id='q-app' or @id='svelte' or @id='docsify' or @data-reactroot or @ng-app or @ng-version]"
+    " | //app-root"
+)
+_VISIBLE_TEXT = "descendant-or-self::text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]"
+_ASKS_FOR_JS = re.compile(
+    r"(enable|turn on|activate|allow|requires?|need|needs|must)\W+(\w+\W+){0,4}javascript"
+    r"|javascript\W+(\w+\W+){0,4}(required|disabled|enabled|needed|must|is off)",
+    re.IGNORECASE,
+)
+
+
+def _words(selectors: Any) -> int:
+    return sum(len(text.split()) for text in selectors.xpath(_VISIBLE_TEXT).getall())
+
+
+def visible_words(response: TextResponse) -> int:
+    """Words of text a reader would see in the body (scripts, styles and <noscript> left out)."""
+    return _words(response.xpath("//body"))
+
+
+def _describe(element: Any) -> str:
+    tag = element.xpath("name()").get() or "element"
+    ident = element.attrib.get("id")
+    return f"<{tag} id={ident}>" if ident else f"<{tag}>"
+
+
+def needs_rendering(response: Response) -> str | None:
+    """Why this plain response needs a browser, or None when it does not.
+
+    A page without a single script is never rendered: a browser would show the
+    same text. The checks go from the most to the least specific sign.
+    """
+    if not isinstance(response, TextResponse) or not response.xpath("//script"):
+        return None
+    words = visible_words(response)
+    for root in response.xpath(_SPA_ROOTS):
+        if (inside := _words(root)) < THIN_WORDS:
+            return f"single-page app: {_describe(root)} holds {inside} words until JavaScript runs"
+    if words < THIN_WORDS:
+        return f"near-empty page: {words} words of text, content comes from scripts"
+    main = response.xpath("(//main | //*[@role='main'])[1]")
+    if main and _words(main) < 5 and words < NOSCRIPT_WORDS:
+        return "empty <main>: content comes from scripts"
+    if words < NOSCRIPT_WORDS:
+        for note in response.xpath("//noscript"):
+            if _ASKS_FOR_JS.search(" ".join(note.xpath(".//text()").getall())):
+                return f"<noscript> asks for JavaScript and the page has {words} words"
+    return None
+
+
+def host_of(url: str) -> str:
+    return urlsplit(normalize_url(url)).netloc
+
+
+def render_fields(meta: dict[str, Any]) -> dict[str, Any]:
+    """The item fields that record how a page was fetched."""
+    return {"rendered": bool(meta.get("playwright")), "render_reason": meta.get(RENDER_META)}
+
+
+async def settle(page: Any, timeout_ms: float, selector: str | None = None) -> None:
+    """Wait for the page's content to settle: the content selector if one is set, then
+    network idle; each wait is capped, and at the cap the DOM is taken as it is."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    if selector:
+        try:
+            await page.wait_for_selector(selector, state="attached", timeout=timeout_ms)
+        except PlaywrightTimeout:
+            pass  # the selector may simply not be on this page
+    try:
+        await page.wait_for_load_state("networkidle", timeout=timeout_ms)
+    except PlaywrightTimeout:
+        pass  # pages that poll (analytics, live reload) never go idle: take what has rendered
+
+
+class RenderPolicy:
+    """One job's render decisions: which requests carry `playwright` meta, and which
+    hosts have been learned to need the browser.
+
+    Settings read (`from_settings`): DOCSPASTA_RENDER_SETTLE_TIMEOUT (seconds, the cap on
+    waiting for content to settle) and DOCSPASTA_RENDER_WAIT_SELECTOR (a CSS selector
+    that marks rendered content, optional).
+    """
+
+    def __init__(self, mode: str = "auto", settle_timeout: float = 10.0, wait_selector: str | None = None):
+        if mode not in RENDER_MODES:
+            raise ValueError(f"render mode must be one of {', '.join(RENDER_MODES)}, got {mode!r}")
+        self.mode = mode
+        self.settle_timeout = settle_timeout
+        self.wait_selector = wait_selector or None
+        self.hosts: dict[str, str] = {}  # host -> the page that showed it needs rendering
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings, mode: str) -> RenderPolicy:
+        return cls(
+            mode,
+            settle_timeout=settings.getfloat("DOCSPASTA_RENDER_SETTLE_TIMEOUT", 10.0),
+            wait_selector=settings.get("DOCSPASTA_RENDER_WAIT_SELECTOR"),
+        )
+
+    def browser_meta(self, reason: str, plain_words: int | None = None) -> dict[str, Any]:
+        from scrapy_playwright.page import PageMethod
+
+        meta: dict[str, Any] = {
+            "playwright": True,
+            "playwright_page_methods": [PageMethod(settle, self.settle_timeout * 1000, self.wait_selector)],
+            RENDER_META: reason,
+        }
+        if plain_words is not None:
+            meta[PLAIN_WORDS_META] = plain_words
+        return meta
+
+    def request_meta(self, url: str) -> dict[str, Any]:
+        """Meta for a first request of `url`: the browser when the job or host calls for it."""
+        if self.mode == "always":
+            return self.browser_meta("render=always")
+        if self.mode == "auto" and (learned_from := self.hosts.get(host_of(url))):
+            return self.browser_meta(f"host needs rendering (learned from {learned_from})")
+        return {}
+
+    def rerender_meta(self, response: Response) -> dict[str, Any] | None:
+        """Meta to fetch this plainly fetched page again through the browser, or None."""
+        if self.mode != "auto" or response.meta.get("playwright"):
+            return None
+        reason = needs_rendering(response)
+        if reason is None:
+            return None
+        return self.browser_meta(reason, plain_words=visible_words(response))  # type: ignore[arg-type]
+
+    def learn(self, response: Response) -> None:
+        """After a re-render: remember the host if the browser found real text the plain fetch lacked."""
+        plain = response.meta.get(PLAIN_WORDS_META)
+        if plain is None or not isinstance(response, TextResponse):
+            return
+        if visible_words(response) >= plain + GAIN_WORDS:
+            self.hosts.setdefault(host_of(response.url), response.url)

@@ -1,0 +1,99 @@
+"""The download handler behind http and https: Scrapy's own for plain requests,
+scrapy-playwright's Chromium for requests marked `playwright`.
+
+scrapy-playwright starts its Playwright driver (a Node.js process) when the engine
+starts, in every crawl, and Chromium on the first browser request. This handler
+defers both to the first browser request, so a static site's crawl starts no
+extra process at all. The browser is bounded by PLAYWRIGHT_MAX_CONTEXTS and
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT, and closed, with the driver, when the crawl's
+downloader closes.
+
+Chromium resolves names and connects by itself, past the guarded resolver of
+spiders/safety.py, so every request the browser makes (the page, its scripts,
+XHR, redirects) passes `_abort` first: internal addresses are refused the same
+way, DOCSPASTA_ALLOW_HOSTS allowing. Images, media and fonts are not fetched at
+all: they never carry text, and they cost time and memory.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy.crawler import Crawler
+from scrapy.http import Request, Response
+from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+
+from spiders.middlewares import BlockedRequest
+from spiders.safety import AllowList, blocked_reason, ip_literal
+
+logger = logging.getLogger(__name__)
+
+SKIPPED_RESOURCES = frozenset({"image", "media", "font"})
+_NO_NETWORK = ("data", "blob", "about")
+
+
+class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.allow = AllowList.parse(crawler.settings.get("DOCSPASTA_ALLOW_HOSTS"))
+        self.abort_request = self._abort
+        self._verdicts: dict[tuple[str, int], str | None] = {}  # (host, port) -> why refused
+        self._launch_lock = asyncio.Lock()
+        self.launched = False
+
+    async def _maybe_launch_in_thread(self) -> None:
+        """Not at engine start: `_download_request` launches on the first browser request."""
+
+    def _engine_started(self) -> None:  # the same, for Scrapy < 2.14
+        return None
+
+    async def _download_request(self, request: Request, spider: Any = None) -> Response:
+        if reason := await self.refusal(request.url):
+            raise BlockedRequest(f"blocked: {reason}")
+        if not self.launched:
+            async with self._launch_lock:
+                if not self.launched:
+                    await self._launch()
+                    self.launched = True
+        return await super()._download_request(request, spider)
+
+    async def refusal(self, url: str) -> str | None:
+        """Why the browser may not fetch `url`, or None."""
+        parts = urlsplit(url)
+        if parts.scheme in _NO_NETWORK:
+            return None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return f"{parts.scheme or 'no'} scheme; only http and https are fetched"
+        host = parts.hostname
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if self.allow.allows(host, port):
+            return None
+        if (literal := ip_literal(host)) is not None:
+            return blocked_reason(literal)
+        if (host, port) not in self._verdicts:
+            self._verdicts[host, port] = await self._lookup(host, port)
+        return self._verdicts[host, port]
+
+    @staticmethod
+    async def _lookup(host: str, port: int) -> str | None:
+        try:
+            answers = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError):
+            return None  # the browser cannot resolve it either
+        for *_, sockaddr in answers:
+            if reason := blocked_reason(sockaddr[0]):
+                return f"{host} resolves to an internal address: {reason}"
+        return None
+
+    async def _abort(self, request: Any) -> bool:
+        """PLAYWRIGHT_ABORT_REQUEST for every request the browser makes."""
+        if request.resource_type in SKIPPED_RESOURCES:
+            return True
+        if reason := await self.refusal(request.url):
+            logger.warning("browser request to %s blocked: %s", request.url, reason)
+            self.stats.inc_value("docspasta/render/blocked")
+            return True
+        return False

@@ -1,0 +1,168 @@
+"""Real crawls of JavaScript-rendered sites through Debian's Chromium: a docsify site
+(docsify from the npm registry, vendored under tests/fixtures/docsify) and a small
+client-rendered app, both served on 127.0.0.1; and a static site that must not
+start the browser at all."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import psutil
+import pytest
+import pytest_twisted
+
+from tests.sitefixture import FixtureSite, Reply, page
+
+CHROMIUM = "/usr/bin/chromium"
+needs_chromium = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM), reason=f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+
+DOCSIFY = Path(__file__).parent / "fixtures" / "docsify"
+TYPES = {"html": "text/html; charset=utf-8", "js": "application/javascript", "css": "text/css",
+         "md": "text/markdown; charset=utf-8"}
+D = "/docs/"
+
+
+def browser_processes() -> list[psutil.Process]:
+    """Chromium and Playwright driver processes started by this test process."""
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "chrom" in child.name() or "node" in child.name() or "playwright" in " ".join(child.cmdline()):
+                found.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_browser_left_behind():
+    yield
+    leftover = browser_processes()
+    _, alive = psutil.wait_procs(leftover, timeout=10)  # exiting processes are reaped, not slept on
+    assert not alive, f"browser processes left after the crawl: {[p.name() for p in alive]}"
+
+
+def serve_docsify(site, prefix=D):
+    for path in DOCSIFY.rglob("*"):
+        if path.is_file():
+            rel = path.relative_to(DOCSIFY).as_posix()
+            site.add(prefix + rel, Reply(body=path.read_bytes(), content_type=TYPES.get(path.suffix[1:], "text/plain")))
+    site.add(prefix, Reply(body=(DOCSIFY / "index.html").read_bytes()))
+
+
+CLIENT_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Widget API</title></head>
+<body><div id="root"></div>
+<script>
+fetch("{data}").then(r => r.json()).then(d => {{
+  const root = document.getElementById("root");
+  root.innerHTML = "<main><h1>" + d.title + "</h1>" + d.paragraphs.map(p => "<p>" + p + "</p>").join("")
+    + d.links.map(l => "<a href='" + l + "'>" + l + "</a>").join(" ") + "</main>";
+}});
+</script></body></html>"""
+
+
+def client_rendered(site, path, title, data_path, *links):
+    paragraphs = [f"{title} is documented here: every option of the widget, what it does and which "
+                  f"values it accepts, with an example for each of them and the defaults. Part {n}." for n in range(3)]
+    site.add(path, CLIENT_PAGE.format(data=data_path))
+    data = {"title": title, "paragraphs": paragraphs, "links": list(links)}
+    site.add(data_path, Reply(body=json.dumps(data), content_type="application/json"))
+
+
+@needs_chromium
+@pytest_twisted.inlineCallbacks
+def test_docsify_site_in_auto_is_rendered_route_by_route(site, crawl):
+    serve_docsify(site)
+    result = yield crawl(site.url(D), max_pages=20, max_depth=2)
+    pages = {item["url"].split("#", 1)[1] if "#" in item["url"] else "": item for item in result.completed}
+    assert set(pages) == {"", "/quickstart", "/configuration", "/guide/templates", "/faq"}
+    assert "pip install pastry" in pages["/quickstart"]["markdown"]
+    assert "Jinja templates" in pages["/guide/templates"]["markdown"]
+    assert "static site generator for recipe collections" in pages[""]["markdown"]
+    assert all(item["rendered"] for item in result.completed)
+    assert pages[""]["render_reason"].startswith("single-page app: <div id=app>")
+    assert pages["/faq"]["render_reason"].startswith("host needs rendering (learned from ")
+    # The start page was fetched plainly once, then each route once by the browser.
+    assert site.count(D) == 1 + len(pages)
+    assert result.stats["playwright/page_count/max_concurrent"] <= 4
+
+
+@needs_chromium
+@pytest_twisted.inlineCallbacks
+def test_page_budget_stays_exact_when_pages_are_rendered_again(site, crawl):
+    serve_docsify(site)
+    result = yield crawl(site.url(D), max_pages=3, max_depth=2)
+    assert len(result.completed) == 3
+    assert site.count(D) == 1 + 3, "a re-render took a second slot or a page was rendered twice"
+    assert len({item["url"] for item in result.items}) == len(result.items)
+
+
+@needs_chromium
+@pytest_twisted.inlineCallbacks
+def test_client_rendered_pages_in_auto_get_their_text_and_links_from_the_rendered_dom(site, crawl):
+    client_rendered(site, f"{D}widget.html", "Widget API", f"{D}widget.json", "options.html")
+    client_rendered(site, f"{D}options.html", "Widget options", f"{D}options.json")
+    result = yield crawl(site.url(f"{D}widget.html"))
+    start, options = result.item(site.url(f"{D}widget.html")), result.item(site.url(f"{D}options.html"))
+    assert "every option of the widget" in start["markdown"]
+    assert start["render_reason"] == "single-page app: <div id=root> holds 0 words until JavaScript runs"
+    assert options["status"] == "completed" and "Widget options" in options["markdown"]
+    assert options["render_reason"].startswith("host needs rendering")
+    assert site.count(f"{D}options.html") == 1, "a learned host's page was still fetched plainly first"
+
+
+@needs_chromium
+@pytest_twisted.inlineCallbacks
+def test_static_site_in_auto_never_starts_the_browser(site, crawl):
+    running = []  # browser processes counted while each page is being served
+
+    def static(title, *links):
+        body = page(title, *links, head="<script src='/docs/search.js'></script>")
+
+        def serve(_request):
+            running.append(len(browser_processes()))
+            return Reply(body=body)
+        return serve
+
+    site.add(D, static("Start", "a.html", "b.html"))
+    site.add(f"{D}a.html", static("A", "b.html"))
+    site.add(f"{D}b.html", static("B"))
+    result = yield crawl(site.url(D))
+    assert len(result.completed) == 3
+    assert not any(item["rendered"] for item in result.items)
+    assert all(item["render_reason"] is None for item in result.items)
+    assert "playwright/browser_count" not in result.stats
+    assert running == [0, 0, 0], "Chromium or the Playwright driver ran during a static crawl"
+
+
+@needs_chromium
+@pytest_twisted.inlineCallbacks
+def test_render_always_and_never(site, crawl):
+    site.add_page(D, "Start", "a.html")
+    site.add_page(f"{D}a.html", "A")
+    site.add(f"{D}app.html", "<html><body><div id='app'></div><script>1</script></body></html>")
+    result = yield crawl(site.url(D), render="always")
+    assert [item["render_reason"] for item in result.completed] == ["render=always"] * 2
+    assert result.stats["playwright/browser_count"] == 1
+
+    shell = yield crawl(site.url(f"{D}app.html"), render="never")
+    (item,) = shell.items
+    assert item["rendered"] is False and item["word_count"] == 0
+    assert "playwright/browser_count" not in shell.stats
+
+
+@needs_chromium
+@pytest_twisted.inlineCallbacks
+def test_the_browser_cannot_reach_internal_addresses_the_crawl_may_not(site, crawl):
+    canary = FixtureSite().start()  # another local port: not on the allow-list
+    try:
+        canary.add("/secret", Reply(body="{}", content_type="application/json"))
+        site.add(f"{D}leak.html", CLIENT_PAGE.format(data=canary.url("/secret")))
+        result = yield crawl(site.url(f"{D}leak.html"))
+    finally:
+        canary.stop()
+    assert canary.paths() == [], "a rendered page's script reached an internal address"
+    assert result.stats["docspasta/render/blocked"] >= 1
+    assert result.items[0]["rendered"] is True

@@ -1,0 +1,42 @@
+"""`docspasta crawl --render` from the terminal, against the docsify fixture site."""
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from tests.test_render_crawl import D, needs_chromium, serve_docsify
+from tests.test_terminal import run
+
+
+@needs_chromium
+def test_docspasta_crawl_renders_a_docsify_site(site, tmp_path):
+    serve_docsify(site)
+    out, pages = tmp_path / "docs.md", tmp_path / "pages.json"
+    proc = run(sys.executable, "-m", "webapp.cli", "crawl", site.url(D), "-o", str(out), "--json", str(pages),
+               "--render", "auto", "-q", allow=f"127.0.0.1:{site.port}", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    items = {item["url"].partition("#")[2]: item for item in json.loads(pages.read_text())}
+    assert set(items) == {"", "/quickstart", "/configuration", "/guide/templates", "/faq"}
+    assert all(item["status"] == "completed" and item["rendered"] for item in items.values())
+    assert "pip install pastry" in items["/quickstart"]["markdown"]
+    assert "static site generator for recipe collections" in out.read_text()
+
+
+@needs_chromium
+@pytest.mark.xfail(strict=False, reason="spiders/assemble.py keys pages by urldefrag(final_url), "
+                   "so every hash route collapses into the first page as a duplicate")
+def test_the_document_has_every_route_of_a_docsify_site(site, tmp_path):
+    serve_docsify(site)
+    out = tmp_path / "docs.md"
+    proc = run(sys.executable, "-m", "webapp.cli", "crawl", site.url(D), "-o", str(out), "-q",
+               allow=f"127.0.0.1:{site.port}", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    document = out.read_text()
+    assert "pip install pastry" in document and "Jinja templates" in document
+
+
+def test_render_flag_is_checked():
+    proc = run(sys.executable, "-m", "webapp.cli", "crawl", "https://docs.example.org/", "--render", "sometimes")
+    assert proc.returncode == 2 and "--render: invalid choice: 'sometimes'" in proc.stderr
