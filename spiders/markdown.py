@@ -237,7 +237,8 @@ class MarkdownConverter:
                 return [f"**{text}**"] if text else []
             return self.blocks(el)
         if tag == "pre":
-            return [self.code_block(el)]
+            code = self.code_block(el)
+            return [code] if code else []
         if tag in ("ul", "ol", "menu", "dir"):
             if el.xpath("boolean(./li/*[self::h1 or self::h2 or self::h3 or self::h4 or self::section])"):
                 return self.blocks(el)  # a list used for layout (Javadoc summaries)
@@ -297,6 +298,8 @@ class MarkdownConverter:
             br.tail = "\n" + (br.tail or "")
         code = text_of(pre)
         code = code.lstrip("\n").rstrip()
+        if not code.strip():
+            return ""
         fence = _fence(code)
         return f"{fence}{code_language(pre)}\n{code}\n{fence}"
 
