@@ -62,6 +62,7 @@ class PostgresPipeline:
         self._pool: Any = None
         self._redis: Any = None
         self._tasks: set[asyncio.Task] = set()
+        self._lock = asyncio.Lock()
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> PostgresPipeline:
@@ -108,9 +109,12 @@ class PostgresPipeline:
                 await self._pool.close()
 
     async def process_item(self, item: Any) -> Any:
-        job = await self.resources.writer.record(self.job_id, item)
-        if job is not None and job["status"] == "running":
-            await self._publish(url_event(item, job))
+        # One write-and-publish at a time per job: events leave in the order their
+        # counters were committed, so a client never sees "done" go backwards.
+        async with self._lock:
+            job = await self.resources.writer.record(self.job_id, item)
+            if job is not None and job["status"] == "running":
+                await self._publish(url_event(item, job))
         return item
 
     def on_pages_queued(self, refs: list[Any], spider: Any = None) -> None:
@@ -121,13 +125,14 @@ class PostgresPipeline:
         task.add_done_callback(self._tasks.discard)
 
     async def _queue(self, refs: list[Any]) -> None:
-        try:
-            inserted, job = await self.resources.writer.queue(self.job_id, refs)
-        except Exception:
-            logger.exception("job %s: could not add %d URLs to the frontier", self.job_id, len(refs))
-            return
-        if inserted and job is not None and job["status"] == "running":
-            await self._publish(Event(events.URLS_DISCOVERED, {"count": inserted, "job": job_status(job)}))
+        async with self._lock:
+            try:
+                inserted, job = await self.resources.writer.queue(self.job_id, refs)
+            except Exception:
+                logger.exception("job %s: could not add %d URLs to the frontier", self.job_id, len(refs))
+                return
+            if inserted and job is not None and job["status"] == "running":
+                await self._publish(Event(events.URLS_DISCOVERED, {"count": inserted, "job": job_status(job)}))
 
     async def _publish(self, event: Event) -> None:
         if self.resources.publisher is None:

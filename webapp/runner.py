@@ -110,9 +110,9 @@ class JobRunner:
         from scrapy.utils.defer import deferred_from_coro
 
         self._stopping = True
-        return deferred_from_coro(self._close())
+        return deferred_from_coro(self._shutdown())
 
-    async def _close(self) -> None:
+    async def _shutdown(self) -> None:
         from scrapy.utils.defer import maybe_deferred_to_future
         from twisted.internet import defer
 
@@ -120,7 +120,7 @@ class JobRunner:
             self._lease_loop.stop()
         for crawler in list(self._crawlers.values()):
             if crawler.engine is not None and crawler.spider is not None:
-                crawler.engine.close_spider(crawler.spider, "shutdown")
+                self._close(crawler, "shutdown")
         if self._runs:
             await maybe_deferred_to_future(defer.DeferredList(list(self._runs.values()), consumeErrors=True))
         if self._redis is not None:
@@ -163,8 +163,16 @@ class JobRunner:
         crawler = self._crawlers.get(job_id)
         if crawler is None or crawler.engine is None or crawler.spider is None:
             return False
-        crawler.engine.close_spider(crawler.spider, "cancelled")
+        self._close(crawler, "cancelled")
         return True
+
+    @staticmethod
+    def _close(crawler: Any, reason: str) -> None:
+        from scrapy.utils.defer import deferred_from_coro
+
+        d = deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
+        d.addErrback(lambda failure: logger.warning("closing a crawl (%s) failed: %s", reason,
+                                                    failure.getErrorMessage()))
 
     async def _run(self, job_id: UUID) -> None:
         from scrapy.utils.defer import maybe_deferred_to_future

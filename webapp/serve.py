@@ -18,7 +18,11 @@ def _serve(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"docspasta: error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = getattr(logging, args.log_level.upper())
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Scrapy's per-crawl INFO lines (stats dumps, "Spider opened") would drown the server's own log.
+    for noisy in ("scrapy", "scrapy-playwright", "twisted"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     # The app factory installs the asyncio reactor and starts crochet before uvicorn's loop exists.
     app = create_app(settings)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, lifespan="on")

@@ -13,6 +13,7 @@ import os
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Any, Callable
 
 import asyncpg
@@ -210,3 +211,25 @@ def read_stream(client: TestClient, url: str, last_event_id: str | None = None) 
         assert response.status_code == 200, response.read()
         assert response.headers["content-type"].startswith("text/event-stream")
         return parse_sse(response.iter_lines())
+
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def live(database_url, redis_prefix, tmp_path_factory):
+    """A fixture site and `docspasta serve` in a subprocess that may crawl it: (site, server)."""
+    from tests.web.server import ServerProcess, server_env
+
+    site = FixtureSite().start()
+    env = server_env(database_url, REDIS_URL, redis_prefix, f"127.0.0.1:{site.port}")
+    server = ServerProcess(env, tmp_path_factory.mktemp("server") / "serve.log")
+    try:
+        server.wait_ready()
+        yield site, server
+    finally:
+        code = server.stop()
+        site.stop()
+        # uvicorn shuts down gracefully on SIGTERM, then re-raises it: -SIGTERM is a clean exit.
+        assert code in (0, -15), f"the server did not stop cleanly ({code}):\n{server.log()}"
+        assert "Traceback" not in server.log(), server.log()

@@ -1,0 +1,76 @@
+"""`docspasta serve` in a subprocess: the one place where uvicorn, crochet and a real crawl meet in tests.
+
+pytest-twisted owns the reactor of the test process, so the real server (asyncio
+reactor installed before crochet.setup(), uvicorn on the main thread) runs in a
+process of its own, on a free loopback port, and is stopped with SIGTERM.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerProcess:
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "webapp.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--log-level", "warning"],
+            cwd=ROOT, env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 30.0) -> ServerProcess:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(self.url + "/api/v3/jobs", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)  # polling a port that is not open yet: no event to wait on
+        raise RuntimeError(f"the server did not answer within {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def stop(self, timeout: float = 30.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._log.close()
+        return self.process.returncode
+
+
+def server_env(database_url: str, redis_url: str, prefix: str, allow_hosts: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DOCSPASTA_REDIS_PREFIX": prefix,
+        "DOCSPASTA_ALLOW_HOSTS": allow_hosts,
+        "DOCSPASTA_CRAWL_SETTINGS": json.dumps({"AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "WARNING"}),
+    }

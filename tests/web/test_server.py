@@ -1,0 +1,88 @@
+"""The real server: `docspasta serve` (uvicorn + crochet + the asyncio reactor) crawling a fixture site.
+
+Streams are read live over HTTP while the crawl runs.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+
+from tests.sitefixture import Reply, page
+from tests.web.conftest import D, parse_sse
+
+TERMINAL = {"job_completed", "job_failed", "job_cancelled"}
+
+
+def add_site(site, prefix: str, pages: int, delay: float) -> str:
+    links = [f"p{n}.html" for n in range(pages)]
+    site.add_page(f"/{prefix}{D}", "Start", *links)
+    for n in range(pages):
+        body = (f"<p>Page {n} of {prefix} explains one part of the library in enough words to count as "
+                "documentation: what it does, an example, and the reasons behind the design.</p>")
+        site.add(f"/{prefix}{D}p{n}.html", Reply(body=page(f"{prefix} page {n}", *links[:2], body=body), delay=delay))
+    return site.url(f"/{prefix}{D}")
+
+
+def stream(server, job_id, last_event_id=None, timeout=60):
+    headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+    with httpx.stream("GET", f"{server.url}/api/v3/jobs/{job_id}/stream", headers=headers,
+                      timeout=httpx.Timeout(timeout, connect=5)) as response:
+        assert response.status_code == 200
+        messages = parse_sse(response.iter_lines())
+    return messages, [json.loads(m["data"]) for m in messages]
+
+
+def create(server, url, **fields):
+    response = httpx.post(f"{server.url}/api/v3/jobs", json={"url": url, **fields}, timeout=10)
+    assert response.status_code == 201, response.text
+    return response.json()["data"]["jobId"]
+
+
+def test_a_live_stream_follows_a_real_crawl_and_resumes_exactly(live):
+    site, server = live
+    url = add_site(site, "live", pages=12, delay=0.05)
+    job_id = create(server, url, maxPages=12, maxDepth=1)
+    messages, events = stream(server, job_id)
+    kinds = [event["type"] for event in events]
+    assert kinds[0] == "snapshot", "a client without Last-Event-ID starts from a snapshot"
+    assert kinds[-1] == "job_completed", kinds
+    assert kinds.count("url_completed") >= 12
+    processed = [e["job"]["processedUrls"] for e in events if e["type"] == "url_completed" and e["status"] == "success"]
+    assert processed == sorted(processed) and processed[-1] == 12
+    # A client that saw up to the fifth event gets exactly the rest.
+    ids = [m.get("id") for m in messages]
+    cut = 5
+    resumed, resumed_events = stream(server, job_id, last_event_id=ids[cut])
+    assert [m["id"] for m in resumed] == ids[cut + 1:]
+    assert resumed_events[-1]["type"] == "job_completed"
+    document = httpx.get(f"{server.url}/api/v3/jobs/{job_id}/document.md", timeout=10)
+    assert document.status_code == 200 and "live page 10" in document.text
+
+
+def test_cancel_ends_a_running_crawl_with_a_cancelled_event(live):
+    site, server = live
+    url = add_site(site, "slow", pages=40, delay=0.2)
+    job_id = create(server, url, maxPages=40, maxDepth=1)
+    deadline = time.monotonic() + 30
+    while httpx.get(f"{server.url}/api/v3/jobs/{job_id}", timeout=5).json()["data"]["processedUrls"] < 2:
+        assert time.monotonic() < deadline, "the crawl did not start"
+        time.sleep(0.05)
+    response = httpx.post(f"{server.url}/api/v3/jobs/{job_id}/cancel", timeout=10)
+    assert response.json()["data"]["status"] == "cancelled"
+    _, events = stream(server, job_id, last_event_id="0-0")
+    assert events[-1]["type"] == "job_cancelled"
+    assert sum(event["type"] in TERMINAL for event in events) == 1
+    job = httpx.get(f"{server.url}/api/v3/jobs/{job_id}", timeout=5).json()["data"]
+    assert job["status"] == "cancelled" and 2 <= job["processedUrls"] < 40
+
+
+def test_ten_jobs_at_once_all_complete(live):
+    site, server = live
+    urls = [add_site(site, f"many{n}", pages=10, delay=0.0) for n in range(10)]
+    ids = [create(server, url, maxPages=10, maxDepth=1) for url in urls]
+    for job_id in ids:
+        _, events = stream(server, job_id)
+        assert events[-1]["type"] == "job_completed", events[-1]
+        assert events[-1]["job"]["processedUrls"] == 10
