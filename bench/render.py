@@ -1,0 +1,186 @@
+"""Rendering throughput and the browser's footprint.
+
+Generates a docsify site of N Markdown pages (docsify vendored under
+tests/fixtures/docsify), serves it on 127.0.0.1, and in one process, as the web
+app runs jobs:
+1. crawls it with render=auto: rendered pages/s, and the peak RSS of this process
+   plus every child (the Playwright driver and all Chromium processes), sampled
+   every 50 ms;
+2. runs 20 small jobs one after another, counting Chromium processes before, after
+   each job and after all: the count must come back to its baseline.
+
+    python bench/render.py [--pages 50] [--jobs 20]
+
+RSS of Chromium's processes is summed as the kernel reports it; pages shared
+between them are counted more than once, so that figure is an upper bound. PSS
+divides shared pages among the processes sharing them: the truer total.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DOCSIFY = ROOT / "tests" / "fixtures" / "docsify"
+TOPICS = ("install", "configure", "deploy", "themes", "plugins", "search", "routing", "markdown", "embeds", "cli")
+
+
+def generate(out: Path, pages: int) -> None:
+    shutil.copytree(DOCSIFY / "lib", out / "lib")
+    shutil.copy(DOCSIFY / "index.html", out / "index.html")
+    sidebar = ["- [Home](/)"] + [f"- [Topic {n}](topic{n:02d}.md)" for n in range(1, pages)]
+    (out / "_sidebar.md").write_text("\n".join(sidebar) + "\n")
+    (out / "README.md").write_text("# Benchmark docs\n\n" + "This site has many pages about one tool. " * 20 + "\n")
+    for n in range(1, pages):
+        topic = TOPICS[n % len(TOPICS)]
+        body = " ".join(f"Section {n} explains how to {topic} the tool, step {i}, with the reasons behind it."
+                        for i in range(12))
+        (out / f"topic{n:02d}.md").write_text(
+            f"# Topic {n}: {topic}\n\n{body}\n\n## Example\n\n```sh\ntool {topic} --step {n}\n```\n\n{body}\n")
+
+
+def serve(directory: Path) -> ThreadingHTTPServer:
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def chromium_processes() -> list[psutil.Process]:
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.name().startswith("chrom"):
+                found.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+class PeakRSS:
+    """Samples RSS (and PSS, which shares shared pages out fairly) of this process
+    and all its children until stopped."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self.peak_pss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = pss = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    info = proc.memory_full_info()
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+                total += info.rss
+                pss += info.pss
+            self.peak = max(self.peak, total)
+            self.peak_pss = max(self.peak_pss, pss)
+            self._stop.wait(0.05)
+
+    def __enter__(self) -> PeakRSS:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, default=50)
+    parser.add_argument("--jobs", type=int, default=20)
+    args = parser.parse_args()
+
+    from scrapy.utils.reactor import install_reactor
+
+    install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+    from scrapy import signals
+    from scrapy.crawler import CrawlerRunner
+    from scrapy.utils.defer import maybe_deferred_to_future
+    from scrapy.utils.project import get_project_settings
+    from twisted.internet import defer, reactor
+
+    from spiders.docs import DocsSpider
+
+    site_dir = Path(tempfile.mkdtemp(prefix="docspasta-render-bench-"))
+    generate(site_dir, args.pages)
+    server = serve(site_dir)
+    port = server.server_address[1]
+    url = f"http://127.0.0.1:{port}/"
+    settings = get_project_settings()
+    settings.setdict({"LOG_LEVEL": "ERROR", "DOCSPASTA_ALLOW_HOSTS": f"127.0.0.1:{port}",
+                      "AUTOTHROTTLE_ENABLED": False}, priority="cmdline")
+    runner = CrawlerRunner(settings)
+
+    async def crawl(max_pages: int) -> list[dict]:
+        crawler = runner.create_crawler(DocsSpider)
+        items: list[dict] = []
+        crawler.signals.connect(lambda item: items.append(dict(item)), signal=signals.item_scraped, weak=False)
+        await maybe_deferred_to_future(runner.crawl(crawler, url=url, max_pages=max_pages, max_depth=2))
+        return items
+
+    report: dict = {}
+
+    async def run() -> None:
+        report["baseline"] = len(chromium_processes())
+        with PeakRSS() as rss:
+            started = time.monotonic()
+            items = await crawl(args.pages)
+            report["seconds"] = time.monotonic() - started
+        report["peak_rss"], report["peak_pss"] = rss.peak, rss.peak_pss
+        report["completed"] = sum(item["status"] == "completed" for item in items)
+        report["rendered"] = sum(item["status"] == "completed" and item["rendered"] for item in items)
+        report["after_big_job"] = len(chromium_processes())
+        counts = []
+        for _ in range(args.jobs):
+            await crawl(3)
+            counts.append(len(chromium_processes()))
+        report["after_each_job"] = counts
+        report["after_all"] = len(chromium_processes())
+
+    def done(result: object) -> object:
+        reactor.stop()
+        return result
+
+    reactor.callWhenRunning(lambda: defer.Deferred.fromFuture(__import__("asyncio").ensure_future(run()))
+                            .addBoth(done))
+    reactor.run()
+    server.shutdown()
+    shutil.rmtree(site_dir, ignore_errors=True)
+    if "after_all" not in report:
+        raise SystemExit(f"benchmark did not finish: {report}")
+
+    print(f"docsify site: {args.pages} pages at {url}, render=auto")
+    print(f"completed {report['completed']}, rendered {report['rendered']} in {report['seconds']:.2f} s: "
+          f"{report['rendered'] / report['seconds']:.2f} rendered pages/s")
+    print(f"peak memory, crawl process + Playwright driver + Chromium: RSS summed {report['peak_rss'] / 2**20:.0f} MB, "
+          f"PSS {report['peak_pss'] / 2**20:.0f} MB")
+    print(f"chromium processes: baseline {report['baseline']}, after the {args.pages}-page job "
+          f"{report['after_big_job']}, after each of {args.jobs} small jobs {report['after_each_job']}, "
+          f"after all {report['after_all']}")
+    if report["after_all"] != report["baseline"]:
+        raise SystemExit("chromium processes leaked")
+
+
+if __name__ == "__main__":
+    main()
