@@ -143,7 +143,7 @@ def reference(doc) -> dict:
 
 def _norm_heading(text: str) -> str:
     text = _MDLINK.sub(r"\1", text).replace("\\!", "!").replace("`", "").replace("*", "")
-    return _WS.sub(" ", re.sub(r"[¶§#🔗]", "", text)).strip().lower()
+    return _WS.sub(" ", re.sub(r"[¶§#🔗\ue000-\uf8ff]", "", text)).strip().lower()
 
 
 def fenced_blocks(md: str) -> list[tuple[str, str]]:
@@ -167,8 +167,14 @@ def fenced_blocks(md: str) -> list[tuple[str, str]]:
 def output_stats(md: str, ref: dict) -> dict:
     blocks = fenced_blocks(md)
     code_kept = lang_kept = lang_total = 0
-    for first, lang in ref["code"]:
-        hit = next((info for info, body in blocks if first in body), None)
+    j = 0
+    for first, lang in ref["code"]:  # matched in document order, so a '{' line finds its own block
+        k = next((k for k in range(j, len(blocks)) if first in blocks[k][1]), None)
+        if k is not None:
+            j = k + 1
+        else:
+            k = next((k for k in range(len(blocks)) if first in blocks[k][1]), None)
+        hit = blocks[k][0] if k is not None else None
         if hit is not None:
             code_kept += 1
         if lang:

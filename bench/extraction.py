@@ -16,6 +16,9 @@ three tools on the same pages and prints, per site and tool:
   pages/s  throughput of the tool alone (parse + extract + convert), one core; the tools
            run interleaved page by page so machine load affects them alike
 
+Sites built with other generators (furo, Read the Docs and pydata Sphinx themes, MkDocs
+Material) are included when `bash bench/extract_sites.sh` has built them.
+
 Usage: python bench/extraction.py [--per-site N] [--sites a,b] [--show-leaks]
 """
 from __future__ import annotations
@@ -47,6 +50,14 @@ SITES = [
     ("glib", "/usr/share/gtk-doc/html/glib", "gtk-doc (DocBook)", None),
     ("erlang", "/usr/share/doc/erlang-doc", "erl_docgen + Javadoc", None),
     ("nodejs", "/usr/share/doc/nodejs/api", "Node.js doc tool", "markdown"),
+]
+# Built by bench/extract_sites.sh from the same real sources with other generators (if present).
+_BUILT = os.environ.get("SITES_DIR", "/tmp/docspasta-sites")
+SITES += [
+    ("flask-furo", f"{_BUILT}/flask-furo", "Sphinx (furo)", "sphinx"),
+    ("flask-rtd", f"{_BUILT}/flask-rtd", "Sphinx (Read the Docs)", "sphinx"),
+    ("flask-pydata", f"{_BUILT}/flask-pydata", "Sphinx (pydata)", "sphinx"),
+    ("nodejs-material", f"{_BUILT}/nodejs-material", "MkDocs Material", "markdown"),
 ]
 SKIP = ("/_modules/", "/_static/", "/_sources/", "/src/", "genindex", "search.html", "py-modindex",
         "/404.html", "/implementors/", "settings.html", "all.html")

@@ -73,7 +73,8 @@ _REMOVE_CLASSES = (
     "copybtn", "copy-button", "clipboard", "viewcode-link", "viewcode-back", "toctree-wrapper",
     "linenos", "line-numbers", "linenodiv", "listing_lines", "hash-link", "header-anchor", "anchorjs", "theme-doc-toc", "table-of-contents", "md-source-file",
     "md-content__button", "feedback", "announcement", "version-warning", "theme-last-updated",
-    "navbar", "navigation", "sidebar-nav",
+    "navbar", "navigation", "sidebar-nav", "bd-sidebar", "bd-toc", "toc-drawer", "md-sidebar",
+    "sidebar-secondary", "sidebar-primary", "page-toc", "on-this-page", "onthispage",
 )
 _EDIT_TEXTS = ("edit this page", "edit on github", "edit on gitlab", "view page source", "show source",
                "edit page", "improve this page", "suggest an edit", "suggest changes", "view source",
