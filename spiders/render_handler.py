@@ -4,9 +4,11 @@ scrapy-playwright's Chromium for requests marked `playwright`.
 scrapy-playwright starts its Playwright driver (a Node.js process) when the engine
 starts, in every crawl, and Chromium on the first browser request. This handler
 defers both to the first browser request, so a static site's crawl starts no
-extra process at all. The browser is bounded by PLAYWRIGHT_MAX_CONTEXTS and
-PLAYWRIGHT_MAX_PAGES_PER_CONTEXT, and closed, with the driver, when the crawl's
-downloader closes.
+extra process at all. Scrapy builds one handler per scheme; the first one built
+for a crawl owns its browser and the other hands browser requests to it, so a site
+with both http and https links still gets one Chromium. The browser is bounded by
+PLAYWRIGHT_MAX_CONTEXTS and PLAYWRIGHT_MAX_PAGES_PER_CONTEXT, and closed, with the
+driver, when the crawl's downloader closes.
 
 Chromium resolves names and connects by itself, past the guarded resolver of
 spiders/safety.py, so every request the browser makes (the page, its scripts,
@@ -19,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
 
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
@@ -36,8 +39,12 @@ _NO_NETWORK = ("data", "blob", "about")
 
 
 class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
+    _owners: ClassVar[WeakKeyDictionary[Crawler, BrowserDownloadHandler]] = WeakKeyDictionary()
+
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
+        # The handler that owns this crawl's browser: this one, or the one built before it.
+        self.owner: BrowserDownloadHandler = self._owners.setdefault(crawler, self)
         self.allow = AllowList.parse(crawler.settings.get("DOCSPASTA_ALLOW_HOSTS"))
         self.abort_request = self._abort
         self._verdicts: dict[tuple[str, int], str | None] = {}  # (host, port) -> why refused
@@ -51,6 +58,8 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         return None
 
     async def _download_request(self, request: Request, spider: Any = None) -> Response:
+        if self.owner is not self:
+            return await self.owner._download_request(request, spider)
         if reason := await self.refusal(request.url):
             raise BlockedRequest(f"blocked: {reason}")
         if not self.launched:

@@ -98,3 +98,18 @@ def test_hash_routes_are_pages_and_anchors_are_not(url, cleaned, key):
 def test_two_routes_are_two_pages():
     assert normalize_url("https://d.example/#/guide") != normalize_url("https://d.example/#/faq")
     assert normalize_url("https://d.example/#/guide") != normalize_url("https://d.example/")
+
+
+def test_one_browser_per_crawl_whatever_the_scheme():
+    from scrapy.utils.misc import build_from_crawler
+    from scrapy.utils.test import get_crawler
+
+    from spiders.docs import DocsSpider
+    from spiders.render_handler import BrowserDownloadHandler
+
+    crawler, other = (get_crawler(DocsSpider) for _ in range(2))
+    http, https = (build_from_crawler(BrowserDownloadHandler, crawler) for _ in range(2))
+    elsewhere = build_from_crawler(BrowserDownloadHandler, other)
+    assert http.owner is http and https.owner is http
+    assert elsewhere.owner is elsewhere
+    assert not http.launched, "the driver must not start before a browser request"
