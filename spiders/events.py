@@ -9,6 +9,7 @@ DOCSPASTA_STREAM_TTL (through the components that build a publisher).
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +52,9 @@ class Event:
         return self.type in TERMINAL
 
     def to_redis(self) -> dict[str, str]:
-        return {"type": self.type, "data": json.dumps(self.data, default=str, separators=(",", ":"))}
+        # `at`: when it was published (epoch seconds), for clients and the event-latency benchmark.
+        return {"type": self.type, "data": json.dumps(self.data, default=str, separators=(",", ":")),
+                "at": f"{time.time():.6f}"}
 
     @classmethod
     def from_redis(cls, entry_id: bytes | str, fields: dict[Any, Any]) -> Event:
@@ -59,7 +62,10 @@ class Event:
             return value.decode() if isinstance(value, bytes) else str(value)
 
         decoded = {text(k): text(v) for k, v in fields.items()}
-        return cls(decoded.get("type", ERROR), json.loads(decoded.get("data") or "{}"), text(entry_id))
+        data = json.loads(decoded.get("data") or "{}")
+        if "at" in decoded:
+            data["publishedAt"] = float(decoded["at"])
+        return cls(decoded.get("type", ERROR), data, text(entry_id))
 
     def payload(self) -> dict[str, Any]:
         """The JSON the API's stream carries: the type plus the event's fields."""

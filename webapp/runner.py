@@ -76,6 +76,9 @@ class JobRunner:
         self._runner: Any = None
         self._lease_loop: Any = None
         self._stopping = False
+        from twisted.internet.defer import DeferredSemaphore
+
+        self._slots = DeferredSemaphore(settings.max_concurrent_jobs)
         self._pool: Any = None
         self._redis: Any = None
 
@@ -147,8 +150,16 @@ class JobRunner:
 
         if self._stopping or self.resources is None:
             return defer.succeed(None)  # stays pending: the next start-up runs it
+        if job_id in self._runs:
+            return self._runs[job_id]
 
-        d = deferred_from_coro(self._run(job_id))
+        def run() -> Any:
+            if self._stopping:
+                return None  # still pending: the next start-up runs it
+            return deferred_from_coro(self._run(job_id))
+
+        # At most `max_concurrent_jobs` crawls at once; the others wait (still pending) for a slot.
+        d = self._slots.run(run)
         self._runs[job_id] = d
 
         def done(result: Any) -> Any:

@@ -46,6 +46,7 @@ class Settings:
     log_lines: int = 50  # per-URL log lines on the job page
     recent_jobs: int = 20
     db_pool_size: int = 10
+    max_concurrent_jobs: int = 10  # crawls running at once in this process; later jobs wait, pending
     allow_hosts: str = ""  # host:port pairs that may be crawled although local (the SSRF guard's allow-list)
     run_crawls: bool = True  # False: jobs are stored but no crawl starts (API-only tests)
     crawl_settings: dict[str, Any] = field(default_factory=dict)  # Scrapy settings layered on each job
@@ -70,6 +71,7 @@ class Settings:
             stream_ttl=_int(env, "DOCSPASTA_STREAM_TTL", cls.stream_ttl, 60, 365 * 24 * 3600),
             log_lines=_int(env, "DOCSPASTA_LOG_LINES", cls.log_lines, 1, 1000),
             recent_jobs=_int(env, "DOCSPASTA_RECENT_JOBS", cls.recent_jobs, 1, 500),
+            max_concurrent_jobs=_int(env, "DOCSPASTA_MAX_CONCURRENT_JOBS", cls.max_concurrent_jobs, 1, 1000),
             db_pool_size=_int(env, "DOCSPASTA_DB_POOL_SIZE", cls.db_pool_size, 2, 200),
             allow_hosts=env.get("DOCSPASTA_ALLOW_HOSTS", ""),
             run_crawls=_bool(env, "DOCSPASTA_RUN_CRAWLS", cls.run_crawls),

@@ -60,7 +60,21 @@ def parse_job_request(data: Mapping[str, Any], settings: Settings, fields: Mappi
 async def check_target(options: CrawlOptions, settings: Settings, fields: Mapping[str, str] = API_FIELDS) -> None:
     """Refuse a start URL on an internal address (the SSRF guard's own check; it resolves, so in a thread)."""
     try:
-        await asyncio.to_thread(options.check_target, settings.allow_hosts)
+        if _needs_dns(options.url, settings.allow_hosts):
+            await asyncio.to_thread(options.check_target, settings.allow_hosts)
+        else:  # an IP literal or an allow-listed host: decided without a lookup, no thread hop
+            options.check_target(settings.allow_hosts)
     except CrawlArgumentError as exc:
         name = {option: name for name, option in fields.items()}.get(exc.field, exc.field)
         raise InvalidInput(f"{name}: {str(exc).split(': ', 1)[-1]}", field=name) from None
+
+
+def _needs_dns(url: str, allow_hosts: str) -> bool:
+    from urllib.parse import urlsplit
+
+    from spiders.safety import AllowList, ip_literal
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return ip_literal(host) is None and not AllowList.parse(allow_hosts).allows(host, port)
