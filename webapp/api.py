@@ -19,7 +19,7 @@ def job_data(row: Any) -> dict[str, Any]:
     return {
         **job_status(row),
         "maxPages": row["max_pages"], "maxDepth": row["max_depth"],
-        "qualityThreshold": row["quality_threshold"], "scope": row["scope"],
+        "qualityThreshold": row["quality_threshold"], "scope": row["scope"], "render": row["render"],
         **({"tokenCount": row["final_token_count"]} if "final_token_count" in row.keys() else {}),
     }
 

@@ -19,7 +19,8 @@ from webapp.jobs import cancel_job, create_job
 from webapp.store import parse_job_id
 from webapp.validation import FORM_FIELDS
 
-FORM_DEFAULTS = {"url": "", "max_pages": "50", "max_depth": "2", "quality_threshold": "20", "scope": "prefix"}
+FORM_DEFAULTS = {"url": "", "max_pages": "50", "max_depth": "2", "quality_threshold": "20", "scope": "prefix",
+                 "render": "auto"}
 
 
 def _htmx(request: Request) -> bool:

@@ -199,7 +199,7 @@ class JobRunner:
                 return
             options = CrawlOptions.parse(url=job["initial_url"], max_pages=job["max_pages"],
                                          max_depth=job["max_depth"], quality_threshold=job["quality_threshold"],
-                                         scope=job["scope"])
+                                         scope=job["scope"], render=job["render"])
             started = await writer.start(job_id, options.url, self.owner, LEASE_SECONDS)
             if started is None:
                 return  # cancelled (or taken) before it started

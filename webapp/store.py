@@ -27,9 +27,10 @@ class JobStore:
 
     async def create(self, options: CrawlOptions) -> Any:
         return await self.pool.fetchrow(
-            "INSERT INTO crawl_jobs (id, initial_url, max_pages, max_depth, quality_threshold, scope)"
-            " VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
-            uuid4(), options.url, options.max_pages, options.max_depth, options.quality_threshold, options.scope)
+            "INSERT INTO crawl_jobs (id, initial_url, max_pages, max_depth, quality_threshold, scope, render)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+            uuid4(), options.url, options.max_pages, options.max_depth, options.quality_threshold, options.scope,
+            options.render)
 
     async def get(self, job_id: UUID) -> Any:
         row = await self.pool.fetchrow("SELECT * FROM crawl_jobs WHERE id = $1", job_id)
@@ -39,7 +40,7 @@ class JobStore:
 
     async def recent(self, limit: int) -> list[Any]:
         return await self.pool.fetch(
-            "SELECT id, status, current_step, initial_url, max_pages, max_depth, quality_threshold, scope,"
+            "SELECT id, status, current_step, initial_url, max_pages, max_depth, quality_threshold, scope, render,"
             " total_urls, processed_urls, failed_urls, skipped_urls, discovered_urls, error_details,"
             " created_at, updated_at, started_at, completed_at FROM crawl_jobs"
             " ORDER BY created_at DESC LIMIT $1", limit)
@@ -52,7 +53,8 @@ class JobStore:
     async def log(self, job_id: UUID, limit: int) -> list[Any]:
         """The newest finished URLs first: the job page's per-URL log."""
         return await self.pool.fetch(
-            "SELECT url, status, title, quality, error_message, http_status, depth, included, drop_reason"
+            "SELECT url, status, title, quality, error_message, http_status, depth, included, drop_reason,"
+            " (extra->>'rendered')::boolean AS rendered, extra->>'render_reason' AS render_reason"
             " FROM job_urls WHERE job_id = $1 AND finished_at IS NOT NULL"
             " ORDER BY finished_at DESC, id DESC LIMIT $2", job_id, limit)
 

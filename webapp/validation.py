@@ -13,7 +13,7 @@ from webapp.errors import InvalidInput
 from webapp.settings import Settings
 
 API_FIELDS = {"url": "url", "maxPages": "max_pages", "maxDepth": "max_depth",
-              "qualityThreshold": "quality_threshold", "scope": "scope"}
+              "qualityThreshold": "quality_threshold", "scope": "scope", "render": "render"}
 FORM_FIELDS = {name: name for name in API_FIELDS.values()}
 
 
@@ -28,7 +28,7 @@ def parse_job_request(data: Mapping[str, Any], settings: Settings, fields: Mappi
     for name, option in fields.items():
         value = data.get(name)
         if isinstance(value, bool) or isinstance(value, (dict, list)) or isinstance(value, float) and not value.is_integer():
-            raise InvalidInput(f"{name}: must be {'a string' if option in ('url', 'scope') else 'a whole number'}, "
+            raise InvalidInput(f"{name}: must be {'a string' if option in ('url', 'scope', 'render') else 'a whole number'}, "
                                f"got {value!r}", field=name)
         if isinstance(value, float):
             value = int(value)

@@ -24,7 +24,8 @@ def test_create_returns_the_contract_shape_and_a_pending_job(api, site):
                   "createdAt", "updatedAt"):
         assert field in job
     assert (job["status"], job["currentStep"]) == ("pending", "init")
-    assert (job["maxPages"], job["maxDepth"], job["qualityThreshold"], job["scope"]) == (5, 1, 30, "prefix")
+    assert (job["maxPages"], job["maxDepth"], job["qualityThreshold"], job["scope"], job["render"]) == (
+        5, 1, 30, "prefix", "auto")
 
 
 def test_defaults_follow_the_architecture(api, site):
@@ -51,6 +52,7 @@ def test_defaults_follow_the_architecture(api, site):
     ({"url": "OK", "qualityThreshold": -1}, "qualityThreshold"),
     ({"url": "OK", "qualityThreshold": 101}, "qualityThreshold"),
     ({"url": "OK", "scope": "galaxy"}, "scope"),
+    ({"url": "OK", "render": "sometimes"}, "render"),
     ({"url": "OK", "max_pages": 3}, "max_pages"),  # snake_case is the form's, not the API's
 ])
 def test_bad_input_is_a_4xx_json_error_naming_the_field(api, site, body, field):
