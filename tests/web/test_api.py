@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 
 import asyncpg
@@ -164,3 +165,46 @@ def test_migrations_on_a_fresh_database_run_once_when_raced(database_url):
         assert sorted(map(len, results)) == [0, 0, 0, len(available())]
     finally:
         sql(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class FakeLauncher:
+    """Records what the app asks of the crawl side."""
+
+    def __init__(self):
+        self.submitted: list[uuid.UUID] = []
+        self.cancelled: list[uuid.UUID] = []
+
+    def submit(self, job_id):
+        self.submitted.append(job_id)
+
+    async def cancel(self, job_id):
+        self.cancelled.append(job_id)
+        return True
+
+
+def test_start_up_fails_jobs_whose_worker_died_and_starts_pending_ones(settings, database_url, site):
+    from starlette.testclient import TestClient
+
+    from webapp.app import create_app
+
+    insert = ("INSERT INTO crawl_jobs (id, status, current_step, initial_url, max_pages, max_depth,"
+              " quality_threshold, lease_owner, lease_expires_at)"
+              " VALUES ($1, $2, $3, $4, 5, 1, 20, $5, now() + make_interval(secs => $6)) RETURNING id")
+    url = site.url("/docs/")
+    dead = uuid.uuid4()
+    alive = uuid.uuid4()
+    waiting = uuid.uuid4()
+    # migrations run in the app's lifespan: make sure the tables exist first
+    with TestClient(create_app(dataclasses.replace(settings, run_crawls=False))):
+        pass
+    sql(database_url, insert, dead, "running", "processing", url, "gone-worker", -30)
+    sql(database_url, insert, alive, "running", "processing", url, "other-worker", 60)
+    sql(database_url, insert, waiting, "pending", "init", url, None, 0)
+    launcher = FakeLauncher()
+    with TestClient(create_app(settings, launcher=launcher)) as client:
+        assert client.get(f"/api/v3/jobs/{dead}").json()["data"]["status"] == "failed"
+        assert "interrupted" in client.get(f"/api/v3/jobs/{dead}").json()["data"]["error"]
+        assert client.get(f"/api/v3/jobs/{alive}").json()["data"]["status"] == "running"
+        assert waiting in launcher.submitted
+        response = client.post(f"/api/v3/jobs/{alive}/cancel")
+        assert response.json()["data"]["status"] == "cancelled" and launcher.cancelled == [alive]
