@@ -119,6 +119,14 @@ class JobWriter:
         )
         return len(result)
 
+    async def claim(self, job_id: UUID, key: str, retry_count: int) -> None:
+        """A request for the URL went out: pending -> processing (never over a finished row)."""
+        await self.pool.execute(
+            "UPDATE job_urls SET status = 'processing', processing_started_at = coalesce(processing_started_at, now()),"
+            " last_attempt_at = now(), retry_count = greatest(retry_count, $3)"
+            " WHERE job_id = $1 AND normalized_url = $2 AND status IN ('pending', 'processing')",
+            job_id, key, retry_count)
+
     async def record(self, job_id: UUID, item: Mapping[str, Any]) -> Any:
         """Store one page's result and move the counters with it; returns the job row."""
         key = normalize_url(item["url"])

@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from spiders import events
 from spiders.db import JobWriter, job_status
 from spiders.events import Event, EventPublisher, connect_redis
+from spiders.docs import PAGE_META
 from spiders.signals import pages_queued
 
 logger = logging.getLogger(__name__)
@@ -85,6 +87,7 @@ class PostgresPipeline:
             stream_ttl=settings.getint("DOCSPASTA_STREAM_TTL", 7 * 24 * 3600),
         )
         crawler.signals.connect(pipeline.on_pages_queued, signal=pages_queued)
+        crawler.signals.connect(pipeline.on_request_sent, signal=signals.request_reached_downloader)
         return pipeline
 
     async def open_spider(self, spider: Any = None) -> None:
@@ -118,11 +121,28 @@ class PostgresPipeline:
         return item
 
     def on_pages_queued(self, refs: list[Any], spider: Any = None) -> None:
-        # Signal handlers cannot be awaited by the spider: run the insert as a task,
-        # awaited in close_spider so the frontier is complete before finalizing.
-        task = asyncio.ensure_future(self._queue(list(refs)))
+        self._background(self._queue(list(refs)))
+
+    def on_request_sent(self, request: Any, spider: Any = None) -> None:
+        ref = request.meta.get(PAGE_META)
+        if ref is not None and self.resources is not None:
+            self._background(self._claim(ref.key, request.meta.get("retry_times", 0)))
+
+    def _background(self, coro: Any) -> None:
+        # Signal handlers cannot be awaited by the spider: run the write as a task,
+        # awaited in close_spider so the rows are complete before finalizing.
+        task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _claim(self, key: str, retry_count: int) -> None:
+        # Under the lock: the task adding this URL to the frontier was queued first and
+        # asyncio.Lock is first-come first-served, so the row exists when this runs.
+        async with self._lock:
+            try:
+                await self.resources.writer.claim(self.job_id, key, retry_count)
+            except Exception:
+                logger.exception("job %s: could not mark %s processing", self.job_id, key)
 
     async def _queue(self, refs: list[Any]) -> None:
         async with self._lock:

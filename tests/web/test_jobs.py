@@ -10,8 +10,8 @@ import uuid
 
 import pytest_twisted
 
-from tests.sitefixture import Reply, page
-from tests.web.conftest import D, call, docs_site, parse_sse, read_stream, sql, wait_until
+from tests.sitefixture import Reply
+from tests.web.conftest import D, call, docs_site, read_stream, sql, wait_until
 
 STEPS = ["init", "discovery", "processing", "finalizing", "done"]
 
@@ -60,6 +60,9 @@ def test_a_job_runs_through_its_states_and_its_counters_match_the_rows(web, job_
     assert counts.get("skipped", 0) == final["skippedUrls"]
     assert sum(counts.values()) == final["discoveredUrls"] == final["totalUrls"]
     assert "pending" not in counts and "processing" not in counts
+    attempted = sql(database_url, "SELECT count(*) AS n FROM job_urls WHERE job_id = $1 AND status = 'completed'"
+                    " AND last_attempt_at IS NOT NULL AND processing_started_at IS NOT NULL", uuid.UUID(job_id))
+    assert attempted[0]["n"] == final["processedUrls"]
     assert first["status"] in ("pending", "running")
 
     messages, events = yield events_of(web, job_id)
@@ -131,6 +134,10 @@ def test_cancel_stops_the_crawl_at_once_and_keeps_the_pages_stored(web, job_runn
     url = docs_site(site, pages=40, delay=0.15)
     job_id = yield start(web, url, maxPages=40, maxDepth=1)
     yield wait_until(lambda: web.get(f"/api/v3/jobs/{job_id}").json()["data"]["processedUrls"] >= 3)
+    # URLs whose request is out are `processing` in the frontier, with their attempt time
+    in_flight = yield wait_until(lambda: sql(
+        database_url, "SELECT * FROM job_urls WHERE job_id = $1 AND status = 'processing'", uuid.UUID(job_id)))
+    assert all(row["processing_started_at"] and row["last_attempt_at"] for row in in_flight)
     response = yield call(web.post, f"/api/v3/jobs/{job_id}/cancel")
     assert response.status_code == 200 and response.json()["data"]["status"] == "cancelled"
     final = yield wait_ended(web, job_runner, job_id)
