@@ -10,16 +10,16 @@ from lxml import etree
 
 from spiders.markdown import code_language
 
-_WORD = re.compile(r"\w+", re.U)
-_MDLINK = re.compile(r"(?<!\\)!?\[([^\]]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
+_WORD = re.compile(r"[^\W_]+(?:_+[^\W_]+)*", re.U)  # "_emphasis_" markup is not part of the word
+_MDLINK = re.compile(r"(?<!\\)!?\[((?:[^\[\]]|\[[^\]]*\])*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
 _WS = re.compile(r"\s+")
 _FURNITURE = etree.XPath(
     "//nav|//header|//footer|//aside|//*[@role='navigation' or @role='banner' or @role='contentinfo' "
-    "or @role='search' or @role='complementary'] | //*[" + " or ".join(
-        f"contains(translate(@class,'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz'),'{c}') "
-        f"or contains(translate(@id,'ABCDEFGHIJKLMNOPQRSTUVWXYZ','abcdefghijklmnopqrstuvwxyz'),'{c}')"
-        for c in ("sidebar", "related", "footer", "navbar", "breadcrumb", "topbar", "leftnav", "navigation",
-                  "menu", "column2")) + "] | //table[contains(@class,'navigation')]")
+    "or @role='search' or @role='complementary'] | //table[contains(@class,'navigation')]")
+_WITH_ATTR = etree.XPath("//*[@class or @id]")
+# class or id words of page furniture ("has-sidebar" on a content wrapper is not furniture)
+_FURNITURE_RX = re.compile(r"(?:^|[\s_-])(?<!has-)(?:sidebar|related|footer|navbar|breadcrumbs?|topbar|leftnav|"
+                           r"navigation|menu|column2)(?:$|[\s_-])", re.I)
 PARSER = etree.HTMLParser(remove_comments=True)
 
 
@@ -28,7 +28,13 @@ def parse(html: bytes):
 
 
 def furniture(doc) -> list:
-    regions = _FURNITURE(doc)
+    regions = list(_FURNITURE(doc))
+    for el in _WITH_ATTR(doc):
+        for value in (el.get("class"), el.get("id")):
+            if value and any(_FURNITURE_RX.search(tok) and not tok.lower().startswith("has-")
+                             for tok in value.split()):
+                regions.append(el)
+                break
     outer = set()
     for r in regions:  # keep only the outermost regions
         if not any(a in outer for a in r.iterancestors()):
@@ -143,7 +149,7 @@ def reference(doc) -> dict:
 
 def _norm_heading(text: str) -> str:
     text = _MDLINK.sub(r"\1", text).replace("\\!", "!").replace("`", "").replace("*", "")
-    return _WS.sub(" ", re.sub(r"[¶§#🔗\ue000-\uf8ff]", "", text)).strip().lower()
+    return _WS.sub(" ", re.sub(r"[¶§#🔗\u200b\ue000-\uf8ff]", "", text)).strip().lower()
 
 
 def fenced_blocks(md: str) -> list[tuple[str, str]]:

@@ -4,6 +4,7 @@
 #   flask-furo, flask-rtd, flask-pydata   Sphinx with the furo, Read the Docs and pydata themes,
 #                                         from python-flask-doc's _sources (reST)
 #   nodejs-material                       MkDocs Material from nodejs-doc's api/*.md.gz
+#   nodejs-vitepress                      VitePress from the same Markdown (npm package vitepress@1)
 # Output: $SITES_DIR (default /tmp/docspasta-sites)/<name>/, each keeping its sources beside the
 # HTML (_sources/ for Sphinx, <page>.md for MkDocs) so bench/extraction.py can score F1 on them.
 # The tools go in a private virtualenv ($SITES_VENV, default /tmp/sitebuild); nothing global.
@@ -68,4 +69,32 @@ EOF
   (cd "$work/node" && "$VENV/bin/mkdocs" build -q -d "$SITES_DIR/nodejs-material" >/dev/null 2>&1) || true
   cp "$work/node/docs/"*.md "$SITES_DIR/nodejs-material/" 2>/dev/null || true
   echo "nodejs-material: $(find "$SITES_DIR/nodejs-material" -name '*.html' | wc -l) pages"
+fi
+
+# VitePress from the same Node.js Markdown (pages Vue cannot compile are left out)
+if [ -d "$NODE_API" ] && command -v npm >/dev/null; then
+  VP=${SITES_VP:-/tmp/vitepress-build}
+  mkdir -p "$VP"
+  [ -d "$VP/node_modules/vitepress" ] || (cd "$VP" && npm install --no-audit --no-fund vitepress@1 >/dev/null 2>&1)
+  rm -rf "$VP/docs" && mkdir -p "$VP/docs/.vitepress"
+  cp "$work/node/docs/"*.md "$VP/docs/"
+  cat >"$VP/docs/.vitepress/config.mjs" <<'CFG'
+export default {
+  title: 'Node.js API (VitePress build)',
+  ignoreDeadLinks: true,
+  themeConfig: { sidebar: [{ text: 'API', items: [
+    { text: 'Path', link: '/path' }, { text: 'Events', link: '/events' }, { text: 'File system', link: '/fs' },
+    { text: 'HTTP', link: '/http' }, { text: 'OS', link: '/os' }, { text: 'URL', link: '/url' } ] }] },
+}
+CFG
+  for _ in $(seq 1 30); do
+    (cd "$VP" && timeout 600 npx vitepress build docs >"$VP/build.log" 2>&1) && break
+    bad=$(grep -o 'docs/[A-Za-z0-9_-]*\.md' "$VP/build.log" | head -1)
+    [ -n "$bad" ] || break
+    rm -f "$VP/$bad"
+  done
+  rm -rf "$SITES_DIR/nodejs-vitepress"
+  cp -r "$VP/docs/.vitepress/dist" "$SITES_DIR/nodejs-vitepress" 2>/dev/null || true
+  cp "$VP/docs/"*.md "$SITES_DIR/nodejs-vitepress/" 2>/dev/null || true
+  echo "nodejs-vitepress: $(find "$SITES_DIR/nodejs-vitepress" -name '*.html' 2>/dev/null | wc -l) pages"
 fi

@@ -17,7 +17,7 @@ three tools on the same pages and prints, per site and tool:
            run interleaved page by page so machine load affects them alike
 
 Sites built with other generators (furo, Read the Docs and pydata Sphinx themes, MkDocs
-Material) are included when `bash bench/extract_sites.sh` has built them.
+Material, VitePress) are included when `bash bench/extract_sites.sh` has built them.
 
 Usage: python bench/extraction.py [--per-site N] [--sites a,b] [--show-leaks]
 """
@@ -58,6 +58,7 @@ SITES += [
     ("flask-rtd", f"{_BUILT}/flask-rtd", "Sphinx (Read the Docs)", "sphinx"),
     ("flask-pydata", f"{_BUILT}/flask-pydata", "Sphinx (pydata)", "sphinx"),
     ("nodejs-material", f"{_BUILT}/nodejs-material", "MkDocs Material", "markdown"),
+    ("nodejs-vitepress", f"{_BUILT}/nodejs-vitepress", "VitePress", "markdown"),
 ]
 SKIP = ("/_modules/", "/_static/", "/_sources/", "/src/", "genindex", "search.html", "py-modindex",
         "/404.html", "/implementors/", "settings.html", "all.html")

@@ -9,7 +9,7 @@ app runs jobs:
 2. runs 20 small jobs one after another, counting Chromium processes before, after
    each job and after all: the count must come back to its baseline.
 
-    python bench/render.py [--pages 50] [--jobs 20]
+    python bench/render.py [--pages 50] [--jobs 20] [-s NAME=VALUE ...]
 
 RSS of Chromium's processes is summed as the kernel reports it; pages shared
 between them are counted more than once, so that figure is an upper bound. PSS
@@ -109,6 +109,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=20)
+    parser.add_argument("-s", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+                        help="a crawl setting for every job, as with scrapy -s")
     args = parser.parse_args()
 
     from scrapy.utils.reactor import install_reactor
@@ -130,6 +132,7 @@ def main() -> None:
     settings = get_project_settings()
     settings.setdict({"LOG_LEVEL": "ERROR", "DOCSPASTA_ALLOW_HOSTS": f"127.0.0.1:{port}",
                       "AUTOTHROTTLE_ENABLED": False}, priority="cmdline")
+    settings.setdict(dict(pair.split("=", 1) for pair in args.settings), priority="cmdline")
     runner = CrawlerRunner(settings)
 
     async def crawl(max_pages: int) -> list[dict]:

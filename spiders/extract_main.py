@@ -84,9 +84,10 @@ _REMOVE_TAGS = ("nav", "footer", "form", "button", "input", "select", "textarea"
 _REMOVE_ROLES = frozenset(("navigation", "search", "contentinfo", "banner"))
 _PERMALINK_TEXTS = frozenset(("¶", "#", "§", "🔗", "∞", ""))
 _ROLE = etree.XPath(".//*[@role]")
+_LINKS_OUTSIDE_PRE = etree.XPath(".//a[not(ancestor::pre)]")  # line anchors in code stay: they hold newlines
 _WITH_CLASS = etree.XPath(".//*[(@class or @id) and not(ancestor::pre)]")
 # whole class names only (rustdoc's "srclink" must not hit "has-srclink")
-_REMOVE_CLASS_TOKENS = ("srclink", "rightside", "hideme", "out-of-band", "notranslate-copy")
+_REMOVE_CLASS_TOKENS = ("srclink", "rightside", "hideme", "out-of-band", "lang")  # "lang": VitePress code label
 _REMOVE_CLASS_RX = re.compile("|".join(re.escape(c) for c in _REMOVE_CLASSES) + r"|(?:^|\s)(?:"
                               + "|".join(re.escape(c) for c in _REMOVE_CLASS_TOKENS) + r")(?:\s|$)")
 _REMOVE_ID_RX = re.compile(r"breadcrumb|cookie[-_]?(?:banner|consent|notice|bar)|cookieconsent|^footer$|^toc$")
@@ -96,7 +97,9 @@ _CONTENTS_RX = re.compile(r"(^|\s)contents(\s|$)")
 _NAV_LISTS = etree.XPath(
     "//ul[not(ancestor-or-self::*[contains(@class,'related') or contains(@class,'breadcrumb') or "
     "contains(@class,'pagination') or contains(@class,'footer') or contains(@class,'prev') or "
-    "self::footer or self::header])] | //ol[ancestor::nav] | //dl[contains(@class,'toc')]")
+    "self::footer or self::header])] | //ol[ancestor::nav] | //dl[contains(@class,'toc')] | "
+    "//nav[not(ancestor::header) and not(contains(@class,'pagination') or contains(@class,'breadcrumb') "
+    "or contains(@class,'prev') or contains(@class,'related'))] | //aside")
 _COUNT_LINKS = etree.XPath("count(.//a[@href])")
 _MAIN_TOCS = etree.XPath(f".//*[contains(@class,'toctree-wrapper') or {_cls('toc')}]")
 _ASSET_EXT = frozenset(
@@ -255,7 +258,7 @@ def expand_tabs(main: HtmlElement) -> None:
 def _to_remove(main: HtmlElement) -> list:
     found = list(main.iter(*_REMOVE_TAGS))
     found.extend(el for el in _ROLE(main) if el.get("role") in _REMOVE_ROLES)
-    for a in main.iter("a"):
+    for a in _LINKS_OUTSIDE_PRE(main):
         text = "".join(a.itertext()).strip()
         if len(text) > 40:
             continue
@@ -289,7 +292,7 @@ def clean_main(main: HtmlElement) -> None:
             continue
         _drop(el)
         # a paragraph or item left empty by removing its only link ("Edit this page")
-        if parent is not main and parent.tag in ("p", "li", "div", "span") and not len(parent) \
+        if parent is not main and parent.tag in ("p", "li", "div") and not len(parent) \
                 and not (parent.text or "").strip() and parent.getparent() is not None:
             _drop(parent)
 

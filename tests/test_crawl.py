@@ -275,3 +275,33 @@ def test_the_per_host_cap_holds_across_crawls_at_once(site, crawl):
     results = yield defer.gatherResults([crawl(site.url(D), settings=cap) for _ in range(3)])
     assert [len(result.completed) for result in results] == [11, 11, 11]
     assert site.max_active == 3
+
+
+@pytest_twisted.inlineCallbacks
+def test_a_crawl_resumes_from_a_stored_frontier_without_refetching(site, crawl):
+    from spiders.frontier import FrontierSnapshot, PageRef
+    from spiders.urls import normalize_url
+
+    site.add_page(D, "Start", "a.html", "b.html", "flaky.html")
+    site.add_page(f"{D}a.html", "A", "c.html")
+    site.add_page(f"{D}b.html", "B", "d.html")
+    site.add_page(f"{D}c.html", "C")
+    site.add_page(f"{D}d.html", "D")
+    site.add(f"{D}flaky.html", Reply(503))
+
+    def ref(name, depth, parent):
+        url = site.url(f"{D}{name}")
+        return PageRef(url, normalize_url(url), depth, parent and site.url(f"{D}{parent}"))
+
+    stored = [ref("", 0, None), ref("a.html", 1, ""), ref("c.html", 2, "a.html")]
+    snapshot = FrontierSnapshot(
+        site_url=site.url(D), completed=2, done_keys={r.key for r in stored[:2]},
+        seen_keys={r.key for r in stored}, pending=[ref("b.html", 1, ""), ref("flaky.html", 1, ""), stored[2]],
+        attempts={ref("flaky.html", 1, "").key: 1},
+    )
+    result = yield crawl(site.url(D), resume=snapshot, max_pages=4)
+    assert site.count(D) == 0 and site.count(f"{D}a.html") == 0, "a stored page was fetched again"
+    assert sorted(item["title"] for item in result.completed) == ["B", "C"]  # 2 stored + 2 = max_pages
+    assert site.count(f"{D}d.html") == 0
+    assert site.count(f"{D}flaky.html") == 2, "retries made before the restart must still count"
+    assert result.item(site.url(f"{D}flaky.html"))["error"] == "HTTP 503"

@@ -92,8 +92,8 @@ def test_vitepress_code_group_and_custom_block():
       <div class="language-sh"><button class="copy"></button><span class="lang">sh</span><pre class="shiki"><code><span class="line">pnpm add -D vitepress</span></code></pre></div></div></div>
     </div></div></div>"""
     out = md(body)
-    assert out == ("# Start\n\n> **TIP**\n>\n> Use pnpm.\n\n**npm**\n\nsh\n\n```sh\nnpm add -D vitepress\n```\n\n"
-                   "**pnpm**\n\nsh\n\n```sh\npnpm add -D vitepress\n```")
+    assert out == ("# Start\n\n> **TIP**\n>\n> Use pnpm.\n\n**npm**\n\n```sh\nnpm add -D vitepress\n```\n\n"
+                   "**pnpm**\n\n```sh\npnpm add -D vitepress\n```")
 
 
 def test_sphinx_design_tabs_and_signature():

@@ -166,3 +166,16 @@ def test_the_browser_cannot_reach_internal_addresses_the_crawl_may_not(site, cra
     assert canary.paths() == [], "a rendered page's script reached an internal address"
     assert result.stats["docspasta/render/blocked"] >= 1
     assert result.items[0]["rendered"] is True
+
+
+@needs_chromium
+@pytest_twisted.inlineCallbacks
+def test_a_page_that_never_goes_quiet_is_taken_at_the_settle_cap(site, crawl):
+    client_rendered(site, f"{D}live.html", "Live status", f"{D}live.json")
+    site.add(f"{D}poll.json", Reply(body="{}", content_type="application/json", delay=0.05))
+    site.add(f"{D}live.html", CLIENT_PAGE.format(data=f"{D}live.json").replace(
+        "</script>", f"setInterval(() => fetch('{D}poll.json'), 20);</script>"))
+    result = yield crawl(site.url(f"{D}live.html"), settings={"DOCSPASTA_RENDER_SETTLE_TIMEOUT": 1.5})
+    (item,) = result.completed
+    assert "Live status" in item["markdown"] and item["rendered"]
+    assert site.count(f"{D}poll.json") >= 5, "the page did not keep the network busy"

@@ -113,3 +113,15 @@ def test_one_browser_per_crawl_whatever_the_scheme():
     assert http.owner is http and https.owner is http
     assert elsewhere.owner is elsewhere
     assert not http.launched, "the driver must not start before a browser request"
+
+
+def test_network_quiet_waits_for_every_request_to_end():
+    from spiders.render import NetworkQuiet
+
+    network = NetworkQuiet()
+    network._started(None)
+    network._started(None)
+    network._ended(None)
+    assert not network.settled(0)
+    network._ended(None)
+    assert network.settled(0) and not network.settled(60)

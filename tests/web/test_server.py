@@ -86,3 +86,23 @@ def test_ten_jobs_at_once_all_complete(live):
         _, events = stream(server, job_id)
         assert events[-1]["type"] == "job_completed", events[-1]
         assert events[-1]["job"]["processedUrls"] == 10
+
+
+def test_shutdown_does_not_wait_for_open_streams(database_url, redis_prefix, tmp_path):
+    from tests.web.conftest import REDIS_URL
+    from tests.web.server import ServerProcess, server_env
+
+    env = {**server_env(database_url, REDIS_URL, redis_prefix, "127.0.0.1:9"), "DOCSPASTA_RUN_CRAWLS": "false"}
+    server = ServerProcess(env, tmp_path / "serve.log")
+    try:
+        server.wait_ready()
+        job_id = create(server, "http://127.0.0.1:9/docs/")  # crawls off: it stays pending, its stream open
+        with httpx.stream("GET", f"{server.url}/jobs/{job_id}/events", timeout=30) as response:
+            lines = response.iter_lines()
+            assert next(line for line in lines if line.startswith("event:")) == "event: progress"
+            started = time.monotonic()
+            code = server.stop(timeout=20)
+        assert code in (0, -15), server.log()
+        assert time.monotonic() - started < 15, "shutdown waited for the open stream"
+    finally:
+        server.stop()
