@@ -25,7 +25,9 @@ def _serve(args: argparse.Namespace) -> int:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     # The app factory installs the asyncio reactor and starts crochet before uvicorn's loop exists.
     app = create_app(settings)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, lifespan="on")
+    # Open SSE streams never finish by themselves: give them a few seconds at shutdown, then cut them.
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, lifespan="on",
+                timeout_graceful_shutdown=5)
     return 0
 
 
