@@ -16,7 +16,6 @@ import gzip
 import heapq
 import itertools
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Iterator
 from urllib.parse import urljoin, urlsplit
@@ -30,6 +29,7 @@ from twisted.python.failure import Failure
 
 from spiders.extract import extract_page
 from spiders.failures import describe_failure, too_large
+from spiders.frontier import FrontierSnapshot, PageRef
 from spiders.items import PageItem
 from spiders.signals import pages_queued
 from spiders.traps import TrapLimits
@@ -42,14 +42,6 @@ BYTES_META = "docspasta_bytes_received"
 MAX_SITEMAPS = 20
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 _MD_LINK = re.compile(r"\[[^\]]*\]\(\s*<?([^)\s>]+)>?[^)]*\)")
-
-
-@dataclass(frozen=True)
-class PageRef:
-    url: str
-    key: str
-    depth: int
-    discovered_from: str | None
 
 
 def _now() -> str:
@@ -76,6 +68,7 @@ class DocsSpider(scrapy.Spider):
         quality_threshold: Any = None,
         scope: str | None = None,
         render: str | None = None,
+        resume: FrontierSnapshot | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -96,6 +89,8 @@ class DocsSpider(scrapy.Spider):
         self._newly_queued: list[PageRef] = []
         self._traps = TrapLimits()
         self.render = RenderPolicy(self.options.render)
+        self.resume = resume
+        self._attempts: dict[str, int] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DocsSpider:
@@ -108,19 +103,41 @@ class DocsSpider(scrapy.Spider):
         return spider
 
     async def start(self):
+        if self.resume is not None:
+            for request in self._resume(self.resume):
+                yield request
+            return
         ref = PageRef(self.start_url, normalize_url(self.start_url), 0, None)
         self._seen.add(ref.key)
         self._in_flight += 1
         yield self._request(ref)
 
+    def _resume(self, snapshot: FrontierSnapshot) -> Iterator[Request]:
+        """Go on from a stored frontier: nothing stored is fetched again."""
+        if snapshot.site_url:
+            self.scope = Scope.from_url(snapshot.site_url, self.options.scope)
+        self.completed = snapshot.completed
+        self._done |= snapshot.done_keys
+        self._seen |= snapshot.seen_keys | snapshot.done_keys
+        self._attempts = dict(snapshot.attempts)
+        for ref in snapshot.pending:
+            self._seen.add(ref.key)
+            self._queued[ref.key] = ref
+            heapq.heappush(self._heap, (ref.depth, next(self._seq), ref.key))
+        yield from self._pump()
+        if snapshot.site_url:
+            # Sitemaps and llms.txt may not have been read before the stop; what they
+            # list that is already stored is filtered out as seen.
+            yield from self._discovery_requests(snapshot.site_url)
+
     # -- frontier -----------------------------------------------------------
 
     def _request(self, ref: PageRef, url: str | None = None, render_meta: dict | None = None) -> Request:
-        return Request(
-            url or ref.url, callback=self.parse_page, errback=self.page_failed,
-            meta={PAGE_META: ref, **(self.render.request_meta(ref.url) if render_meta is None else render_meta)},
-            priority=-ref.depth, dont_filter=True,
-        )
+        meta = {PAGE_META: ref, **(self.render.request_meta(ref.url) if render_meta is None else render_meta)}
+        if attempts := self._attempts.pop(ref.key, 0):
+            meta["retry_times"] = attempts  # retries made before a restart still count
+        return Request(url or ref.url, callback=self.parse_page, errback=self.page_failed,
+                       meta=meta, priority=-ref.depth, dont_filter=True)
 
     def _enqueue(self, url: str, depth: int, discovered_from: str | None) -> Iterator[PageItem]:
         """Queue a discovered URL, or record it as skipped if it is not a page."""
