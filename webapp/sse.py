@@ -9,6 +9,8 @@ event; if Redis lost the stream, the database's terminal state ends it instead.
 """
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from typing import Any, AsyncIterator, Awaitable, Callable
 from uuid import UUID
@@ -17,6 +19,7 @@ from spiders import events
 from spiders.db import job_status
 from spiders.events import Event, stream_key
 
+logger = logging.getLogger(__name__)
 KEEPALIVE = b": keepalive\n\n"
 _ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 _TERMINAL_BY_STATUS = {"completed": events.JOB_COMPLETED, "failed": events.JOB_FAILED,
@@ -61,21 +64,49 @@ async def _resume_point(redis: Any, key: str, last_event_id: str | None) -> str 
 
 
 async def job_events(load_job: Callable[[UUID], Awaitable[Any]], redis: Any, prefix: str, job_id: UUID,
-                     last_event_id: str | None = None, *, block_ms: int = 10_000) -> AsyncIterator[list[Event]]:
-    """Batches of events; an empty batch means "nothing new for a while" (send a keepalive)."""
+                     last_event_id: str | None = None, *, block_ms: int = 10_000,
+                     fallback_interval: float = 2.0) -> AsyncIterator[list[Event]]:
+    """Batches of events; an empty batch means "nothing new for a while" (send a keepalive).
+
+    While Redis does not answer, the state comes from PostgreSQL: a snapshot (without
+    an id) every `fallback_interval` seconds when it changed, until the job ends or
+    Redis is back (then a fresh snapshot and the stream again).
+    """
+    from redis.exceptions import RedisError
+
     key = stream_key(prefix, job_id)
-    cursor = await _resume_point(redis, key, last_event_id)
-    if cursor is None:
-        newest = await redis.xrevrange(key, count=1)
-        cursor = _text(newest[0][0]) if newest else "0-0"
-        job = await load_job(job_id)  # read after the newest id: later events are replayed, none lost
-        snapshot = Event(events.SNAPSHOT, {"job": job_status(job)}, cursor if newest else None)
-        final = terminal_event(job)
-        yield [snapshot, final] if final else [snapshot]
-        if final:
-            return
+    cursor: str | None = None
+    try:
+        cursor = await _resume_point(redis, key, last_event_id)
+    except RedisError:
+        pass
+    last_seen: Any = None
     while True:
-        reply = await redis.xread({key: cursor}, count=200, block=block_ms)
+        try:
+            if cursor is None:
+                newest = await redis.xrevrange(key, count=1)
+                cursor = _text(newest[0][0]) if newest else "0-0"
+                job = await load_job(job_id)  # read after the newest id: later events are replayed, none lost
+                snapshot = Event(events.SNAPSHOT, {"job": job_status(job)}, cursor if newest else None)
+                final = terminal_event(job)
+                yield [snapshot, final] if final else [snapshot]
+                if final:
+                    return
+            reply = await redis.xread({key: cursor}, count=200, block=block_ms)
+        except RedisError as exc:
+            logger.warning("job %s: Redis unavailable (%s); following PostgreSQL", job_id, exc)
+            cursor = None  # when Redis is back: a fresh snapshot, then its stream
+            job = await load_job(job_id)
+            if job["updated_at"] != last_seen:
+                last_seen = job["updated_at"]
+                final = terminal_event(job)
+                yield [Event(events.SNAPSHOT, {"job": job_status(job)})] + ([final] if final else [])
+                if final:
+                    return
+            else:
+                yield []
+            await asyncio.sleep(fallback_interval)
+            continue
         batch: list[Event] = []
         for _, entries in reply or ():
             for entry_id, fields in entries:

@@ -155,3 +155,31 @@ def test_a_quiet_stream_sends_keepalives_and_ends_when_the_database_says_the_job
         return rest
 
     assert generator_run(settings, database_url, job_id, script)[-1] == "job_failed"
+
+
+def test_while_redis_is_down_the_stream_follows_postgresql(api, site, settings, database_url):
+    job_id = new_job(api, site)
+
+    async def main():
+        import asyncpg
+
+        from webapp.store import JobStore
+
+        pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+        dead = Redis.from_url("redis://127.0.0.1:1", socket_connect_timeout=1)  # nothing listens there
+        try:
+            store = JobStore(pool)
+            stream = sse.job_events(store.get, dead, settings.redis_prefix, uuid.UUID(job_id), "1-0",
+                                    fallback_interval=0.01)
+            (snapshot,) = await anext(stream)
+            assert snapshot.type == "snapshot" and snapshot.data["job"]["status"] == "pending"
+            assert await anext(stream) == [], "nothing changed: a keepalive"
+            await pool.execute("UPDATE crawl_jobs SET status = 'completed', updated_at = now() WHERE id = $1",
+                               uuid.UUID(job_id))
+            rest = [event.type async for batch in stream for event in batch]
+            return rest
+        finally:
+            await dead.aclose()
+            await pool.close()
+
+    assert run_async(asyncio.wait_for(main(), 20)) == ["snapshot", "job_completed"]
