@@ -15,7 +15,9 @@ send a static site through the browser.
 """
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -97,20 +99,50 @@ def render_fields(meta: dict[str, Any]) -> dict[str, Any]:
     return {"rendered": bool(meta.get("playwright")), "render_reason": meta.get(RENDER_META)}
 
 
-async def settle(page: Any, timeout_ms: float, selector: str | None = None) -> None:
+class NetworkQuiet:
+    """Counts one page's requests in flight, from before its navigation on.
+
+    Playwright's own `networkidle` waits for 500 ms without traffic; a docs page is
+    done well before that, and the wait is paid on every page. This one waits for
+    `quiet` seconds without a request in flight.
+    """
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.last_change = time.monotonic()
+
+    async def watch(self, page: Any, _request: Any = None) -> None:
+        """playwright_page_init_callback: runs before the page navigates."""
+        page.on("request", self._started)
+        page.on("requestfinished", self._ended)
+        page.on("requestfailed", self._ended)
+
+    def _started(self, _request: Any) -> None:
+        self.in_flight += 1
+        self.last_change = time.monotonic()
+
+    def _ended(self, _request: Any) -> None:
+        self.in_flight = max(0, self.in_flight - 1)
+        self.last_change = time.monotonic()
+
+    def settled(self, quiet: float) -> bool:
+        return self.in_flight == 0 and time.monotonic() - self.last_change >= quiet
+
+
+async def settle(page: Any, network: NetworkQuiet, timeout: float, quiet: float, selector: str | None = None) -> None:
     """Wait for the page's content to settle: the content selector if one is set, then
-    network idle; each wait is capped, and at the cap the DOM is taken as it is."""
+    `quiet` seconds without network traffic. The whole wait is capped at `timeout`
+    seconds; at the cap the DOM is taken as it is (pages that poll never go quiet)."""
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+    deadline = time.monotonic() + timeout
     if selector:
         try:
-            await page.wait_for_selector(selector, state="attached", timeout=timeout_ms)
+            await page.wait_for_selector(selector, state="attached", timeout=timeout * 1000)
         except PlaywrightTimeout:
             pass  # the selector may simply not be on this page
-    try:
-        await page.wait_for_load_state("networkidle", timeout=timeout_ms)
-    except PlaywrightTimeout:
-        pass  # pages that poll (analytics, live reload) never go idle: take what has rendered
+    while not network.settled(quiet) and time.monotonic() < deadline:
+        await asyncio.sleep(min(0.05, quiet))
 
 
 class RenderPolicy:
@@ -118,16 +150,19 @@ class RenderPolicy:
     hosts have been learned to need the browser.
 
     Settings read (`from_settings`): DOCSPASTA_RENDER_SETTLE_TIMEOUT (seconds, the cap on
-    waiting for content to settle) and DOCSPASTA_RENDER_WAIT_SELECTOR (a CSS selector
-    that marks rendered content, optional).
+    waiting for content to settle), DOCSPASTA_RENDER_NETWORK_QUIET (seconds without
+    network traffic that count as settled) and DOCSPASTA_RENDER_WAIT_SELECTOR (a CSS
+    selector that marks rendered content, optional).
     """
 
-    def __init__(self, mode: str = "auto", settle_timeout: float = 10.0, wait_selector: str | None = None):
+    def __init__(self, mode: str = "auto", settle_timeout: float = 10.0, wait_selector: str | None = None,
+                 network_quiet: float = 0.25):
         if mode not in RENDER_MODES:
             raise ValueError(f"render mode must be one of {', '.join(RENDER_MODES)}, got {mode!r}")
         self.mode = mode
         self.settle_timeout = settle_timeout
         self.wait_selector = wait_selector or None
+        self.network_quiet = network_quiet
         self.hosts: dict[str, str] = {}  # host -> the page that showed it needs rendering
 
     @classmethod
@@ -136,14 +171,19 @@ class RenderPolicy:
             mode,
             settle_timeout=settings.getfloat("DOCSPASTA_RENDER_SETTLE_TIMEOUT", 10.0),
             wait_selector=settings.get("DOCSPASTA_RENDER_WAIT_SELECTOR"),
+            network_quiet=settings.getfloat("DOCSPASTA_RENDER_NETWORK_QUIET", 0.25),
         )
 
     def browser_meta(self, reason: str, plain_words: int | None = None) -> dict[str, Any]:
         from scrapy_playwright.page import PageMethod
 
+        network = NetworkQuiet()
         meta: dict[str, Any] = {
             "playwright": True,
-            "playwright_page_methods": [PageMethod(settle, self.settle_timeout * 1000, self.wait_selector)],
+            "playwright_page_init_callback": network.watch,
+            "playwright_page_methods": [
+                PageMethod(settle, network, self.settle_timeout, self.network_quiet, self.wait_selector),
+            ],
             RENDER_META: reason,
         }
         if plain_words is not None:

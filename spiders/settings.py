@@ -98,8 +98,10 @@ PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000  # ms
 # PLAYWRIGHT_ABORT_REQUEST is the handler's own: every browser request passes the SSRF
 # guard, and images, media and fonts are not fetched (spiders/render_handler.py).
-# Seconds to wait for rendered content to settle (network idle, or the selector below).
+# Longest wait, in seconds, for rendered content to settle (the selector below, then network quiet).
 DOCSPASTA_RENDER_SETTLE_TIMEOUT = 10.0
+# Seconds without a request in flight that count as settled (Playwright's networkidle waits 0.5).
+DOCSPASTA_RENDER_NETWORK_QUIET = 0.25
 # CSS selector of rendered content to wait for before network idle; None: network idle only.
 DOCSPASTA_RENDER_WAIT_SELECTOR = None
 
