@@ -5,7 +5,9 @@ Reads real documentation sites straight from disk (the Debian -doc packages that
 three tools on the same pages and prints, per site and tool:
 
   P/R/F1   bag-of-words precision/recall/F1 of the output text against the page's source
-           (Sphinx `_sources/*.txt`, Node.js `api/*.md.gz`); link targets are not counted
+           (Sphinx `_sources/*.txt`, Node.js `api/*.md.gz`); link targets are not counted;
+           Sphinx pages whose source pulls its text from elsewhere (autodoc `.. auto*::`,
+           `.. include::`, `.. literalinclude::`) have no usable ground truth and are not scored
   leak%    pages whose output contains a string of the site's navigation/footer: non-link text
            of furniture regions (nav/header/footer/aside, landmark roles, sidebar/related/menu
            classes) found on >= 80% of the sampled pages, page titles excepted
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -64,6 +67,9 @@ SKIP = ("/_modules/", "/_static/", "/_sources/", "/src/", "genindex", "search.ht
         "/404.html", "/implementors/", "settings.html", "all.html")
 
 
+_PULLS_TEXT = re.compile(r"^\s*\.\. (auto\w+|include|literalinclude)::", re.M)
+
+
 def read(path: Path) -> bytes:
     data = path.read_bytes()
     return gzip.decompress(data) if path.suffix == ".gz" else data
@@ -90,7 +96,12 @@ def source_of(kind: str | None, root: str, page: Path) -> str | None:
     for c in cands:
         p = Path(root) / c
         if p.exists():
-            return read(p).decode("utf-8", "replace")
+            text = read(p).decode("utf-8", "replace")
+            # text pulled in from elsewhere (docstrings, included files) is not in this source:
+            # such a page has no usable ground truth
+            if kind == "sphinx" and _PULLS_TEXT.search(text):
+                return None
+            return text
     return None
 
 

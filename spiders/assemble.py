@@ -104,29 +104,42 @@ def strip_blocks(markdown: str, keys: set[str]) -> str:
 
 def merge_orders(pages: Sequence[Mapping[str, Any]]) -> list[str]:
     """One site order from every page's `toc_links`: each page's list is merged in after the
-    page itself, keeping its relative order (a child TOC lands under its parent)."""
-    order: list[str] = []
-    pos: dict[str, int] = {}
+    page itself, keeping its relative order (a child TOC lands under its parent). Linear time:
+    the order is a linked list while it is built."""
+    nxt: dict[str, str | None] = {}
+    head: str | None = None
+    tail: str | None = None
 
     def insert_after(anchor: str | None, url: str) -> None:
-        i = pos[anchor] + 1 if anchor in pos else len(order)
-        order.insert(i, url)
-        for j in range(i, len(order)):
-            pos[order[j]] = j
+        nonlocal head, tail
+        if anchor is None:  # append
+            nxt[url] = None
+            if tail is None:
+                head = url
+            else:
+                nxt[tail] = url
+            tail = url
+            return
+        nxt[url] = nxt[anchor]
+        nxt[anchor] = url
+        if tail == anchor:
+            tail = url
 
     for page in pages:
         links = [_norm_url(u) for u in page.get("toc_links") or ()]
         if not links:
             continue
         prev = _norm_url(_page_url(page))
-        if prev not in pos:
+        if prev not in nxt:
             prev = None
         for u in links:
-            if u in pos:
-                prev = u
-            else:
+            if u not in nxt:
                 insert_after(prev, u)
-                prev = u
+            prev = u
+    order, u = [], head
+    while u is not None:
+        order.append(u)
+        u = nxt[u]
     return order
 
 
