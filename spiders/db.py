@@ -40,6 +40,19 @@ RETURNING *
 """
 
 
+async def _keep_session(conn: Any) -> None:
+    """No reset on release: DocsPasta never changes session state (no SET, LISTEN or session
+    advisory locks; migrations take a transaction lock on a connection of their own), and
+    asyncpg's default reset costs a round trip on every release."""
+
+
+async def create_pool(database_url: str, max_size: int) -> Any:
+    """An asyncpg pool for the calling thread's event loop (one per loop, never shared)."""
+    import asyncpg
+
+    return await asyncpg.create_pool(database_url, min_size=1, max_size=max_size, reset=_keep_session)
+
+
 def job_status(row: Mapping[str, Any]) -> dict[str, Any]:
     """The job's status fields in the API's camelCase form (events and GET /jobs/{id})."""
     finished = row["processed_urls"] + row["failed_urls"] + row["skipped_urls"]

@@ -24,7 +24,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from spiders import events
-from spiders.db import JobWriter, job_status
+from spiders.db import JobWriter, create_pool, job_status
 from spiders.events import Event, EventPublisher, connect_redis
 from spiders.docs import PAGE_META
 from spiders.signals import pages_queued
@@ -93,9 +93,7 @@ class PostgresPipeline:
     async def open_spider(self, spider: Any = None) -> None:
         if not self._own:
             return
-        import asyncpg
-
-        self._pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=4)
+        self._pool = await create_pool(self.database_url, 4)
         publisher = None
         if self.redis_url:
             self._redis = connect_redis(self.redis_url)

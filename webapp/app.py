@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, *, launcher: Any = None) -> Sta
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        import asyncpg
+        from spiders.db import create_pool
         from spiders.events import EventPublisher, connect_redis
         from webapp.migrate import migrate_url
         from webapp.store import JobStore
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, *, launcher: Any = None) -> Sta
         applied = await migrate_url(settings.database_url)
         if applied:
             logger.info("applied migrations: %s", ", ".join(applied))
-        pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=settings.db_pool_size)
+        pool = await create_pool(settings.database_url, settings.db_pool_size)
         redis = connect_redis(settings.redis_url)
         store = JobStore(pool)
         jobs_launcher = launcher if launcher is not None else own_launcher

@@ -92,15 +92,13 @@ class JobRunner:
         return deferred_from_coro(self._open())
 
     async def _open(self) -> None:
-        import asyncpg
         from twisted.internet import task
 
-        from spiders.db import JobWriter
+        from spiders.db import JobWriter, create_pool
         from spiders.events import EventPublisher, connect_redis
         from spiders.pipelines import CrawlResources
 
-        self._pool = await asyncpg.create_pool(self.settings.database_url, min_size=1,
-                                               max_size=self.settings.db_pool_size)
+        self._pool = await create_pool(self.settings.database_url, self.settings.db_pool_size)
         self._redis = connect_redis(self.settings.redis_url)
         publisher = EventPublisher(self._redis, self.settings.redis_prefix, self.settings.stream_maxlen,
                                    self.settings.stream_ttl)

@@ -28,7 +28,7 @@ class JobStore:
     async def create(self, options: CrawlOptions) -> Any:
         return await self.pool.fetchrow(
             "INSERT INTO crawl_jobs (id, initial_url, max_pages, max_depth, quality_threshold, scope, render)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+            " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, initial_url, status",
             uuid4(), options.url, options.max_pages, options.max_depth, options.quality_threshold, options.scope,
             options.render)
 
