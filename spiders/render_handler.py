@@ -8,7 +8,10 @@ extra process at all. Scrapy builds one handler per scheme; the first one built
 for a crawl owns its browser and the other hands browser requests to it, so a site
 with both http and https links still gets one Chromium. The browser is bounded by
 PLAYWRIGHT_MAX_CONTEXTS and PLAYWRIGHT_MAX_PAGES_PER_CONTEXT, and closed, with the
-driver, when the crawl's downloader closes.
+driver, when the crawl's downloader closes. Across the crawls of one process (the
+web app runs several jobs at once) at most DOCSPASTA_RENDER_MAX_BROWSERS browsers
+run; a crawl that needs one waits for a free one up to DOCSPASTA_RENDER_BROWSER_WAIT
+seconds, then its page fails with the reason.
 
 Chromium resolves names and connects by itself, past the guarded resolver of
 spiders/safety.py, so every request the browser makes (the page, its scripts,
@@ -37,6 +40,17 @@ logger = logging.getLogger(__name__)
 SKIPPED_RESOURCES = frozenset({"image", "media", "font"})
 _NO_NETWORK = ("data", "blob", "about")
 
+_BROWSER_SLOTS: dict[int, asyncio.Semaphore] = {}
+
+
+def browser_slots(limit: int) -> asyncio.Semaphore:
+    """The process-wide browser slots: crawls with the same limit share them."""
+    return _BROWSER_SLOTS.setdefault(limit, asyncio.Semaphore(limit))
+
+
+class NoBrowserFree(Exception):
+    """Every browser this process may run is busy with other crawls."""
+
 
 class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
     _owners: ClassVar[WeakKeyDictionary[Crawler, BrowserDownloadHandler]] = WeakKeyDictionary()
@@ -50,6 +64,9 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self._verdicts: dict[tuple[str, int], str | None] = {}  # (host, port) -> why refused
         self._launch_lock = asyncio.Lock()
         self.launched = False
+        self.max_browsers = max(1, crawler.settings.getint("DOCSPASTA_RENDER_MAX_BROWSERS", 2))
+        self.browser_wait = crawler.settings.getfloat("DOCSPASTA_RENDER_BROWSER_WAIT", 300.0)
+        self._slot: asyncio.Semaphore | None = None  # held from launch to close
 
     async def _maybe_launch_in_thread(self) -> None:
         """Not at engine start: `_download_request` launches on the first browser request."""
@@ -65,9 +82,32 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         if not self.launched:
             async with self._launch_lock:
                 if not self.launched:
-                    await self._launch()
-                    self.launched = True
+                    await self._start_browser()
         return await super()._download_request(request, spider)
+
+    async def _start_browser(self) -> None:
+        slots = browser_slots(self.max_browsers)
+        try:
+            await asyncio.wait_for(slots.acquire(), self.browser_wait)
+        except asyncio.TimeoutError:
+            raise NoBrowserFree(f"no browser free after {self.browser_wait:g} s: "
+                                f"DOCSPASTA_RENDER_MAX_BROWSERS={self.max_browsers} in use by other crawls") from None
+        self._slot = slots
+        try:
+            await self._launch()
+        except BaseException:
+            self._slot = None
+            slots.release()
+            raise
+        self.launched = True
+
+    async def _close(self) -> None:
+        try:
+            await super()._close()
+        finally:
+            if self._slot is not None:
+                self._slot.release()
+                self._slot = None
 
     async def refusal(self, url: str) -> str | None:
         """Why the browser may not fetch `url`, or None."""

@@ -96,6 +96,10 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
 PLAYWRIGHT_MAX_CONTEXTS = 1
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000  # ms
+# Browsers running at once across every crawl of this process (web jobs run side by side),
+# and how long, in seconds, a crawl waits for one before its page fails.
+DOCSPASTA_RENDER_MAX_BROWSERS = 2
+DOCSPASTA_RENDER_BROWSER_WAIT = 300.0
 # PLAYWRIGHT_ABORT_REQUEST is the handler's own: every browser request passes the SSRF
 # guard, and images, media and fonts are not fetched (spiders/render_handler.py).
 # Longest wait, in seconds, for rendered content to settle (the selector below, then network quiet).

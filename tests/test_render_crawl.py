@@ -179,3 +179,33 @@ def test_a_page_that_never_goes_quiet_is_taken_at_the_settle_cap(site, crawl):
     (item,) = result.completed
     assert "Live status" in item["markdown"] and item["rendered"]
     assert site.count(f"{D}poll.json") >= 5, "the page did not keep the network busy"
+
+
+@needs_chromium
+@pytest_twisted.inlineCallbacks
+def test_crawls_of_one_process_share_a_bounded_number_of_browsers(site, crawl):
+    # One browser for the whole process: the second crawl's page waits for it, then
+    # gives up with the reason; a crawl started after the first ended gets the browser.
+    from twisted.internet import defer, reactor
+
+    browsing = defer.Deferred()  # fires when the first crawl's browser asks for its page
+
+    def slow(_request):
+        reactor.callFromThread(lambda: browsing.called or browsing.callback(None))
+        return Reply(body=page("Slow page"), delay=1.0)
+
+    site.add(f"{D}slow.html", slow)
+    site.add_page(f"{D}quick.html", "Quick page")
+    one = {"DOCSPASTA_RENDER_MAX_BROWSERS": 1}
+    first = crawl(site.url(f"{D}slow.html"), render="always", settings=one)
+    yield browsing
+    second = crawl(site.url(f"{D}quick.html"), render="always",
+                   settings={**one, "DOCSPASTA_RENDER_BROWSER_WAIT": 0.3})
+    second = yield second
+    first = yield first
+    assert first.completed and first.completed[0]["rendered"]
+    (refused,) = second.items
+    assert refused["status"] == "failed"
+    assert refused["error"].startswith("rendering failed: ") and "DOCSPASTA_RENDER_MAX_BROWSERS=1 in use" in refused["error"]
+    later = yield crawl(site.url(f"{D}quick.html"), render="always", settings={**one, "DOCSPASTA_RENDER_BROWSER_WAIT": 0.3})
+    assert later.completed[0]["rendered"]
