@@ -167,12 +167,26 @@ async def run_jobs(base: str, urls: list[str], pages: int) -> dict:
     }
 
 
+def measure_creation(env: dict[str, str], logs: Path, url: str, clients: int, requests: int) -> dict:
+    server = ServerProcess(env, logs / "web_serve_api.log").wait_ready()
+    try:
+        started = time.perf_counter()
+        creation = asyncio.run(create_jobs(server.url, url, clients, requests))
+        rate = len(creation) / (time.perf_counter() - started)
+        paced = asyncio.run(create_jobs(server.url, url, clients, requests // 2, interval=0.1))
+    finally:
+        server.stop()
+    return {"clients": clients, "closed_loop": {**summary(creation), "req_per_s": round(rate)},
+            "each_client_10_per_s": summary(paced), "goal_p99_ms": 20}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--jobs", type=int, default=10)
     parser.add_argument("--pages", type=int, default=100)
+    parser.add_argument("--skip-creation", action="store_true", help="only the crawling parts")
     args = parser.parse_args()
 
     name = f"docspasta_bench_{uuid.uuid4().hex[:10]}"
@@ -197,19 +211,10 @@ def main() -> int:
         urls = [build_site(site, f"site{n}", args.pages) for n in range(args.jobs + 1)]
         env = server_env(database_url, REDIS_URL, prefix, f"127.0.0.1:{site.port}")
 
-        api_env = {**env, "DATABASE_URL": api_database_url, "DOCSPASTA_RUN_CRAWLS": "false"}
-        server = ServerProcess(api_env, logs / "web_serve_api.log").wait_ready()
-        try:
-            report["load_average_before"] = os.getloadavg()[0]
-            started = time.perf_counter()
-            creation = asyncio.run(create_jobs(server.url, urls[0], args.clients, args.requests))
-            rate = len(creation) / (time.perf_counter() - started)
-            paced = asyncio.run(create_jobs(server.url, urls[0], args.clients, args.requests // 2, interval=0.1))
-        finally:
-            server.stop()
-        report["job_creation"] = {"clients": args.clients, "closed_loop": {**summary(creation), "req_per_s": round(rate)},
-                                  "each_client_10_per_s": summary(paced), "goal_p99_ms": 20}
-
+        report["load_average_before"] = os.getloadavg()[0]
+        if not args.skip_creation:
+            api_env = {**env, "DATABASE_URL": api_database_url, "DOCSPASTA_RUN_CRAWLS": "false"}
+            report["job_creation"] = measure_creation(api_env, logs, urls[0], args.clients, args.requests)
         server = ServerProcess(env, logs / "web_serve_crawl.log").wait_ready()
         try:
             single = asyncio.run(run_jobs(server.url, [urls[-1]], args.pages))

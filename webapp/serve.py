@@ -23,6 +23,10 @@ def _serve(args: argparse.Namespace) -> int:
     # Scrapy's per-crawl INFO lines (stats dumps, "Spider opened") would drown the server's own log.
     for noisy in ("scrapy", "scrapy-playwright", "twisted"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # Crawls parse and convert pages on the reactor thread; with the default 5 ms GIL slices
+    # uvicorn's thread waits behind them and SSE events arrive late (bench/web_bench.py:
+    # event p99 under 10 jobs fell from 66-148 ms to 17-20 ms with 1 ms slices).
+    sys.setswitchinterval(0.001)
     # The app factory installs the asyncio reactor and starts crochet before uvicorn's loop exists.
     app = create_app(settings)
     # Open SSE streams never finish by themselves: give them a few seconds at shutdown, then cut them.
