@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import asyncpg
 import crochet
@@ -75,8 +75,8 @@ def sql(database_url: str, query: str, *args: Any) -> list[dict[str, Any]]:
     return run_async(go())
 
 
-@pytest.fixture(scope="session")
-def database_url():
+def fresh_database() -> Iterator[str]:
+    """A new, empty database (created through the admin database), dropped afterwards."""
     name = f"docspasta_test_{uuid.uuid4().hex[:12]}"
 
     async def admin(statement: str) -> None:
@@ -87,9 +87,15 @@ def database_url():
             await conn.close()
 
     run_async(admin(f'CREATE DATABASE "{name}"'))
-    base = ADMIN_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    run_async(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    try:
+        yield ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        run_async(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    yield from fresh_database()
 
 
 @pytest.fixture(scope="session")
@@ -217,10 +223,15 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
 @pytest.fixture(scope="module")
-def live(database_url, redis_prefix, tmp_path_factory):
-    """A fixture site and `docspasta serve` in a subprocess that may crawl it: (site, server)."""
+def live(redis_prefix, tmp_path_factory):
+    """A fixture site and `docspasta serve` in a subprocess that may crawl it: (site, server).
+
+    The server gets a database of its own: at start-up it runs every pending job it finds.
+    """
     from tests.web.server import ServerProcess, server_env
 
+    databases = fresh_database()
+    database_url = next(databases)
     site = FixtureSite().start()
     env = server_env(database_url, REDIS_URL, redis_prefix, f"127.0.0.1:{site.port}")
     server = ServerProcess(env, tmp_path_factory.mktemp("server") / "serve.log")
@@ -230,6 +241,7 @@ def live(database_url, redis_prefix, tmp_path_factory):
     finally:
         code = server.stop()
         site.stop()
+        databases.close()  # drops it
         # uvicorn shuts down gracefully on SIGTERM, then re-raises it: -SIGTERM is a clean exit.
         assert code in (0, -15), f"the server did not stop cleanly ({code}):\n{server.log()}"
         assert "Traceback" not in server.log(), server.log()

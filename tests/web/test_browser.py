@@ -66,6 +66,7 @@ def test_the_job_page_updates_live_cancels_completes_and_downloads(live):
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             try:
                 context = browser.new_context(accept_downloads=True, viewport={"width": 1100, "height": 1000})
+                context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
                 page = context.new_page()
                 requests: list[str] = []
                 page.on("request", lambda request: requests.append(request.url))
@@ -107,6 +108,9 @@ def test_the_job_page_updates_live_cancels_completes_and_downloads(live):
                 tokens = page.inner_text("#document h2")
                 log_lines = page.locator("#url-log li").count()
                 page.screenshot(path=str(ARTIFACTS / "job-completed.png"), full_page=True)
+                page.click("button.copy")
+                expect(page.locator("button.copy")).to_have_text("Copied")
+                clipboard = page.evaluate("navigator.clipboard.readText()")
                 with page.expect_download() as download_info:
                     page.click("#download-md")
                 download = download_info.value
@@ -119,7 +123,7 @@ def test_the_job_page_updates_live_cancels_completes_and_downloads(live):
                 page.screenshot(path=str(ARTIFACTS / "recent-jobs.png"), full_page=True)
                 return {"changes": changes, "polled": polled, "streams": streams, "fast_job": fast_job,
                         "download_name": download.suggested_filename, "saved": saved.read_text(),
-                        "tokens": tokens, "log_lines": log_lines}
+                        "tokens": tokens, "log_lines": log_lines, "clipboard": clipboard}
             finally:
                 browser.close()
 
@@ -130,4 +134,5 @@ def test_the_job_page_updates_live_cancels_completes_and_downloads(live):
     assert "tokens" in result["tokens"] and result["log_lines"] >= 9
     expected = httpx.get(f"{server.url}/api/v3/jobs/{result['fast_job']}/document.md", timeout=10).text
     assert result["saved"] == expected
+    assert result["clipboard"] == expected, "Copy puts the whole document on the clipboard, not the preview"
     assert result["download_name"].endswith(".md")

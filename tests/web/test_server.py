@@ -92,6 +92,7 @@ def test_shutdown_does_not_wait_for_open_streams(database_url, redis_prefix, tmp
     from tests.web.conftest import REDIS_URL
     from tests.web.server import ServerProcess, server_env
 
+    # crawls off: the jobs other tests left pending stay pending too
     env = {**server_env(database_url, REDIS_URL, redis_prefix, "127.0.0.1:9"), "DOCSPASTA_RUN_CRAWLS": "false"}
     server = ServerProcess(env, tmp_path / "serve.log")
     try:
