@@ -39,7 +39,11 @@ class AssembledDocument:
 
 
 def _norm_url(url: str) -> str:
-    url = urldefrag(url or "")[0]
+    """The URL a page is known by: no fragment, except a hash route (`#/guide`, `#!/guide`),
+    which single-page sites (docsify, ...) use as their pages' addresses."""
+    url, frag = urldefrag(url or "")
+    if frag.startswith(("/", "!/")):
+        return f"{url}#{frag}"
     for suffix in ("/index.html", "/index.htm"):
         if url.endswith(suffix):
             return url[: -len(suffix) + 1]

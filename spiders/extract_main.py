@@ -302,8 +302,10 @@ def _page_link(href: str, base: str, origin: tuple[str, str]) -> str | None:
     if not href or href.startswith(("javascript:", "mailto:", "tel:", "data:")):
         return None
     try:
-        url = urldefrag(urljoin(base, href))[0]
+        url, frag = urldefrag(urljoin(base, href))
         parts = urlsplit(url)
+        if frag.startswith(("/", "!/")):  # a hash route (docsify, ...) is a page of its own
+            url = f"{url}#{frag}"
     except ValueError:
         return None
     if (parts.scheme, parts.netloc) != origin:

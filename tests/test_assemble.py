@@ -110,3 +110,13 @@ def test_llms_txt_and_full():
     assert full.startswith("# Example\n\n> ")
     assert "## Guide A\n\nSource: https://docs.example.test/guide/a.html\n\nFirst guide page" in full
     assert FOOTER not in full
+
+
+def test_hash_routes_are_distinct_pages():
+    pages = [page("index.html#/", "Home", "Home page text for the site.", depth=0),
+             page("index.html#/quickstart", "Quickstart", "Install with pip install pastry today."),
+             page("index.html#/faq", "FAQ", "Questions that people ask about it."),
+             page("index.html#section", "Home", "Home page text for the site.")]
+    doc = assemble_document(pages, source_url=BASE + "index.html#/")
+    assert [p["title"] for p in doc.included] == ["Home", "Quickstart", "FAQ"]
+    assert "pip install pastry" in doc.markdown
