@@ -52,6 +52,10 @@ class NoBrowserFree(Exception):
     """Every browser this process may run is busy with other crawls."""
 
 
+# Signal sent when a crawl starts waiting for a free browser: `browser_wait(limit)`.
+browser_wait = object()
+
+
 class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
     _owners: ClassVar[WeakKeyDictionary[Crawler, BrowserDownloadHandler]] = WeakKeyDictionary()
 
@@ -87,11 +91,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
 
     async def _start_browser(self) -> None:
         slots = browser_slots(self.max_browsers)
-        try:
-            await asyncio.wait_for(slots.acquire(), self.browser_wait)
-        except asyncio.TimeoutError:
-            raise NoBrowserFree(f"no browser free after {self.browser_wait:g} s: "
-                                f"DOCSPASTA_RENDER_MAX_BROWSERS={self.max_browsers} in use by other crawls") from None
+        await self._take_slot(slots)
         self._slot = slots
         try:
             await self._launch()
@@ -100,6 +100,38 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
             slots.release()
             raise
         self.launched = True
+
+    async def _take_slot(self, slots: asyncio.Semaphore) -> None:
+        """Wait for a browser slot, up to `browser_wait` seconds, and not past the crawl's
+        closing: Scrapy closes a crawl only once its requests are done, so a cancelled
+        job must not sit here."""
+        if not slots.locked():
+            await slots.acquire()  # free: returns at once
+            return
+        self._crawler.signals.send_catch_log(browser_wait, limit=self.max_browsers)
+        acquire = asyncio.ensure_future(slots.acquire())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.browser_wait
+        try:
+            while not acquire.done():
+                await asyncio.wait({acquire}, timeout=max(0.0, min(0.25, deadline - loop.time())))
+                if acquire.done():
+                    break
+                if self._crawl_closing():
+                    raise NoBrowserFree("the crawl closed while it waited for a free browser")
+                if loop.time() >= deadline:
+                    raise NoBrowserFree(f"no browser free after {self.browser_wait:g} s: DOCSPASTA_RENDER_MAX_BROWSERS="
+                                        f"{self.max_browsers} in use by other crawls")
+        except BaseException:
+            if acquire.done() and not acquire.cancelled():
+                slots.release()  # acquired just as the wait gave up
+            acquire.cancel()
+            raise
+
+    def _crawl_closing(self) -> bool:
+        # Scrapy has no signal for "closing started"; the engine slot's `closing` is it.
+        slot = getattr(self._crawler.engine, "_slot", None)
+        return getattr(slot, "closing", None) is not None
 
     async def _close(self) -> None:
         try:

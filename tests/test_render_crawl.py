@@ -209,3 +209,46 @@ def test_crawls_of_one_process_share_a_bounded_number_of_browsers(site, crawl):
     assert refused["error"].startswith("rendering failed: ") and "DOCSPASTA_RENDER_MAX_BROWSERS=1 in use" in refused["error"]
     later = yield crawl(site.url(f"{D}quick.html"), render="always", settings={**one, "DOCSPASTA_RENDER_BROWSER_WAIT": 0.3})
     assert later.completed[0]["rendered"]
+
+
+@needs_chromium
+@pytest_twisted.inlineCallbacks
+def test_a_crawl_waiting_for_a_browser_closes_at_once_when_cancelled(site, crawl):
+    from scrapy import signals
+    from scrapy.crawler import CrawlerRunner
+    from scrapy.utils.defer import deferred_from_coro
+    from scrapy.utils.project import get_project_settings
+    from twisted.internet import defer, reactor
+
+    from spiders.docs import DocsSpider
+    from spiders.render_handler import browser_wait
+    from tests.conftest import FAST
+
+    browsing = defer.Deferred()
+
+    def slow(_request):
+        reactor.callFromThread(lambda: browsing.called or browsing.callback(None))
+        return Reply(body=page("Slow page"), delay=2.0)
+
+    site.add(f"{D}slow.html", slow)
+    site.add_page(f"{D}quick.html", "Quick page")
+    one = {"DOCSPASTA_RENDER_MAX_BROWSERS": 1}
+    first = crawl(site.url(f"{D}slow.html"), render="always", settings=one)
+    yield browsing
+
+    settings = get_project_settings()
+    settings.setdict({**FAST, **one, "DOCSPASTA_ALLOW_HOSTS": f"127.0.0.1:{site.port}"}, priority="cmdline")
+    runner = CrawlerRunner(settings)
+    crawler = runner.create_crawler(DocsSpider)
+    items = []
+    crawler.signals.connect(lambda item: items.append(dict(item)), signal=signals.item_scraped, weak=False)
+    cancel = lambda limit: reactor.callLater(0, deferred_from_coro,  # noqa: E731
+                                             crawler.engine.close_spider_async(reason="cancelled"))
+    crawler.signals.connect(cancel, signal=browser_wait, weak=False)
+    started = reactor.seconds()
+    yield runner.crawl(crawler, url=site.url(f"{D}quick.html"), render="always")
+    assert reactor.seconds() - started < 1.5, "the cancelled crawl waited for the browser anyway"
+    assert [item["error"] for item in items] == [
+        "rendering failed: NoBrowserFree: the crawl closed while it waited for a free browser"]
+    assert crawler.stats.get_value("finish_reason") == "cancelled"
+    yield first

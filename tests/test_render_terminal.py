@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import sys
 
-import pytest
 
 from tests.test_render_crawl import D, needs_chromium, serve_docsify
 from tests.test_terminal import run
@@ -25,8 +24,6 @@ def test_docspasta_crawl_renders_a_docsify_site(site, tmp_path):
 
 
 @needs_chromium
-@pytest.mark.xfail(strict=False, reason="spiders/assemble.py keys pages by urldefrag(final_url), "
-                   "so every hash route collapses into the first page as a duplicate")
 def test_the_document_has_every_route_of_a_docsify_site(site, tmp_path):
     serve_docsify(site)
     out = tmp_path / "docs.md"
