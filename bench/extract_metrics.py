@@ -156,7 +156,7 @@ def fenced_blocks(md: str) -> list[tuple[str, str]]:
     md = re.sub(r"\[code\]\n?(.*?)\[/code\]", lambda m: "```\n" + m.group(1) + "\n```", md, flags=re.S)
     blocks, info, buf, fence = [], "", [], None
     for line in md.split("\n"):
-        s = re.sub(r"^\s*(?:>(?:\s|$))*", "", line)
+        s = re.sub(r"^\s*(?:>(?:\s|$))*\s*", "", line)
         m = re.match(r"(`{3,}|~{3,})(.*)$", s)
         if fence is None:
             if m:

@@ -54,6 +54,11 @@ SITES = [
     ("erlang", "/usr/share/doc/erlang-doc", "erl_docgen + Javadoc", None),
     ("nodejs", "/usr/share/doc/nodejs/api", "Node.js doc tool", "markdown"),
 ]
+# Held out: added after the extractor was tuned, to see how it does on pages it was not tuned on.
+SITES += [
+    ("python3-docs", "/usr/share/doc/python3.11/html", "Sphinx (python-docs-theme), held out", "sphinx"),
+    ("docutils", "/usr/share/doc/docutils-doc", "docutils rst2html, held out", "rst-beside"),
+]
 # Built by bench/extract_sites.sh from the same real sources with other generators (if present).
 _BUILT = os.environ.get("SITES_DIR", "/tmp/docspasta-sites")
 SITES += [
@@ -91,6 +96,8 @@ def source_of(kind: str | None, root: str, page: Path) -> str | None:
         cands = [f"_sources/{rel}{ext}" for ext in (".rst.txt", ".txt", ".md.txt", ".rst")]
     elif kind == "markdown":
         cands = [f"{rel}.md.gz", f"{rel}.md"]
+    elif kind == "rst-beside":
+        cands = [f"{rel}.txt", f"{rel}.txt.gz", f"{rel}.rst"]
     else:
         return None
     for c in cands:
