@@ -83,8 +83,10 @@ def _fence(code: str) -> str:
 def _backticks(text: str) -> str:
     if not text:
         return ""
-    runs = re.findall(r"`+", text)
-    n = max((len(r) for r in runs), default=0) + 1
+    runs = {len(r) for r in re.findall(r"`+", text)}
+    n = 1
+    while n in runs:  # the shortest delimiter no backtick run inside equals (CommonMark)
+        n += 1
     tick = "`" * n
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{tick}{pad}{text}{pad}{tick}"

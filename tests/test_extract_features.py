@@ -171,3 +171,8 @@ def test_empty_and_broken_input():
     assert extract_page(b"<html><body><p>unclosed <b>bold", URL).markdown == "unclosed **bold**"
     assert extract_page('<?xml version="1.0" encoding="utf-8"?><html><body><main><p>x</p></main></body></html>',
                         URL).markdown == "x"
+
+
+def test_inline_code_with_backticks_never_opens_a_fence():
+    out = md("<main><p>first line<br><code>The ``::`` may be tacked on</code></p></main>")
+    assert out == "first line\n`The ``::`` may be tacked on`"
