@@ -21,7 +21,7 @@ from typing import Any
 from uuid import UUID
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import DropItem, NotConfigured
 
 from spiders import events
 from spiders.db import JobWriter, create_pool, job_status
@@ -113,7 +113,12 @@ class PostgresPipeline:
         # One write-and-publish at a time per job: events leave in the order their
         # counters were committed, so a client never sees "done" go backwards.
         async with self._lock:
-            job = await self.resources.writer.record(self.job_id, item)
+            try:
+                job = await self.resources.writer.record(self.job_id, item)
+            except Exception as exc:  # every failure becomes an event; Scrapy logs the drop
+                await self._publish(Event(events.ERROR, {
+                    "url": item.get("url"), "message": f"could not store the page: {type(exc).__name__}: {exc}"}))
+                raise DropItem(f"not stored: {exc}") from exc
             if job is not None and job["status"] == "running":
                 await self._publish(url_event(item, job))
         return item

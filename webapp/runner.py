@@ -25,6 +25,7 @@ from webapp.settings import Settings
 
 logger = logging.getLogger(__name__)
 ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+PAGE_META = "docspasta_page"  # spiders.docs.PAGE_META (not imported here: it would load Scrapy early)
 LEASE_SECONDS = 60
 
 
@@ -184,6 +185,7 @@ class JobRunner:
                                                     failure.getErrorMessage()))
 
     async def _run(self, job_id: UUID) -> None:
+        from scrapy import signals
         from scrapy.utils.defer import maybe_deferred_to_future
 
         from spiders.docs import DocsSpider
@@ -204,6 +206,7 @@ class JobRunner:
             await self._publish(job_id, "discovery_started", started)
             crawler = self._runner.create_crawler(DocsSpider)
             crawler.docspasta_resources = self.resources
+            crawler.signals.connect(self._spider_error_handler(job_id), signal=signals.spider_error, weak=False)
             self._crawlers[job_id] = crawler
             try:
                 await maybe_deferred_to_future(self._runner.crawl(crawler, **options.as_dict(), job_id=str(job_id)))
@@ -216,6 +219,32 @@ class JobRunner:
         except Exception as exc:  # every failure becomes the job's state and an event
             logger.exception("job %s failed", job_id)
             await self._end(job_id, "failed", "job_failed", error=f"{type(exc).__name__}: {exc}")
+
+    def _spider_error_handler(self, job_id: UUID) -> Any:
+        """A callback raised: the page is recorded failed with the error, and clients get an `error` event."""
+
+        def on_error(failure: Any, response: Any = None, spider: Any = None) -> None:
+            from scrapy.utils.defer import deferred_from_coro
+
+            message = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+            ref = response.meta.get(PAGE_META) if response is not None else None
+            deferred_from_coro(self._report_error(job_id, message, ref, response)).addErrback(
+                lambda f: logger.warning("job %s: could not report an error: %s", job_id, f.getErrorMessage()))
+
+        return on_error
+
+    async def _report_error(self, job_id: UUID, message: str, ref: Any, response: Any) -> None:
+        from spiders.db import job_status
+        from spiders.events import Event
+
+        data: dict[str, Any] = {"url": getattr(response, "url", None), "message": message}
+        if ref is not None:
+            job = await self.resources.writer.record(job_id, {
+                "url": ref.url, "final_url": response.url, "depth": ref.depth,
+                "discovered_from": ref.discovered_from, "status": "failed", "http_status": response.status,
+                "error": f"processing failed: {message}"})
+            data = {"url": ref.url, "message": message, "job": job_status(job)}
+        await self.resources.publisher.publish(job_id, Event("error", data))
 
     async def _finish(self, job_id: UUID, options: Any, reason: str) -> None:
         writer = self.resources.writer

@@ -196,3 +196,28 @@ def test_the_page_stream_of_a_running_job_ends_with_done(web, job_runner, site):
     assert messages[-1]["event"] == "done"
     assert all(m["event"] == "progress" for m in messages[:-1])
     assert 'data-status="completed"' in messages[-1]["data"]
+
+
+@pytest_twisted.inlineCallbacks
+def test_a_page_whose_processing_raises_is_failed_with_the_error_and_an_error_event(
+        web, job_runner, site, database_url, monkeypatch):
+    import spiders.docs
+
+    real = spiders.docs.extract_page
+
+    def broken(html, url, *args, **kwargs):
+        if url.endswith("/p1.html"):
+            raise ValueError("cannot read this page")
+        return real(html, url, *args, **kwargs)
+
+    monkeypatch.setattr(spiders.docs, "extract_page", broken)
+    url = docs_site(site, pages=3)
+    job_id = yield start(web, url, maxPages=10, maxDepth=1)
+    final = yield wait_ended(web, job_runner, job_id)
+    assert final["status"] == "completed" and final["failedUrls"] == 1
+    row = sql(database_url, "SELECT status, error_message FROM job_urls WHERE job_id = $1 AND url LIKE '%/p1.html'",
+              uuid.UUID(job_id))[0]
+    assert row["status"] == "failed" and "cannot read this page" in row["error_message"]
+    _, events = yield events_of(web, job_id)
+    errors = [e for e in events if e["type"] == "error"]
+    assert len(errors) == 1 and errors[0]["url"].endswith("/p1.html") and "ValueError" in errors[0]["message"]
