@@ -69,6 +69,8 @@ class JobRunner:
     """Runs jobs' crawls on the reactor thread. Every method returns a Deferred or a plain value."""
 
     def __init__(self, settings: Settings, owner: str | None = None):
+        from twisted.internet.defer import DeferredSemaphore
+
         self.settings = settings
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:8]}"
         self.resources: Any = None
@@ -77,8 +79,6 @@ class JobRunner:
         self._runner: Any = None
         self._lease_loop: Any = None
         self._stopping = False
-        from twisted.internet.defer import DeferredSemaphore
-
         self._slots = DeferredSemaphore(settings.max_concurrent_jobs)
         self._pool: Any = None
         self._redis: Any = None
