@@ -21,9 +21,13 @@ def parse_job_request(data: Mapping[str, Any], settings: Settings, fields: Mappi
                       *, ignore: tuple[str, ...] = ()) -> CrawlOptions:
     """CrawlOptions from a request, or InvalidInput naming the first bad field."""
     to_client = {option: name for name, option in fields.items()}
-    for name in data:
+    for name, value in data.items():
+        if not _encodable(name):
+            raise InvalidInput(f"{name!r}: field names must be valid UTF-8", field=ascii(name))
         if name not in fields and name not in ignore:
             raise InvalidInput(f"{name}: unknown field; the fields are {', '.join(fields)}", field=name)
+        if isinstance(value, str) and not _encodable(value):
+            raise InvalidInput(f"{name}: must be valid UTF-8 text", field=name)
     raw: dict[str, Any] = {}
     for name, option in fields.items():
         value = data.get(name)
@@ -54,7 +58,18 @@ def parse_job_request(data: Mapping[str, Any], settings: Settings, fields: Mappi
         name = to_client.get(exc.field, exc.field)
         message = str(exc).split(": ", 1)[-1].replace("-a url=", "")
         raise InvalidInput(f"{name}: {message}", field=name) from None
+    except ValueError as exc:  # urllib's own complaints about a URL (a port out of range, a broken [IPv6])
+        name = to_client["url"]
+        raise InvalidInput(f"{name}: not a usable address ({exc})", field=name) from None
     return options
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates, e.g. from a JSON "\ud800"
+        return False
+    return True
 
 
 async def check_target(options: CrawlOptions, settings: Settings, fields: Mapping[str, str] = API_FIELDS) -> None:
@@ -67,6 +82,9 @@ async def check_target(options: CrawlOptions, settings: Settings, fields: Mappin
     except CrawlArgumentError as exc:
         name = {option: name for name, option in fields.items()}.get(exc.field, exc.field)
         raise InvalidInput(f"{name}: {str(exc).split(': ', 1)[-1]}", field=name) from None
+    except ValueError as exc:
+        name = {option: name for name, option in fields.items()}["url"]
+        raise InvalidInput(f"{name}: not a usable address ({exc})", field=name) from None
 
 
 def _needs_dns(url: str, allow_hosts: str) -> bool:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import uuid
 
 import asyncpg
@@ -55,11 +56,20 @@ def test_defaults_follow_the_architecture(api, site):
     ({"url": "OK", "scope": "galaxy"}, "scope"),
     ({"url": "OK", "render": "sometimes"}, "render"),
     ({"url": "OK", "max_pages": 3}, "max_pages"),  # snake_case is the form's, not the API's
+    ({"url": "http://x:99999/"}, "url"),
+    ({"url": "http://[::1/"}, "url"),
+    ({"url": "http://127.0.0.1:abc/"}, "url"),
+    ({"url": "http://x:-1/"}, "url"),
+    ({"url": "http://x/\ud800"}, "url"),
+    ({"url": "OK", "scope": "\udfff"}, "scope"),
+    ({"url": "OK", "maxPages": float("nan")}, "maxPages"),
+    ({"url": "OK", "maxPages": 10 ** 40}, "maxPages"),
 ])
 def test_bad_input_is_a_4xx_json_error_naming_the_field(api, site, body, field):
     if body.get("url") == "OK":
         body = {**body, "url": site.url("/docs/")}
-    response = api.post("/api/v3/jobs", json=body)
+    # json.dumps as Python writes it: lone surrogates escaped, NaN allowed (as a careless client might send)
+    response = api.post("/api/v3/jobs", content=json.dumps(body), headers={"content-type": "application/json"})
     assert response.status_code == 422, response.text
     error = response.json()
     assert error["success"] is False
