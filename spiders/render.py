@@ -37,13 +37,14 @@ NOSCRIPT_WORDS = 100
 # Rendering paid off (and the host is learned) when it found at least this many more words.
 GAIN_WORDS = THIN_WORDS
 
-# Elements single-page apps mount into; empty until JavaScript runs.
+# Elements single-page apps mount into, always directly in <body>; empty until JavaScript
+# runs. Deeper down, `id="app"` is just an anchor (Sphinx gives an API entry `app` that id).
 _SPA_ROOTS = (
-    "//*[@id='app' or @id='root' or @id='__next' or @id='__nuxt' or @id='___gatsby' "
-    "or @id='q-app' or @id='svelte' or @id='docsify' or @data-reactroot or @ng-app or @ng-version]"
-    " | //app-root"
+    "/html/body/*[@id='app' or @id='root' or @id='__next' or @id='__nuxt' or @id='___gatsby' "
+    "or @id='q-app' or @id='svelte' or @id='docsify' or @data-reactroot or @ng-version]"
+    " | /html/body/app-root"
 )
-_VISIBLE_TEXT = "descendant-or-self::text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]"
+_INVISIBLE = frozenset({"script", "style", "noscript", "template"})
 _ASKS_FOR_JS = re.compile(
     r"(enable|turn on|activate|allow|requires?|need|needs|must)\W+(\w+\W+){0,4}javascript"
     r"|javascript\W+(\w+\W+){0,4}(required|disabled|enabled|needed|must|is off)",
@@ -51,13 +52,33 @@ _ASKS_FOR_JS = re.compile(
 )
 
 
-def _words(selectors: Any) -> int:
-    return sum(len(text.split()) for text in selectors.xpath(_VISIBLE_TEXT).getall())
+def _words(element: Any, limit: int) -> int:
+    """Words of visible text in an lxml element, counted up to `limit` and no further:
+    the decision only asks "fewer than N?", and big pages must stay cheap."""
+    count = 0
+
+    def walk(node: Any) -> None:
+        nonlocal count
+        if not isinstance(node.tag, str) or node.tag.lower() in _INVISIBLE:
+            return  # comments, scripts, styles: their text is not seen (their tail is, below)
+        if node.text:
+            count += len(node.text.split())
+        for child in node:
+            if count >= limit:
+                return
+            walk(child)
+            if child.tail:
+                count += len(child.tail.split())
+
+    walk(element)
+    return min(count, limit)
 
 
-def visible_words(response: TextResponse) -> int:
-    """Words of text a reader would see in the body (scripts, styles and <noscript> left out)."""
-    return _words(response.xpath("//body"))
+def visible_words(response: TextResponse, limit: int = NOSCRIPT_WORDS) -> int:
+    """Words of text a reader would see in the body (scripts, styles and <noscript> left
+    out), counted up to `limit`."""
+    body = response.xpath("//body")
+    return _words(body[0].root, limit) if body else 0
 
 
 def _describe(element: Any) -> str:
@@ -72,21 +93,24 @@ def needs_rendering(response: Response) -> str | None:
     A page without a single script is never rendered: a browser would show the
     same text. The checks go from the most to the least specific sign.
     """
-    if not isinstance(response, TextResponse) or not response.xpath("//script"):
+    if not isinstance(response, TextResponse) or not response.xpath("(//script)[1]"):
         return None
     words = visible_words(response)
     for root in response.xpath(_SPA_ROOTS):
-        if (inside := _words(root)) < THIN_WORDS:
+        if (inside := _words(root.root, THIN_WORDS)) < THIN_WORDS:
             return f"single-page app: {_describe(root)} holds {inside} words until JavaScript runs"
     if words < THIN_WORDS:
         return f"near-empty page: {words} words of text, content comes from scripts"
+    if words >= NOSCRIPT_WORDS:
+        return None
     main = response.xpath("(//main | //*[@role='main'])[1]")
-    if main and _words(main) < 5 and words < NOSCRIPT_WORDS:
+    if main and _words(main[0].root, 5) < 5:
         return "empty <main>: content comes from scripts"
-    if words < NOSCRIPT_WORDS:
-        for note in response.xpath("//noscript"):
-            if _ASKS_FOR_JS.search(" ".join(note.xpath(".//text()").getall())):
-                return f"<noscript> asks for JavaScript and the page has {words} words"
+    for note in response.xpath("//noscript"):
+        text = " ".join(note.xpath(".//text()").getall())
+        # Sphinx's search page asks for JavaScript to search, not to show content.
+        if _ASKS_FOR_JS.search(text) and "search" not in text.lower():
+            return f"<noscript> asks for JavaScript and the page has {words} words"
     return None
 
 
@@ -212,5 +236,5 @@ class RenderPolicy:
         plain = response.meta.get(PLAIN_WORDS_META)
         if plain is None or not isinstance(response, TextResponse):
             return
-        if visible_words(response) >= plain + GAIN_WORDS:
+        if visible_words(response, limit=plain + GAIN_WORDS) >= plain + GAIN_WORDS:
             self.hosts.setdefault(host_of(response.url), response.url)

@@ -25,6 +25,12 @@ SCRIPT = "<script src='/app.js'></script>"
     f"<div id='app'><article><p>{PROSE}</p></article></div>{SCRIPT}",  # hydrated app root
     "<p>Short page.</p>",  # thin but without scripts: a browser would show the same
     f"<main><p>{PROSE}</p></main><noscript>Please enable JavaScript to search.</noscript>{SCRIPT}",
+    # Sphinx's search page: thin, and its <noscript> asks for JavaScript, to search.
+    "<h1>Search</h1><noscript><div class='admonition warning'><p>Please activate JavaScript to enable the "
+    f"search functionality.</p></div></noscript><form action=''><input name='q'></form>"
+    f"<div class='sphinxsidebar'>{PROSE[:250]}</div>{SCRIPT}",
+    # A Sphinx API entry whose anchor is id="app", on a page with little text.
+    f"<div class='body'><dl><dt id='app'>app</dt><dd>The app.</dd></dl></div>{PROSE[:250]}{SCRIPT}",
 ])
 def test_pages_with_their_text_need_no_browser(body):
     assert needs_rendering(html(body)) is None
