@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 
 from . import extract_main as em
+from .extract_clean import clean_main, expand_tabs
+from .extract_toc import toc_links
 from .markdown import MarkdownConverter
 from .quality import score
 from .tokens import count_tokens
@@ -69,10 +71,10 @@ def extract_page(html: str | bytes, url: str) -> ExtractedPage:
     word and token counts, the site's TOC order (`toc_links`) and a one-line description."""
     doc = em.parse(html, url)
     main = em.find_main(doc)
-    toc = em.toc_links(doc, main, url)
+    toc = toc_links(doc, main, url)
     h1 = em.outside_h1(doc, main)
-    em.expand_tabs(main)
-    em.clean_main(main)
+    expand_tabs(main)
+    clean_main(main)
     conv = MarkdownConverter(url)
     markdown = conv.convert(main)
     if h1 is not None:
