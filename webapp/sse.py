@@ -47,8 +47,8 @@ def terminal_event(job: Any) -> Event | None:
 
 async def _resume_point(redis: Any, key: str, last_event_id: str | None) -> str | None:
     """The id to read after, if the client's Last-Event-ID can be resumed from exactly."""
-    if not last_event_id or not _ID.match(last_event_id):
-        return None
+    if not last_event_id or not _ID.match(last_event_id) or max(_id_tuple(last_event_id)) >= 2 ** 64:
+        return None  # not a stream id Redis could have made: start from a snapshot
     try:
         info = await redis.xinfo_stream(key)
     except Exception:  # no such stream (expired, or Redis lost it): start from the truth
@@ -72,13 +72,14 @@ async def job_events(load_job: Callable[[UUID], Awaitable[Any]], redis: Any, pre
     an id) every `fallback_interval` seconds when it changed, until the job ends or
     Redis is back (then a fresh snapshot and the stream again).
     """
-    from redis.exceptions import RedisError
+    from redis.exceptions import ConnectionError as RedisDown
+    from redis.exceptions import TimeoutError as RedisTimeout
 
     key = stream_key(prefix, job_id)
     cursor: str | None = None
     try:
         cursor = await _resume_point(redis, key, last_event_id)
-    except RedisError:
+    except (RedisDown, RedisTimeout):
         pass
     last_seen: Any = None
     while True:
@@ -93,7 +94,7 @@ async def job_events(load_job: Callable[[UUID], Awaitable[Any]], redis: Any, pre
                 if final:
                     return
             reply = await redis.xread({key: cursor}, count=200, block=block_ms)
-        except RedisError as exc:
+        except (RedisDown, RedisTimeout) as exc:
             logger.warning("job %s: Redis unavailable (%s); following PostgreSQL", job_id, exc)
             cursor = None  # when Redis is back: a fresh snapshot, then its stream
             job = await load_job(job_id)

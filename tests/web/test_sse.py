@@ -59,6 +59,15 @@ def test_without_last_event_id_a_finished_job_streams_a_snapshot_then_its_termin
     assert payloads(messages)[0]["job"]["status"] == "completed"
 
 
+def test_an_impossible_last_event_id_gets_a_snapshot(api, site, redis_client, redis_prefix, database_url):
+    job_id = new_job(api, site)
+    publish(redis_client, redis_prefix, job_id, "job_completed")
+    set_status(database_url, job_id, "completed")
+    for bad in ("99999999999999999999-1", "abc", "1-2-3", "-1"):
+        messages = read_stream(api, f"/api/v3/jobs/{job_id}/stream", last_event_id=bad)
+        assert [p["type"] for p in payloads(messages)][0] == "snapshot", bad
+
+
 def test_a_client_whose_last_event_was_trimmed_away_gets_a_snapshot(api, site, redis_client, redis_prefix,
                                                                       database_url):
     job_id = new_job(api, site)
