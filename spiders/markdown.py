@@ -12,6 +12,9 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
+from .markdown_code import _fence, code_language  # noqa: F401 (code_language is public here)
+from .markdown_tables import _GRID, _GRID_WIDTH, TableRenderer
+
 _WS = re.compile(r"[ \t\n\r\f\v\u00a0\u200b]+")
 _BR = "\x00"
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
@@ -27,13 +30,6 @@ _ADMONITION_KINDS = (
     "note", "warning", "tip", "important", "caution", "danger", "attention", "hint", "error",
     "seealso", "todo", "deprecated",
 )
-_LANG_ALIASES = {"default": "python", "python3": "python", "py": "python", "erl": "erlang",
-                 "none": "", "text": "", "plain": "", "plaintext": "", "nohighlight": "", "txt": ""}
-_KNOWN_BARE_LANGS = frozenset(
-    "rust python c cpp java javascript js typescript ts bash sh shell console json yaml toml "
-    "erlang elixir go ruby sql html xml css ini diff make cmake haskell kotlin scala swift "
-    "php perl lua r csharp".split()
-)
 _SIG_DL = frozenset(
     "function class method attribute data exception describe decorator property classmethod "
     "staticmethod cmdoption option envvar directive role confval macro type member var "
@@ -41,43 +37,8 @@ _SIG_DL = frozenset(
 )
 
 
-def code_language(pre: etree._Element) -> str:
-    """The language of a code block, from the classes or data attributes around `pre`."""
-    chain = [*pre.iterchildren("code"), pre]
-    anc = pre.getparent()
-    for _ in range(3):
-        if anc is None:
-            break
-        chain.append(anc)
-        anc = anc.getparent()
-    for el in chain:
-        lang = el.get("data-lang") or el.get("data-language")
-        if lang:
-            return _LANG_ALIASES.get(lang.lower(), lang.lower())
-        classes = (el.get("class") or "").split()
-        for i, c in enumerate(classes):
-            lc = c.lower()
-            for prefix in ("language-", "lang-", "highlight-", "brush:", "example-"):
-                if lc.startswith(prefix) and len(lc) > len(prefix):
-                    lang = lc[len(prefix):]
-                    return _LANG_ALIASES.get(lang, lang)
-            if lc == "sourcecode" and i + 1 < len(classes):
-                lang = classes[i + 1].lower()
-                return _LANG_ALIASES.get(lang, lang)
-        if el is pre or el.tag == "code":
-            for c in classes:
-                if c.lower() in _KNOWN_BARE_LANGS:
-                    return c.lower()
-    return ""
-
-
 def text_of(el) -> str:
     return etree.tostring(el, method="text", encoding="unicode", with_tail=False)
-
-
-def _fence(code: str) -> str:
-    longest = max((len(m) for m in re.findall(r"`{3,}|~{3,}", code)), default=0)
-    return "`" * max(3, longest + 1)
 
 
 def _backticks(text: str) -> str:
@@ -125,21 +86,6 @@ def _append(parts: list[str], s: str) -> None:
 _BLOCK_START = re.compile(r"(#{1,6}(?=\s)|>|[-+*](?=\s)|\d+[.)](?=\s)|`{3,}|~{3,}|=+\s*$|\|)")
 
 
-def _gfm(grid: list[list[str]]) -> str:
-    width = max(len(r) for r in grid)
-    lines = []
-    for i, r in enumerate(grid):
-        r = r + [""] * (width - len(r))
-        lines.append("| " + " | ".join(r) + " |")
-        if i == 0:
-            lines.append("|" + "|".join(["---"] * width) + "|")
-    return "\n".join(lines)
-
-
-_GRID = re.compile(r"\b(two|three|four|five)-column-summary\b")
-_GRID_WIDTH = {"two": 2, "three": 3, "four": 4, "five": 5}
-
-
 def merge_adjacent(root) -> None:
     """`<em>a</em><em>[</em>` -> `<em>a[</em>`, so emphasis marks do not collide (`*a**[*`)."""
     for el in list(root.iter("em", "strong", "i", "b")):
@@ -153,7 +99,7 @@ def merge_adjacent(root) -> None:
             nxt = el.getnext()
 
 
-class MarkdownConverter:
+class MarkdownConverter(TableRenderer):
     def __init__(self, base_url: str):
         self.base = base_url
         self._urls: dict[str, str] = {}
@@ -358,78 +304,6 @@ class MarkdownConverter:
             else:
                 out.extend(self.block(child) if child.tag in BLOCK_TAGS else self.blocks(child))
         return out
-
-    # -- tables ----------------------------------------------------------------------------
-    def table_block(self, table) -> list[str]:
-        rows = []
-        caption = None
-        for part in table:
-            if not isinstance(part.tag, str):
-                continue
-            if part.tag == "caption":
-                caption = self.inline_text(part)
-            elif part.tag == "tr":
-                rows.append(part)
-            elif part.tag in ("thead", "tbody", "tfoot"):
-                rows.extend(r for r in part if r.tag == "tr")
-        if not rows:
-            return []
-        complex_ = (len(rows) == 1 or table.get("role") == "presentation"
-                    or table.xpath("boolean(.//pre | .//table | .//h1 | .//h2 | .//h3 | .//h4 | .//h5 | .//h6)"))
-        if complex_:  # a layout table: its cells, one after the other
-            out = [caption] if caption else []
-            for tr in rows:
-                for cell in tr:
-                    if isinstance(cell.tag, str) and cell.tag in ("td", "th"):
-                        out.extend(b for b in self.blocks(cell) if b)
-            return out
-        grid: list[list[str]] = []
-        carry: dict[int, tuple[int, str]] = {}  # column -> (rows left, text) for rowspan
-        for tr in rows:
-            row: list[str] = []
-            cells = [c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]
-            ci = 0
-            col = 0
-            while ci < len(cells) or col in carry:
-                if col in carry:
-                    left, text = carry[col]
-                    row.append(text)
-                    if left <= 1:
-                        del carry[col]
-                    else:
-                        carry[col] = (left - 1, text)
-                    col += 1
-                    continue
-                cell = cells[ci]
-                ci += 1
-                text = self.cell_text(cell)
-                try:
-                    span = max(1, min(int(cell.get("colspan") or 1), 50))
-                    rspan = max(1, min(int(cell.get("rowspan") or 1), 500))
-                except ValueError:
-                    span, rspan = 1, 1
-                for k in range(span):
-                    row.append(text if k == 0 else "")
-                    if rspan > 1:
-                        carry[col] = (rspan - 1, text)
-                    col += 1
-            if any(c for c in row):
-                grid.append(row)
-        out = [caption] if caption else []
-        if grid:
-            out.append(_gfm(grid))
-        return out
-
-    def cell_text(self, cell) -> str:
-        text = " ".join(b.replace("\n", " ") for b in self.blocks(cell) if b)
-        return text.replace("|", "\\|").strip()
-
-    def div_grid(self, el, width: int) -> list[str]:
-        """A table laid out with divs (Javadoc 17 member summaries): `width` cells per row."""
-        cells = [self.cell_text(c) for c in el if isinstance(c.tag, str)]
-        grid = [cells[i:i + width] for i in range(0, len(cells), width)]
-        grid = [r for r in grid if any(r)]
-        return [_gfm(grid)] if grid else []
 
     # -- inline ----------------------------------------------------------------------------
     def inline_text(self, el) -> str:

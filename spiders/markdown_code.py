@@ -1,0 +1,47 @@
+"""Code blocks: the language a page declares for a `<pre>`, and a fence that cannot clash."""
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+_LANG_ALIASES = {"default": "python", "python3": "python", "py": "python", "erl": "erlang",
+                 "none": "", "text": "", "plain": "", "plaintext": "", "nohighlight": "", "txt": ""}
+_KNOWN_BARE_LANGS = frozenset(
+    "rust python c cpp java javascript js typescript ts bash sh shell console json yaml toml "
+    "erlang elixir go ruby sql html xml css ini diff make cmake haskell kotlin scala swift "
+    "php perl lua r csharp".split()
+)
+def code_language(pre: etree._Element) -> str:
+    """The language of a code block, from the classes or data attributes around `pre`."""
+    chain = [*pre.iterchildren("code"), pre]
+    anc = pre.getparent()
+    for _ in range(3):
+        if anc is None:
+            break
+        chain.append(anc)
+        anc = anc.getparent()
+    for el in chain:
+        lang = el.get("data-lang") or el.get("data-language")
+        if lang:
+            return _LANG_ALIASES.get(lang.lower(), lang.lower())
+        classes = (el.get("class") or "").split()
+        for i, c in enumerate(classes):
+            lc = c.lower()
+            for prefix in ("language-", "lang-", "highlight-", "brush:", "example-"):
+                if lc.startswith(prefix) and len(lc) > len(prefix):
+                    lang = lc[len(prefix):]
+                    return _LANG_ALIASES.get(lang, lang)
+            if lc == "sourcecode" and i + 1 < len(classes):
+                lang = classes[i + 1].lower()
+                return _LANG_ALIASES.get(lang, lang)
+        if el is pre or el.tag == "code":
+            for c in classes:
+                if c.lower() in _KNOWN_BARE_LANGS:
+                    return c.lower()
+    return ""
+
+
+def _fence(code: str) -> str:
+    longest = max((len(m) for m in re.findall(r"`{3,}|~{3,}", code)), default=0)
+    return "`" * max(3, longest + 1)

@@ -1,0 +1,94 @@
+"""Tables as GFM: spans expanded into the grid, layout tables unrolled, div grids (Javadoc)."""
+from __future__ import annotations
+
+import re
+
+
+def _gfm(grid: list[list[str]]) -> str:
+    width = max(len(r) for r in grid)
+    lines = []
+    for i, r in enumerate(grid):
+        r = r + [""] * (width - len(r))
+        lines.append("| " + " | ".join(r) + " |")
+        if i == 0:
+            lines.append("|" + "|".join(["---"] * width) + "|")
+    return "\n".join(lines)
+
+
+_GRID = re.compile(r"\b(two|three|four|five)-column-summary\b")
+_GRID_WIDTH = {"two": 2, "three": 3, "four": 4, "five": 5}
+
+
+class TableRenderer:
+    """Mixin for MarkdownConverter: needs `blocks(el)` and `inline_text(el)`."""
+
+    def table_block(self, table) -> list[str]:
+        rows = []
+        caption = None
+        for part in table:
+            if not isinstance(part.tag, str):
+                continue
+            if part.tag == "caption":
+                caption = self.inline_text(part)
+            elif part.tag == "tr":
+                rows.append(part)
+            elif part.tag in ("thead", "tbody", "tfoot"):
+                rows.extend(r for r in part if r.tag == "tr")
+        if not rows:
+            return []
+        complex_ = (len(rows) == 1 or table.get("role") == "presentation"
+                    or table.xpath("boolean(.//pre | .//table | .//h1 | .//h2 | .//h3 | .//h4 | .//h5 | .//h6)"))
+        if complex_:  # a layout table: its cells, one after the other
+            out = [caption] if caption else []
+            for tr in rows:
+                for cell in tr:
+                    if isinstance(cell.tag, str) and cell.tag in ("td", "th"):
+                        out.extend(b for b in self.blocks(cell) if b)
+            return out
+        grid: list[list[str]] = []
+        carry: dict[int, tuple[int, str]] = {}  # column -> (rows left, text) for rowspan
+        for tr in rows:
+            row: list[str] = []
+            cells = [c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]
+            ci = 0
+            col = 0
+            while ci < len(cells) or col in carry:
+                if col in carry:
+                    left, text = carry[col]
+                    row.append(text)
+                    if left <= 1:
+                        del carry[col]
+                    else:
+                        carry[col] = (left - 1, text)
+                    col += 1
+                    continue
+                cell = cells[ci]
+                ci += 1
+                text = self.cell_text(cell)
+                try:
+                    span = max(1, min(int(cell.get("colspan") or 1), 50))
+                    rspan = max(1, min(int(cell.get("rowspan") or 1), 500))
+                except ValueError:
+                    span, rspan = 1, 1
+                for k in range(span):
+                    row.append(text if k == 0 else "")
+                    if rspan > 1:
+                        carry[col] = (rspan - 1, text)
+                    col += 1
+            if any(c for c in row):
+                grid.append(row)
+        out = [caption] if caption else []
+        if grid:
+            out.append(_gfm(grid))
+        return out
+
+    def cell_text(self, cell) -> str:
+        text = " ".join(b.replace("\n", " ") for b in self.blocks(cell) if b)
+        return text.replace("|", "\\|").strip()
+
+    def div_grid(self, el, width: int) -> list[str]:
+        """A table laid out with divs (Javadoc 17 member summaries): `width` cells per row."""
+        cells = [self.cell_text(c) for c in el if isinstance(c.tag, str)]
+        grid = [cells[i:i + width] for i in range(0, len(cells), width)]
+        grid = [r for r in grid if any(r)]
+        return [_gfm(grid)] if grid else []
