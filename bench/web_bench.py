@@ -167,6 +167,37 @@ async def run_jobs(base: str, urls: list[str], pages: int) -> dict:
     }
 
 
+def _site_process(conn, names: list[str], pages: int) -> None:
+    site = FixtureSite()
+    urls = [build_site(site, name, pages) for name in names]
+    site.start()
+    conn.send((site.port, urls))
+    conn.recv()  # until told to stop
+    site.stop()
+
+
+class SiteProcess:
+    """The fixture sites in a process of their own: serving 1000 pages must not share the
+    measuring client's GIL (their threads would delay the client's reads)."""
+
+    def __init__(self, names: list[str], pages: int):
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(target=_site_process, args=(child, names, pages), daemon=True)
+        self._process.start()
+        if not self._conn.poll(60):
+            raise RuntimeError("the fixture site did not start")
+        self.port, self.urls = self._conn.recv()
+
+    def stop(self) -> None:
+        self._conn.send("stop")
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()
+
+
 def measure_creation(env: dict[str, str], logs: Path, url: str, clients: int, requests: int) -> dict:
     server = ServerProcess(env, logs / "web_serve_api.log").wait_ready()
     try:
@@ -203,12 +234,12 @@ def main() -> int:
 
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     asyncio.run(admin(f'CREATE DATABASE "{name}_api"'))
-    site = FixtureSite().start()
+    site = SiteProcess([f"site{n}" for n in range(args.jobs + 1)], args.pages)
     logs = ROOT / "bench" / "results"
     logs.mkdir(parents=True, exist_ok=True)
     report: dict = {}
     try:
-        urls = [build_site(site, f"site{n}", args.pages) for n in range(args.jobs + 1)]
+        urls = site.urls
         env = server_env(database_url, REDIS_URL, prefix, f"127.0.0.1:{site.port}")
 
         report["load_average_before"] = os.getloadavg()[0]
