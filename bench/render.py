@@ -60,15 +60,20 @@ def serve(directory: Path) -> ThreadingHTTPServer:
     return server
 
 
-def chromium_processes() -> list[psutil.Process]:
+def chromium_processes(prefix: str = "chrom") -> list[psutil.Process]:
+    """This process's descendants whose name starts with `prefix` ("node": Playwright's driver)."""
     found = []
     for child in psutil.Process().children(recursive=True):
         try:
-            if child.name().startswith("chrom"):
+            if child.name().startswith(prefix):
                 found.append(child)
         except psutil.NoSuchProcess:
             pass
     return found
+
+
+def own_rss_mb() -> float:
+    return psutil.Process().memory_info().rss / 2**20
 
 
 class PeakRSS:
@@ -78,6 +83,7 @@ class PeakRSS:
     def __init__(self) -> None:
         self.peak = 0
         self.peak_pss = 0
+        self.peak_chromium = 0  # Chromium processes at once
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -85,7 +91,9 @@ class PeakRSS:
         me = psutil.Process()
         while not self._stop.is_set():
             total = pss = 0
-            for proc in [me, *me.children(recursive=True)]:
+            children = me.children(recursive=True)
+            self.peak_chromium = max(self.peak_chromium, len(chromium_processes()))
+            for proc in [me, *children]:
                 try:
                     info = proc.memory_full_info()
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
@@ -151,15 +159,19 @@ def main() -> None:
             items = await crawl(args.pages)
             report["seconds"] = time.monotonic() - started
         report["peak_rss"], report["peak_pss"] = rss.peak, rss.peak_pss
+        report["peak_chromium"] = rss.peak_chromium
         report["completed"] = sum(item["status"] == "completed" for item in items)
         report["rendered"] = sum(item["status"] == "completed" and item["rendered"] for item in items)
         report["after_big_job"] = len(chromium_processes())
+        report["rss_after_big_job"] = own_rss_mb()
         counts = []
         for _ in range(args.jobs):
             await crawl(3)
             counts.append(len(chromium_processes()))
         report["after_each_job"] = counts
         report["after_all"] = len(chromium_processes())
+        report["drivers_after_all"] = len(chromium_processes("node"))
+        report["rss_after_all"] = own_rss_mb()
 
     def done(result: object) -> object:
         reactor.stop()
@@ -177,12 +189,14 @@ def main() -> None:
     print(f"completed {report['completed']}, rendered {report['rendered']} in {report['seconds']:.2f} s: "
           f"{report['rendered'] / report['seconds']:.2f} rendered pages/s")
     print(f"peak memory, crawl process + Playwright driver + Chromium: RSS summed {report['peak_rss'] / 2**20:.0f} MB, "
-          f"PSS {report['peak_pss'] / 2**20:.0f} MB")
+          f"PSS {report['peak_pss'] / 2**20:.0f} MB; at most {report['peak_chromium']} Chromium processes at once")
     print(f"chromium processes: baseline {report['baseline']}, after the {args.pages}-page job "
           f"{report['after_big_job']}, after each of {args.jobs} small jobs {report['after_each_job']}, "
-          f"after all {report['after_all']}")
-    if report["after_all"] != report["baseline"]:
-        raise SystemExit("chromium processes leaked")
+          f"after all {report['after_all']}; Playwright drivers after all {report['drivers_after_all']}")
+    print(f"crawl process RSS: {report['rss_after_big_job']:.0f} MB after the {args.pages}-page job, "
+          f"{report['rss_after_all']:.0f} MB after {args.jobs} more jobs")
+    if report["after_all"] != report["baseline"] or report["drivers_after_all"]:
+        raise SystemExit("browser processes leaked")
 
 
 if __name__ == "__main__":

@@ -9,9 +9,9 @@ and the reason is recorded on the page's item.
 
 Once rendering has paid off on a host (the browser found real text that the plain
 fetch did not), later pages of that job on that host go straight to the browser.
-A rendering that found nothing more (a search page whose `<noscript>` asks for
-JavaScript on an otherwise static site) teaches nothing, so one odd page cannot
-send a static site through the browser.
+A rendering that found nothing more (a thin page with a script, on an otherwise
+static site) teaches nothing, so one odd page cannot send a static site through
+the browser.
 """
 from __future__ import annotations
 
