@@ -48,7 +48,8 @@ def routes() -> list[Any]:
 
 
 def crochet_launcher(settings: Settings) -> Any:
-    from webapp.runner import CrochetLauncher, JobRunner, setup_reactor
+    from webapp.launcher import CrochetLauncher, setup_reactor
+    from webapp.runner import JobRunner
 
     setup_reactor()
     return CrochetLauncher(JobRunner(settings))

@@ -1,16 +1,14 @@
 """Crawls for web jobs: one CrawlerRunner on the Twisted reactor, one `docs` crawl per job.
 
 Three layers (crochet's advice): `JobRunner` is Twisted code returning Deferreds
-and must only be called on the reactor thread; `CrochetLauncher` is the public
-wrapper that schedules those calls from any thread (`@run_in_reactor`) and gives
-the web views plain awaitables; the views never see a Deferred.
+and must only be called on the reactor thread; `webapp.launcher.CrochetLauncher`
+schedules those calls from any thread and gives the web views plain awaitables;
+the views never see a Deferred.
 
 The runner owns the crawl side's asyncpg pool and Redis client, created on the
-reactor's own event loop (never shared with uvicorn's loop). The job's state
-lives in PostgreSQL: the runner moves it through
-pending -> running (discovery -> processing) -> finalizing -> completed | failed,
-each move a guarded statement, and a cancelled job (cancel is written by the
-web side first) is left cancelled.
+reactor's own event loop (never shared with uvicorn's loop), runs at most
+`max_concurrent_jobs` crawls, renews its jobs' leases, and leaves every state
+change to `webapp.lifecycle.JobLifecycle`.
 """
 from __future__ import annotations
 
@@ -24,33 +22,8 @@ from uuid import UUID, uuid4
 from webapp.settings import Settings
 
 logger = logging.getLogger(__name__)
-ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 PAGE_META = "docspasta_page"  # spiders.docs.PAGE_META (not imported here: it would load Scrapy early)
 LEASE_SECONDS = 60
-
-
-def setup_reactor() -> None:
-    """Install the asyncio reactor, then start it in crochet's thread (idempotent).
-
-    Must run before anything imports `twisted.internet.reactor`; under
-    `crochet.no_setup()` (tests, where pytest-twisted owns the reactor) only the
-    reactor check remains.
-    """
-    import sys
-
-    from scrapy.utils.reactor import is_asyncio_reactor_installed
-
-    if "twisted.internet.reactor" not in sys.modules:
-        from twisted.internet import asyncioreactor
-
-        # A loop of its own, never the caller's: crochet runs it in the reactor thread
-        # while uvicorn runs its own loop on the main thread.
-        asyncioreactor.install(eventloop=asyncio.new_event_loop())
-    elif not is_asyncio_reactor_installed():
-        raise RuntimeError("a non-asyncio Twisted reactor was installed before the web app started")
-    import crochet
-
-    crochet.setup()
 
 
 def crawl_settings(settings: Settings) -> Any:
@@ -189,38 +162,32 @@ class JobRunner:
         from scrapy.utils.defer import maybe_deferred_to_future
 
         from spiders.docs import DocsSpider
-        from spiders.options import CrawlOptions
+        from webapp.lifecycle import JobLifecycle
 
-        writer = self.resources.writer
+        lifecycle = JobLifecycle(self.resources)
         try:
-            job = await writer.get(job_id)
-            if job is None:
-                logger.warning("job %s not found", job_id)
+            options = await lifecycle.start(job_id, self.owner, LEASE_SECONDS)
+            if options is None:
                 return
-            options = CrawlOptions.parse(url=job["initial_url"], max_pages=job["max_pages"],
-                                         max_depth=job["max_depth"], quality_threshold=job["quality_threshold"],
-                                         scope=job["scope"], render=job["render"])
-            started = await writer.start(job_id, options.url, self.owner, LEASE_SECONDS)
-            if started is None:
-                return  # cancelled (or taken) before it started
-            await self._publish(job_id, "discovery_started", started)
             crawler = self._runner.create_crawler(DocsSpider)
             crawler.docspasta_resources = self.resources
-            crawler.signals.connect(self._spider_error_handler(job_id), signal=signals.spider_error, weak=False)
+            crawler.signals.connect(self._spider_error_handler(lifecycle, job_id), signal=signals.spider_error,
+                                    weak=False)
             self._crawlers[job_id] = crawler
             try:
                 await maybe_deferred_to_future(self._runner.crawl(crawler, **options.as_dict(), job_id=str(job_id)))
             finally:
                 self._crawlers.pop(job_id, None)
             reason = crawler.stats.get_value("finish_reason") or "finished"
-            await self._finish(job_id, options, reason)
+            await lifecycle.finish(job_id, options, reason)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every failure becomes the job's state and an event
             logger.exception("job %s failed", job_id)
-            await self._end(job_id, "failed", "job_failed", error=f"{type(exc).__name__}: {exc}")
+            await lifecycle.end(job_id, "failed", "job_failed", error=f"{type(exc).__name__}: {exc}")
 
-    def _spider_error_handler(self, job_id: UUID) -> Any:
+    @staticmethod
+    def _spider_error_handler(lifecycle: Any, job_id: UUID) -> Any:
         """A callback raised: the page is recorded failed with the error, and clients get an `error` event."""
 
         def on_error(failure: Any, response: Any = None, spider: Any = None) -> None:
@@ -228,106 +195,7 @@ class JobRunner:
 
             message = f"{failure.type.__name__}: {failure.getErrorMessage()}"
             ref = response.meta.get(PAGE_META) if response is not None else None
-            deferred_from_coro(self._report_error(job_id, message, ref, response)).addErrback(
+            deferred_from_coro(lifecycle.report_error(job_id, message, ref, response)).addErrback(
                 lambda f: logger.warning("job %s: could not report an error: %s", job_id, f.getErrorMessage()))
 
         return on_error
-
-    async def _report_error(self, job_id: UUID, message: str, ref: Any, response: Any) -> None:
-        from spiders.db import job_status
-        from spiders.events import Event
-
-        data: dict[str, Any] = {"url": getattr(response, "url", None), "message": message}
-        if ref is not None:
-            job = await self.resources.writer.record(job_id, {
-                "url": ref.url, "final_url": response.url, "depth": ref.depth,
-                "discovered_from": ref.discovered_from, "status": "failed", "http_status": response.status,
-                "error": f"processing failed: {message}"})
-            data = {"url": ref.url, "message": message, "job": job_status(job)}
-        await self.resources.publisher.publish(job_id, Event("error", data))
-
-    async def _finish(self, job_id: UUID, options: Any, reason: str) -> None:
-        writer = self.resources.writer
-        if reason == "cancelled":
-            await self._end(job_id, "cancelled", "job_cancelled", reason=reason)
-            return
-        if reason != "finished":
-            await self._end(job_id, "failed", "job_failed", error=f"the crawl stopped: {reason}", reason=reason)
-            return
-        stepped = await writer.set_step(job_id, "finalizing")
-        if stepped is None:
-            return  # cancelled meanwhile: cancel wins
-        await self._publish(job_id, "step_changed", stepped)
-        limit = stepped["processed_urls"] >= options.max_pages
-        await writer.close_frontier(
-            job_id, "not fetched: page limit reached" if limit else "not fetched: the crawl ended first")
-        pages = await writer.pages(job_id)
-        if not any(page["status"] == "completed" for page in pages):
-            why = next((page["error"] for page in pages if page.get("error")), "nothing was fetched")
-            await self._end(job_id, "failed", "job_failed",
-                            error=f"no page could be crawled from {options.url}: {why}", reason=reason)
-            return
-        from webapp.finalize import build_outputs
-
-        outputs = build_outputs(pages, source_url=options.url, quality_threshold=options.quality_threshold)
-        row = await writer.complete(job_id, outputs.markdown, outputs.token_count, outputs.llms_txt,
-                                    outputs.verdicts)
-        if row is not None:
-            await self._publish(job_id, "job_completed", row, tokenCount=outputs.token_count,
-                                included=len(outputs.included), dropped=len(outputs.dropped))
-
-    async def _end(self, job_id: UUID, status: str, event_type: str, *, error: str | None = None,
-                   reason: str | None = None) -> None:
-        try:
-            row = await self.resources.writer.end(job_id, status, error=error, reason=reason)
-        except Exception:
-            logger.exception("job %s: could not record %s", job_id, status)
-            return
-        if row is not None:
-            await self._publish(job_id, event_type, row, error=error)
-
-    async def _publish(self, job_id: UUID, event_type: str, row: Any, **data: Any) -> None:
-        from spiders.db import job_status
-        from spiders.events import Event
-
-        try:
-            await self.resources.publisher.publish(job_id, Event(event_type, {"job": job_status(row), **data}))
-        except Exception:  # the state is in PostgreSQL; the SSE handler falls back to it
-            logger.exception("job %s: could not publish %s", job_id, event_type)
-
-
-class CrochetLauncher:
-    """The web side's handle on a JobRunner living on the reactor thread."""
-
-    def __init__(self, runner: JobRunner, *, owns_runner: bool = True):
-        from crochet import run_in_reactor
-
-        self.runner = runner
-        self.owns_runner = owns_runner
-        self._start = run_in_reactor(runner.start)
-        self._stop = run_in_reactor(runner.stop)
-        self._cancel = run_in_reactor(runner.cancel)
-
-    async def start(self) -> None:
-        if self.owns_runner:
-            await asyncio.to_thread(self._start().wait, 60)
-
-    async def stop(self) -> None:
-        if self.owns_runner:
-            await asyncio.to_thread(self._stop().wait, 120)
-
-    def submit(self, job_id: UUID) -> None:
-        # Not awaited: the crawl runs for minutes. Scheduled with callFromThread rather
-        # than through an EventualResult, which crochet would log as an error when it
-        # is garbage-collected before the job ends; run_job never errbacks (every
-        # failure becomes the job's state and an event) and logs anything unexpected.
-        from twisted.internet import reactor
-
-        reactor.callFromThread(self._submit_in_reactor, job_id)
-
-    def _submit_in_reactor(self, job_id: UUID) -> None:
-        self.runner.run_job(job_id).addErrback(
-            lambda failure: logger.error("job %s: %s", job_id, failure.getTraceback()))
-
-    async def cancel(self, job_id: UUID) -> bool:
-        return bool(await asyncio.to_thread(self._cancel(job_id).wait, 10))

@@ -26,7 +26,8 @@ from twisted.internet import task, threads  # never `reactor` at import time: py
 
 from tests.sitefixture import FixtureSite, Reply, page
 from webapp.app import create_app
-from webapp.runner import CrochetLauncher, JobRunner
+from webapp.launcher import CrochetLauncher
+from webapp.runner import JobRunner
 from webapp.settings import Settings
 
 ADMIN_URL = os.environ.get("DOCSPASTA_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
