@@ -209,7 +209,8 @@ class DocsSpider(scrapy.Spider):
             quality=fields.pop("quality", 0), quality_reasons=fields.pop("quality_reasons", []),
             word_count=fields.pop("word_count", 0), token_count=fields.pop("token_count", 0),
             fetched_at=_now(), rendered=fields.pop("rendered", False),
-            render_reason=fields.pop("render_reason", None), **fields,
+            render_reason=fields.pop("render_reason", None), toc_links=fields.pop("toc_links", []),
+            description=fields.pop("description", ""), **fields,
         )
 
     def parse_page(self, response: Response) -> Iterator[Any]:
@@ -265,7 +266,8 @@ class DocsSpider(scrapy.Spider):
             ref, "completed", final_url=response.url, http_status=response.status,
             title=page.title, markdown=page.markdown, quality=page.quality,
             quality_reasons=list(page.quality_reasons), word_count=page.word_count,
-            token_count=page.token_count, **render_fields(response.meta),
+            token_count=page.token_count, toc_links=page.toc_links, description=page.description,
+            **render_fields(response.meta),
         )
         if ref.depth >= self.options.max_depth:
             return

@@ -21,3 +21,5 @@ class PageItem(scrapy.Item):
     fetched_at = scrapy.Field()
     rendered = scrapy.Field()  # fetched through the browser (JavaScript ran)
     render_reason = scrapy.Field()  # why the browser was used, or None
+    toc_links = scrapy.Field()  # the site's sidebar/TOC order as this page shows it (absolute URLs)
+    description = scrapy.Field()  # the page's first paragraph, shortened (llms.txt notes)

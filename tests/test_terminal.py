@@ -59,15 +59,28 @@ def test_scrapy_crawl_rejects_bad_arguments_with_one_line(args, field):
     assert "Traceback" not in proc.stderr
 
 
-def test_docspasta_crawl_writes_the_document_and_the_json(docs_site, tmp_path):
+def test_docspasta_crawl_writes_the_document_the_json_and_llms_txt(docs_site, tmp_path):
     proc = run("docspasta", "crawl", docs_site.url("/docs/"), "-o", "docs.md", "--json", "pages.json",
-               "--max-pages", "3", cwd=tmp_path, allow=f"127.0.0.1:{docs_site.port}")
+               "--llms", "llms.txt", "--llms-full", "llms-full.txt", "--max-pages", "3", cwd=tmp_path,
+               allow=f"127.0.0.1:{docs_site.port}")
     assert proc.returncode == 0, proc.stderr
     document = (tmp_path / "docs.md").read_text()
     assert "Alpha" in document and "Beta" in document
+    llms = (tmp_path / "llms.txt").read_text()
+    assert llms.startswith("# ") and f"]({docs_site.url('/docs/a.html')})" in llms
+    assert "Beta" in (tmp_path / "llms-full.txt").read_text()
     pages = json.loads((tmp_path / "pages.json").read_text())
     assert len([p for p in pages if p["status"] == "completed"]) == 3
     assert "3/3" in proc.stderr  # the progress bar reached the page budget
+
+
+def test_docspasta_crawl_fits_a_token_budget(docs_site, tmp_path):
+    proc = run("docspasta", "crawl", docs_site.url("/docs/"), "-o", "docs.md", "--token-budget", "120",
+               cwd=tmp_path, allow=f"127.0.0.1:{docs_site.port}")
+    assert proc.returncode == 0, proc.stderr
+    document = (tmp_path / "docs.md").read_text()
+    assert "token budget" in document.lower()
+    assert "pages in the document" in proc.stderr
 
 
 @pytest.mark.parametrize(("args", "field"), [

@@ -26,6 +26,7 @@ def _crawl(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from spiders.assemble import assemble_document
+    from spiders.llms import render_llms_full_txt, render_llms_txt
     from spiders.docs import DocsSpider
 
     settings = get_project_settings()
@@ -54,20 +55,33 @@ def _crawl(args: argparse.Namespace) -> int:
         reason = next((page["error"] for page in items if page.get("error")), "nothing was fetched")
         print(f"docspasta: error: no page could be crawled from {options.url}: {reason}", file=sys.stderr)
         return 1
-    document = assemble_document(items, source_url=options.url, quality_threshold=options.quality_threshold)
+    document = assemble_document(items, source_url=options.url, quality_threshold=options.quality_threshold,
+                                 token_budget=args.token_budget)
     if args.output == "-":
         sys.stdout.write(document.markdown)
     else:
         Path(args.output).write_text(document.markdown, encoding="utf-8")
+    written = [] if args.output == "-" else [args.output]
+    if args.llms:
+        Path(args.llms).write_text(render_llms_txt(document, source_url=options.url), encoding="utf-8")
+        written.append(args.llms)
+    if args.llms_full:
+        Path(args.llms_full).write_text(render_llms_full_txt(document, source_url=options.url), encoding="utf-8")
+        written.append(args.llms_full)
     failed = sum(page["status"] == "failed" for page in items)
     print(
         f"docspasta: {len(document.included)} pages in the document ({document.token_count} tokens), "
         f"{len(document.dropped)} left out, {failed} failed"
-        + ("" if args.output == "-" else f"; wrote {args.output}")
-        + (f" and {args.json}" if args.json else ""),
+        + (f"; wrote {', '.join(written + ([args.json] if args.json else []))}" if written or args.json else ""),
         file=sys.stderr,
     )
     return 0
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number above 0, got {text!r}")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("url", help="the documentation site's start URL (http or https)")
     crawl.add_argument("-o", "--output", default="docs.md", help="Markdown file to write, '-' for stdout (default: docs.md)")
     crawl.add_argument("--json", metavar="FILE", help="also write every page as JSON (the export format)")
+    crawl.add_argument("--llms", metavar="FILE", help="also write llms.txt (an index of the pages, per llmstxt.org)")
+    crawl.add_argument("--llms-full", metavar="FILE", help="also write llms-full.txt (every page in full)")
+    crawl.add_argument("--token-budget", metavar="N", type=_positive_int,
+                       help="fit the document in N tokens, dropping the lowest-quality pages first")
     for name, (low, high, default) in LIMITS.items():
         flag = "--" + name.replace("_", "-")
         crawl.add_argument(flag, dest=name, metavar="N", help=f"{low}..{high} (default: {default})")
