@@ -8,7 +8,6 @@ client's calls go through threads.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import threading
 import time
@@ -130,11 +129,23 @@ def settings(database_url, redis_prefix, site):
                     allow_hosts=f"127.0.0.1:{site.port}", crawl_settings=FAST_CRAWL, db_pool_size=4)
 
 
-@pytest.fixture
-def api(settings):
-    """The app with crawls off: jobs stay pending (validation, API shape, SSE from hand-made events)."""
-    app = create_app(dataclasses.replace(settings, run_crawls=False))
-    with TestClient(app) as client:
+@pytest.fixture(scope="module")
+def api_site():
+    """A fixture site whose address jobs may name (nothing crawls it: `api` has crawls off)."""
+    fixture = FixtureSite().start()
+    yield fixture
+    fixture.stop()
+
+
+@pytest.fixture(scope="module")
+def api(database_url, redis_prefix, api_site):
+    """The app with crawls off: jobs stay pending (validation, API shape, SSE from hand-made events).
+
+    One per module: starting the app (migrations, pools) is most of a test's time.
+    """
+    settings = Settings(database_url=database_url, redis_url=REDIS_URL, redis_prefix=redis_prefix,
+                        allow_hosts=f"127.0.0.1:{api_site.port}", db_pool_size=4, run_crawls=False)
+    with TestClient(create_app(settings)) as client:
         yield client
 
 

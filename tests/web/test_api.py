@@ -13,8 +13,8 @@ from tests.web.conftest import run_async, sql
 from webapp.migrate import available, migrate
 
 
-def test_create_returns_the_contract_shape_and_a_pending_job(api, site):
-    response = api.post("/api/v3/jobs", json={"url": site.url("/docs/"), "maxPages": 5, "maxDepth": 1,
+def test_create_returns_the_contract_shape_and_a_pending_job(api, api_site):
+    response = api.post("/api/v3/jobs", json={"url": api_site.url("/docs/"), "maxPages": 5, "maxDepth": 1,
                                               "qualityThreshold": 30})
     assert response.status_code == 201
     body = response.json()
@@ -30,8 +30,8 @@ def test_create_returns_the_contract_shape_and_a_pending_job(api, site):
         5, 1, 30, "prefix", "auto")
 
 
-def test_defaults_follow_the_architecture(api, site):
-    job_id = api.post("/api/v3/jobs", json={"url": site.url("/docs/")}).json()["data"]["jobId"]
+def test_defaults_follow_the_architecture(api, api_site):
+    job_id = api.post("/api/v3/jobs", json={"url": api_site.url("/docs/")}).json()["data"]["jobId"]
     job = api.get(f"/api/v3/jobs/{job_id}").json()["data"]
     assert (job["maxPages"], job["maxDepth"], job["qualityThreshold"]) == (50, 2, 20)
 
@@ -65,9 +65,9 @@ def test_defaults_follow_the_architecture(api, site):
     ({"url": "OK", "maxPages": float("nan")}, "maxPages"),
     ({"url": "OK", "maxPages": 10 ** 40}, "maxPages"),
 ])
-def test_bad_input_is_a_4xx_json_error_naming_the_field(api, site, body, field):
+def test_bad_input_is_a_4xx_json_error_naming_the_field(api, api_site, body, field):
     if body.get("url") == "OK":
-        body = {**body, "url": site.url("/docs/")}
+        body = {**body, "url": api_site.url("/docs/")}
     # json.dumps as Python writes it: lone surrogates escaped, NaN allowed (as a careless client might send)
     response = api.post("/api/v3/jobs", content=json.dumps(body), headers={"content-type": "application/json"})
     assert response.status_code == 422, response.text
@@ -106,8 +106,8 @@ def test_wrong_method_and_unknown_route_are_json_errors(api):
     assert api.get("/api/v3/nothing").json()["success"] is False
 
 
-def test_outputs_of_an_unfinished_job_are_a_409(api, site):
-    job_id = api.post("/api/v3/jobs", json={"url": site.url("/docs/")}).json()["data"]["jobId"]
+def test_outputs_of_an_unfinished_job_are_a_409(api, api_site):
+    job_id = api.post("/api/v3/jobs", json={"url": api_site.url("/docs/")}).json()["data"]["jobId"]
     for suffix in ("document.md", "llms.txt"):
         response = api.get(f"/api/v3/jobs/{job_id}/{suffix}")
         assert response.status_code == 409
@@ -116,26 +116,26 @@ def test_outputs_of_an_unfinished_job_are_a_409(api, site):
     assert export["job"]["status"] == "pending" and export["pages"] == [] and export["dropped"] == []
 
 
-def test_cancel_is_idempotent_and_refused_once_the_job_has_ended(api, site, database_url):
-    job_id = api.post("/api/v3/jobs", json={"url": site.url("/docs/")}).json()["data"]["jobId"]
+def test_cancel_is_idempotent_and_refused_once_the_job_has_ended(api, api_site, database_url):
+    job_id = api.post("/api/v3/jobs", json={"url": api_site.url("/docs/")}).json()["data"]["jobId"]
     first = api.post(f"/api/v3/jobs/{job_id}/cancel")
     again = api.post(f"/api/v3/jobs/{job_id}/cancel")
     assert first.status_code == again.status_code == 200
     assert first.json()["data"]["status"] == again.json()["data"]["status"] == "cancelled"
-    other = api.post("/api/v3/jobs", json={"url": site.url("/docs/")}).json()["data"]["jobId"]
+    other = api.post("/api/v3/jobs", json={"url": api_site.url("/docs/")}).json()["data"]["jobId"]
     sql(database_url, "UPDATE crawl_jobs SET status = 'completed' WHERE id = $1", uuid.UUID(other))
     refused = api.post(f"/api/v3/jobs/{other}/cancel")
     assert refused.status_code == 409 and refused.json()["field"] == "status"
 
 
-def test_recent_jobs_are_listed_newest_first(api, site):
-    ids = [api.post("/api/v3/jobs", json={"url": site.url(f"/docs/{n}/")}).json()["data"]["jobId"] for n in range(3)]
+def test_recent_jobs_are_listed_newest_first(api, api_site):
+    ids = [api.post("/api/v3/jobs", json={"url": api_site.url(f"/docs/{n}/")}).json()["data"]["jobId"] for n in range(3)]
     listed = [job["id"] for job in api.get("/api/v3/jobs").json()["data"]]
     assert listed[:3] == ids[::-1]
 
 
-def test_the_job_table_refuses_a_second_row_for_the_same_normalised_url(api, site, database_url):
-    job_id = uuid.UUID(api.post("/api/v3/jobs", json={"url": site.url("/docs/")}).json()["data"]["jobId"])
+def test_the_job_table_refuses_a_second_row_for_the_same_normalised_url(api, api_site, database_url):
+    job_id = uuid.UUID(api.post("/api/v3/jobs", json={"url": api_site.url("/docs/")}).json()["data"]["jobId"])
     insert = "INSERT INTO job_urls (job_id, url, normalized_url) VALUES ($1, $2, $3)"
     sql(database_url, insert, job_id, "http://a/x", "http://a/x")
     with pytest.raises(asyncpg.UniqueViolationError):

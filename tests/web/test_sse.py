@@ -35,8 +35,8 @@ def payloads(messages):
     return [json.loads(message["data"]) for message in messages]
 
 
-def test_resume_with_last_event_id_gives_exactly_the_events_after_it(api, site, redis_client, redis_prefix):
-    job_id = new_job(api, site)
+def test_resume_with_last_event_id_gives_exactly_the_events_after_it(api, api_site, redis_client, redis_prefix):
+    job_id = new_job(api, api_site)
     ids = [publish(redis_client, redis_prefix, job_id, "url_completed", url=f"u{n}") for n in range(5)]
     ids.append(publish(redis_client, redis_prefix, job_id, "job_completed"))
     url = f"/api/v3/jobs/{job_id}/stream"
@@ -48,8 +48,8 @@ def test_resume_with_last_event_id_gives_exactly_the_events_after_it(api, site, 
 
 
 def test_without_last_event_id_a_finished_job_streams_a_snapshot_then_its_terminal_event(
-        api, site, redis_client, redis_prefix, database_url):
-    job_id = new_job(api, site)
+        api, api_site, redis_client, redis_prefix, database_url):
+    job_id = new_job(api, api_site)
     newest = publish(redis_client, redis_prefix, job_id, "url_completed", url="u")
     set_status(database_url, job_id, "completed")
     messages = read_stream(api, f"/api/v3/jobs/{job_id}/stream")
@@ -59,8 +59,8 @@ def test_without_last_event_id_a_finished_job_streams_a_snapshot_then_its_termin
     assert payloads(messages)[0]["job"]["status"] == "completed"
 
 
-def test_an_impossible_last_event_id_gets_a_snapshot(api, site, redis_client, redis_prefix, database_url):
-    job_id = new_job(api, site)
+def test_an_impossible_last_event_id_gets_a_snapshot(api, api_site, redis_client, redis_prefix, database_url):
+    job_id = new_job(api, api_site)
     publish(redis_client, redis_prefix, job_id, "job_completed")
     set_status(database_url, job_id, "completed")
     for bad in ("99999999999999999999-1", "abc", "1-2-3", "-1"):
@@ -68,9 +68,9 @@ def test_an_impossible_last_event_id_gets_a_snapshot(api, site, redis_client, re
         assert [p["type"] for p in payloads(messages)][0] == "snapshot", bad
 
 
-def test_a_client_whose_last_event_was_trimmed_away_gets_a_snapshot(api, site, redis_client, redis_prefix,
+def test_a_client_whose_last_event_was_trimmed_away_gets_a_snapshot(api, api_site, redis_client, redis_prefix,
                                                                       database_url):
-    job_id = new_job(api, site)
+    job_id = new_job(api, api_site)
     first = publish(redis_client, redis_prefix, job_id, "url_completed", url="u0")
     for n in range(1, 6):
         publish(redis_client, redis_prefix, job_id, "url_completed", maxlen=3, url=f"u{n}")
@@ -79,8 +79,8 @@ def test_a_client_whose_last_event_was_trimmed_away_gets_a_snapshot(api, site, r
     assert [p["type"] for p in payloads(messages)] == ["snapshot", "job_cancelled"]
 
 
-def test_when_redis_lost_the_stream_the_database_ends_it(api, site, redis_client, redis_prefix, database_url):
-    job_id = new_job(api, site)
+def test_when_redis_lost_the_stream_the_database_ends_it(api, api_site, redis_client, redis_prefix, database_url):
+    job_id = new_job(api, api_site)
     seen = publish(redis_client, redis_prefix, job_id, "url_completed", url="u0")
     redis_client.delete(stream_key(redis_prefix, job_id))
     set_status(database_url, job_id, "failed")
@@ -89,8 +89,8 @@ def test_when_redis_lost_the_stream_the_database_ends_it(api, site, redis_client
 
 
 def test_the_page_stream_sends_whole_state_fragments_named_progress_then_done(
-        api, site, redis_client, redis_prefix, database_url):
-    job_id = new_job(api, site)
+        api, api_site, redis_client, redis_prefix, database_url):
+    job_id = new_job(api, api_site)
     first = publish(redis_client, redis_prefix, job_id, "discovery_started")
     publish(redis_client, redis_prefix, job_id, "url_completed", url="u0")
     last = publish(redis_client, redis_prefix, job_id, "job_cancelled")
@@ -131,8 +131,8 @@ def generator_run(settings, database_url, job_id: str, script):
 
 
 def test_a_live_stream_starts_with_a_snapshot_and_delivers_events_in_order_until_the_terminal_one(
-        api, site, settings, database_url):
-    job_id = new_job(api, site)
+        api, api_site, settings, database_url):
+    job_id = new_job(api, api_site)
 
     async def script(events, publish, store):
         before = await publish("discovery_started")
@@ -151,8 +151,8 @@ def test_a_live_stream_starts_with_a_snapshot_and_delivers_events_in_order_until
 
 
 def test_a_quiet_stream_sends_keepalives_and_ends_when_the_database_says_the_job_ended(
-        api, site, settings, database_url):
-    job_id = new_job(api, site)
+        api, api_site, settings, database_url):
+    job_id = new_job(api, api_site)
 
     async def script(events, publish, store):
         stream = events("not-an-id")  # unusable Last-Event-ID: snapshot
@@ -166,8 +166,8 @@ def test_a_quiet_stream_sends_keepalives_and_ends_when_the_database_says_the_job
     assert generator_run(settings, database_url, job_id, script)[-1] == "job_failed"
 
 
-def test_while_redis_is_down_the_stream_follows_postgresql(api, site, settings, database_url):
-    job_id = new_job(api, site)
+def test_while_redis_is_down_the_stream_follows_postgresql(api, api_site, settings, database_url):
+    job_id = new_job(api, api_site)
 
     async def main():
         import asyncpg
