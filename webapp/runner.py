@@ -72,7 +72,7 @@ class JobRunner:
         from spiders.events import EventPublisher, connect_redis
         from spiders.pipelines import CrawlResources
 
-        self._pool = await create_pool(self.settings.database_url, self.settings.db_pool_size)
+        self._pool = await create_pool(self.settings.database_url, self.settings.crawl_db_pool_size)
         self._redis = connect_redis(self.settings.redis_url)
         publisher = EventPublisher(self._redis, self.settings.redis_prefix, self.settings.stream_maxlen,
                                    self.settings.stream_ttl)

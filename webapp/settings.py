@@ -45,7 +45,8 @@ class Settings:
     stream_ttl: int = 7 * 24 * 3600  # seconds a job's stream lives after its last event
     log_lines: int = 50  # per-URL log lines on the job page
     recent_jobs: int = 20
-    db_pool_size: int = 10
+    db_pool_size: int = 20  # uvicorn's pool: one connection per request in flight avoids queueing for one
+    crawl_db_pool_size: int = 10  # the crawl side's pool (pipelines of every running job)
     max_concurrent_jobs: int = 10  # crawls running at once in this process; later jobs wait, pending
     allow_hosts: str = ""  # host:port pairs that may be crawled although local (the SSRF guard's allow-list)
     run_crawls: bool = True  # False: jobs are stored but no crawl starts (API-only tests)
@@ -73,6 +74,7 @@ class Settings:
             recent_jobs=_int(env, "DOCSPASTA_RECENT_JOBS", cls.recent_jobs, 1, 500),
             max_concurrent_jobs=_int(env, "DOCSPASTA_MAX_CONCURRENT_JOBS", cls.max_concurrent_jobs, 1, 1000),
             db_pool_size=_int(env, "DOCSPASTA_DB_POOL_SIZE", cls.db_pool_size, 2, 200),
+            crawl_db_pool_size=_int(env, "DOCSPASTA_CRAWL_DB_POOL_SIZE", cls.crawl_db_pool_size, 2, 200),
             allow_hosts=env.get("DOCSPASTA_ALLOW_HOSTS", ""),
             run_crawls=_bool(env, "DOCSPASTA_RUN_CRAWLS", cls.run_crawls),
             crawl_settings=crawl_settings,

@@ -126,7 +126,8 @@ def site():
 @pytest.fixture
 def settings(database_url, redis_prefix, site):
     return Settings(database_url=database_url, redis_url=REDIS_URL, redis_prefix=redis_prefix,
-                    allow_hosts=f"127.0.0.1:{site.port}", crawl_settings=FAST_CRAWL, db_pool_size=4)
+                    allow_hosts=f"127.0.0.1:{site.port}", crawl_settings=FAST_CRAWL, db_pool_size=4,
+                    crawl_db_pool_size=4)
 
 
 @pytest.fixture(scope="module")
