@@ -257,7 +257,7 @@ class DocsSpider(scrapy.Spider):
             self._in_flight += 1
             yield self._request(ref, url=response.url, render_meta=render_meta)
             return
-        self.render.learn(response)
+        self.render.learn(response, start=ref.depth == 0)
         page = extract_page(response.text, response.url)
         self.completed += 1
         self._done |= keys

@@ -8,10 +8,10 @@ spider then fetches the same page again through Chromium, in the same page slot,
 and the reason is recorded on the page's item.
 
 Once rendering has paid off on a host (the browser found real text that the plain
-fetch did not), later pages of that job on that host go straight to the browser.
-A rendering that found nothing more (a thin page with a script, on an otherwise
-static site) teaches nothing, so one odd page cannot send a static site through
-the browser.
+fetch did not) on the start page, or on two pages, later pages of that job on that
+host go straight to the browser. A rendering that found nothing more teaches
+nothing, and one client-rendered page deep in a static site (an API explorer) does
+not send the rest of the site through the browser.
 """
 from __future__ import annotations
 
@@ -34,8 +34,10 @@ PLAIN_WORDS_META = "docspasta_plain_words"  # words the plain fetch of the page 
 THIN_WORDS = 30
 # A page whose <noscript> asks for JavaScript is rendered when it has fewer words than this.
 NOSCRIPT_WORDS = 100
-# Rendering paid off (and the host is learned) when it found at least this many more words.
+# Rendering paid off when it found at least this many more words than the plain fetch.
 GAIN_WORDS = THIN_WORDS
+# A host is learned when rendering paid off on its start page, or on this many of its pages.
+LEARN_AFTER = 2
 
 # Elements single-page apps mount into, always directly in <body>; empty until JavaScript
 # runs. Deeper down, `id="app"` is just an anchor (Sphinx gives an API entry `app` that id).
@@ -188,6 +190,7 @@ class RenderPolicy:
         self.wait_selector = wait_selector or None
         self.network_quiet = network_quiet
         self.hosts: dict[str, str] = {}  # host -> the page that showed it needs rendering
+        self._paid: dict[str, int] = {}  # host -> pages on which rendering paid off
 
     @classmethod
     def from_settings(cls, settings: BaseSettings, mode: str) -> RenderPolicy:
@@ -231,10 +234,15 @@ class RenderPolicy:
             return None
         return self.browser_meta(reason, plain_words=visible_words(response))  # type: ignore[arg-type]
 
-    def learn(self, response: Response) -> None:
-        """After a re-render: remember the host if the browser found real text the plain fetch lacked."""
+    def learn(self, response: Response, start: bool = False) -> None:
+        """After a re-render: count it for the host if the browser found real text the
+        plain fetch lacked, and learn the host on its start page or its LEARN_AFTER-th page."""
         plain = response.meta.get(PLAIN_WORDS_META)
         if plain is None or not isinstance(response, TextResponse):
             return
-        if visible_words(response, limit=plain + GAIN_WORDS) >= plain + GAIN_WORDS:
-            self.hosts.setdefault(host_of(response.url), response.url)
+        if visible_words(response, limit=plain + GAIN_WORDS) < plain + GAIN_WORDS:
+            return
+        host = host_of(response.url)
+        self._paid[host] = self._paid.get(host, 0) + 1
+        if start or self._paid[host] >= LEARN_AFTER:
+            self.hosts.setdefault(host, response.url)

@@ -252,3 +252,16 @@ def test_a_crawl_waiting_for_a_browser_closes_at_once_when_cancelled(site, crawl
         "rendering failed: NoBrowserFree: the crawl closed while it waited for a free browser"]
     assert crawler.stats.get_value("finish_reason") == "cancelled"
     yield first
+
+
+@needs_chromium
+@pytest_twisted.inlineCallbacks
+def test_one_client_rendered_page_does_not_send_a_static_site_through_the_browser(site, crawl):
+    script = "<script src='/docs/search.js'></script>"
+    site.add_page(D, "Start", "explorer.html", head=script)
+    client_rendered(site, f"{D}explorer.html", "API explorer", f"{D}explorer.json", "a.html")
+    site.add_page(f"{D}a.html", "A", "b.html", head=script)
+    site.add_page(f"{D}b.html", "B", head=script)
+    result = yield crawl(site.url(D), max_depth=3)
+    rendered = {item["url"].rsplit("/", 1)[-1]: item["rendered"] for item in result.completed}
+    assert rendered == {"": False, "explorer.html": True, "a.html": False, "b.html": False}

@@ -62,13 +62,23 @@ def test_auto_rerenders_a_shell_and_learns_the_host_only_when_rendering_found_te
         response.request.meta.update(meta)
         return response
 
-    policy.learn(rendered(f"<div id='app'>{SCRIPT}</div>"))  # the browser found nothing more
+    policy.learn(rendered(f"<div id='app'>{SCRIPT}</div>"), start=True)  # the browser found nothing more
     assert policy.hosts == {}
-    policy.learn(rendered(f"<div id='app'><p>{PROSE}</p></div>"))
+    policy.learn(rendered(f"<div id='app'><p>{PROSE}</p></div>"))  # one deep page paid off: not yet
+    assert policy.hosts == {}
+    policy.learn(rendered(f"<div id='app'><p>{PROSE}</p></div>"))  # a second one: learned
     assert policy.request_meta("https://DOCS.example.org:443/other/")[RENDER_META] == (
         "host needs rendering (learned from https://docs.example.org/guide/)")
     assert policy.request_meta("https://elsewhere.example.org/")== {}
     assert policy.rerender_meta(rendered("<div id='app'></div>" + SCRIPT)) is None, "a rendered page is final"
+
+
+def test_a_start_page_that_needed_rendering_teaches_the_host_at_once():
+    policy = RenderPolicy("auto")
+    response = html(f"<div id='app'><p>{PROSE}</p></div>")
+    response.request.meta.update(policy.rerender_meta(html(f"<div id='app'></div>{SCRIPT}")))
+    policy.learn(response, start=True)
+    assert policy.request_meta("https://docs.example.org/next/")["playwright"] is True
 
 
 def test_always_and_never():

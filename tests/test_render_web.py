@@ -1,5 +1,5 @@
 """A web job renders too: the crawl runs on the asyncio reactor in crochet's thread
-(webapp.runner.setup_reactor), so Playwright's driver and Chromium are started from
+(webapp.launcher.setup_reactor), so Playwright's driver and Chromium are started from
 a loop that is not the main thread's. In a subprocess: crochet owns that reactor."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tests.test_terminal import ENV, ROOT
 JOB = """
 import json, sys
 import psutil
-from webapp.runner import setup_reactor
+from webapp.launcher import setup_reactor
 setup_reactor()
 import crochet
 from scrapy import signals
