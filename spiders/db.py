@@ -46,11 +46,12 @@ async def _keep_session(conn: Any) -> None:
     asyncpg's default reset costs a round trip on every release."""
 
 
-async def create_pool(database_url: str, max_size: int) -> Any:
+async def create_pool(database_url: str, max_size: int, *, min_size: int = 1) -> Any:
     """An asyncpg pool for the calling thread's event loop (one per loop, never shared)."""
     import asyncpg
 
-    return await asyncpg.create_pool(database_url, min_size=1, max_size=max_size, reset=_keep_session)
+    return await asyncpg.create_pool(database_url, min_size=min(min_size, max_size), max_size=max_size,
+                                     reset=_keep_session)
 
 
 def job_status(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -71,7 +71,8 @@ def create_app(settings: Settings | None = None, *, launcher: Any = None) -> Sta
         applied = await migrate_url(settings.database_url)
         if applied:
             logger.info("applied migrations: %s", ", ".join(applied))
-        pool = await create_pool(settings.database_url, settings.db_pool_size)
+        # every connection opened now: opening one mid-burst costs a request tens of milliseconds
+        pool = await create_pool(settings.database_url, settings.db_pool_size, min_size=settings.db_pool_size)
         redis = connect_redis(settings.redis_url)
         store = JobStore(pool)
         jobs_launcher = launcher if launcher is not None else own_launcher
