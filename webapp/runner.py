@@ -31,7 +31,8 @@ def crawl_settings(settings: Settings) -> Any:
 
     scrapy_settings = ScrapySettings()
     scrapy_settings.setmodule("spiders.settings", priority="project")
-    scrapy_settings.set("ITEM_PIPELINES", {"spiders.pipelines.PostgresPipeline": 300}, priority="cmdline")
+    pipelines = {**scrapy_settings.getdict("ITEM_PIPELINES"), "spiders.pipelines.PostgresPipeline": 300}
+    scrapy_settings.set("ITEM_PIPELINES", pipelines, priority="cmdline")  # the project's own stay on
     scrapy_settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
     scrapy_settings.set("DOCSPASTA_ALLOW_HOSTS", settings.allow_hosts, priority="cmdline")
     scrapy_settings.setdict(settings.crawl_settings, priority="cmdline")
