@@ -65,6 +65,9 @@ class PostgresPipeline:
         self._redis: Any = None
         self._tasks: set[asyncio.Task] = set()
         self._lock = asyncio.Lock()
+        self.crawler: Any = None
+        self._closing = False
+        self._close_task: asyncio.Future | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> PostgresPipeline:
@@ -86,6 +89,7 @@ class PostgresPipeline:
             stream_maxlen=settings.getint("DOCSPASTA_STREAM_MAXLEN", 10_000),
             stream_ttl=settings.getint("DOCSPASTA_STREAM_TTL", 7 * 24 * 3600),
         )
+        pipeline.crawler = crawler
         crawler.signals.connect(pipeline.on_pages_queued, signal=pages_queued)
         crawler.signals.connect(pipeline.on_request_sent, signal=signals.request_reached_downloader)
         return pipeline
@@ -121,7 +125,18 @@ class PostgresPipeline:
                 raise DropItem(f"not stored: {exc}") from exc
             if job is not None and job["status"] == "running":
                 await self._publish(url_event(item, job))
+            elif job is not None and job["status"] == "cancelled":
+                self._stop_cancelled()
         return item
+
+    def _stop_cancelled(self) -> None:
+        """The job was cancelled in the database (by any process): stop this crawl now."""
+        if self._closing or self.crawler is None or self.crawler.engine is None:
+            return
+        self._closing = True
+        logger.info("job %s was cancelled; closing its crawl", self.job_id)
+        # Not one of self._tasks: close_spider awaits those, and this task awaits close_spider.
+        self._close_task = asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="cancelled"))
 
     def on_pages_queued(self, refs: list[Any], spider: Any = None) -> None:
         self._background(self._queue(list(refs)))

@@ -221,3 +221,16 @@ def test_a_page_whose_processing_raises_is_failed_with_the_error_and_an_error_ev
     _, events = yield events_of(web, job_id)
     errors = [e for e in events if e["type"] == "error"]
     assert len(errors) == 1 and errors[0]["url"].endswith("/p1.html") and "ValueError" in errors[0]["message"]
+
+
+@pytest_twisted.inlineCallbacks
+def test_a_cancel_written_by_another_process_stops_the_crawl_at_its_next_page(web, job_runner, site, database_url):
+    url = docs_site(site, pages=40, delay=0.1)
+    job_id = yield start(web, url, maxPages=40, maxDepth=1)
+    yield wait_until(lambda: web.get(f"/api/v3/jobs/{job_id}").json()["data"]["processedUrls"] >= 2)
+    # what another web process does: the database only (this process's runner is not told)
+    sql(database_url, "UPDATE crawl_jobs SET status = 'cancelled', current_step = 'done' WHERE id = $1",
+        uuid.UUID(job_id))
+    yield wait_until(lambda: uuid.UUID(job_id) not in job_runner.active(), timeout=15)
+    final = yield job(web, job_id)
+    assert final["status"] == "cancelled" and final["processedUrls"] < 40
