@@ -50,6 +50,8 @@ DOCSPASTA_RETRY_AFTER_MAX = 30.0
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.middlewares.BackoffRetryMiddleware": 550,
+    # After redirects (600): the response URL keeps a hash route (#/guide) as a browser's does.
+    "spiders.render_routes.RouteFragmentMiddleware": 590,
     # Proxies from the environment would resolve names where the SSRF guard cannot see.
     "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
     "spiders.middlewares.SSRFGuardMiddleware": 950,

@@ -265,3 +265,14 @@ def test_one_client_rendered_page_does_not_send_a_static_site_through_the_browse
     result = yield crawl(site.url(D), max_depth=3)
     rendered = {item["url"].rsplit("/", 1)[-1]: item["rendered"] for item in result.completed}
     assert rendered == {"": False, "explorer.html": True, "a.html": False, "b.html": False}
+
+
+@needs_chromium
+@pytest_twisted.inlineCallbacks
+def test_a_start_url_with_a_hash_route_is_that_route(site, crawl):
+    serve_docsify(site)
+    result = yield crawl(site.url(f"{D}#/quickstart"), max_depth=0)
+    (item,) = result.items
+    assert item["status"] == "completed" and item["url"].endswith("/docs/#/quickstart")
+    assert "pip install pastry" in item["markdown"]
+    assert item["render_reason"].startswith("single-page app")

@@ -141,3 +141,18 @@ def test_network_quiet_waits_for_every_request_to_end():
     assert not network.settled(0)
     network._ended(None)
     assert network.settled(0) and not network.settled(60)
+
+
+def test_a_plain_response_keeps_the_hash_route_it_was_asked_for_even_after_a_redirect():
+    from spiders.render_routes import RouteFragmentMiddleware
+
+    middleware = RouteFragmentMiddleware()
+    asked = Request("https://d.example/docs/#/guide")
+    plain = HtmlResponse("https://d.example/docs/", body=b"<html></html>", request=asked)
+    assert middleware.process_response(asked, plain).url == "https://d.example/docs/#/guide"
+    redirected = Request("https://d.example/docs/", meta={"redirect_urls": ["http://d.example/docs#/guide"]})
+    final = HtmlResponse("https://d.example/docs/", body=b"<html></html>", request=redirected)
+    assert middleware.process_response(redirected, final).url == "https://d.example/docs/#/guide"
+    plain_page = Request("https://d.example/docs/page.html")
+    untouched = HtmlResponse("https://d.example/docs/page.html", body=b"<html></html>", request=plain_page)
+    assert middleware.process_response(plain_page, untouched) is untouched
