@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import sys
 
-
 from tests.test_render_crawl import D, needs_chromium, serve_docsify
 from tests.test_terminal import run
 
@@ -20,18 +19,10 @@ def test_docspasta_crawl_renders_a_docsify_site(site, tmp_path):
     assert set(items) == {"", "/quickstart", "/configuration", "/guide/templates", "/faq"}
     assert all(item["status"] == "completed" and item["rendered"] for item in items.values())
     assert "pip install pastry" in items["/quickstart"]["markdown"]
-    assert "static site generator for recipe collections" in out.read_text()
-
-
-@needs_chromium
-def test_the_document_has_every_route_of_a_docsify_site(site, tmp_path):
-    serve_docsify(site)
-    out = tmp_path / "docs.md"
-    proc = run(sys.executable, "-m", "webapp.cli", "crawl", site.url(D), "-o", str(out), "-q",
-               allow=f"127.0.0.1:{site.port}", timeout=120)
-    assert proc.returncode == 0, proc.stderr
     document = out.read_text()
-    assert "pip install pastry" in document and "Jinja templates" in document
+    for text in ("static site generator for recipe collections", "pip install pastry", "Jinja templates",
+                 "How do I publish?"):
+        assert text in document, f"{text!r} missing: a route was folded into another page"
 
 
 def test_render_flag_is_checked():
