@@ -47,7 +47,9 @@ class JobStore:
 
     async def pages(self, job_id: UUID) -> list[dict[str, Any]]:
         rows = await self.pool.fetch(
-            "SELECT * FROM job_urls WHERE job_id = $1 ORDER BY finished_at NULLS LAST, id", job_id)
+            # discovery order (breadth-first: depth, then the order links were found), which
+            # assembly falls back on when the pages carry no table of contents
+            "SELECT * FROM job_urls WHERE job_id = $1 ORDER BY depth, id", job_id)
         return [page_from_row(row) for row in rows]
 
     async def log(self, job_id: UUID, limit: int) -> list[Any]:

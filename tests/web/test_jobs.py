@@ -10,7 +10,7 @@ import uuid
 
 import pytest_twisted
 
-from tests.sitefixture import Reply
+from tests.sitefixture import Reply, page
 from tests.web.conftest import D, call, docs_site, read_stream, sql, wait_until
 
 STEPS = ["init", "discovery", "processing", "finalizing", "done"]
@@ -234,3 +234,19 @@ def test_a_cancel_written_by_another_process_stops_the_crawl_at_its_next_page(we
     yield wait_until(lambda: uuid.UUID(job_id) not in job_runner.active(), timeout=15)
     final = yield job(web, job_id)
     assert final["status"] == "cancelled" and final["processedUrls"] < 40
+
+
+@pytest_twisted.inlineCallbacks
+def test_the_document_keeps_the_sites_link_order_not_the_order_pages_finished(web, job_runner, site):
+    links = [f"p{n}.html" for n in range(6)]
+    site.add_page(D, "Start", *links)
+    for n in range(6):  # the first links answer slowest
+        body = (f"<p>Chapter {n} explains one part of the library in enough words to count as documentation: "
+                "what it does, an example, and the reasons behind the design of it.</p>")
+        site.add(f"{D}p{n}.html", Reply(body=page(f"Chapter {n}", body=body), delay=0.05 * (6 - n)))
+    job_id = yield start(web, site.url(D), maxPages=10, maxDepth=1)
+    final = yield wait_ended(web, job_runner, job_id)
+    assert final["status"] == "completed"
+    document = (yield call(web.get, f"/api/v3/jobs/{job_id}/document.md")).text
+    positions = [document.index(f"## Chapter {n}") for n in range(6)]
+    assert positions == sorted(positions)
