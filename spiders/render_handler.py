@@ -28,7 +28,9 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
 
+from playwright.async_api import Error as PlaywrightError
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
@@ -52,6 +54,10 @@ class NoBrowserFree(Exception):
     """Every browser this process may run is busy with other crawls."""
 
 
+class BrowserError(Exception):
+    """The browser could not load or render the page (the first line of Playwright's error)."""
+
+
 # Signal sent when a crawl starts waiting for a free browser: `browser_wait(limit)`.
 browser_wait = object()
 
@@ -71,6 +77,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self.max_browsers = max(1, crawler.settings.getint("DOCSPASTA_RENDER_MAX_BROWSERS", 2))
         self.browser_wait = crawler.settings.getfloat("DOCSPASTA_RENDER_BROWSER_WAIT", 300.0)
         self._slot: asyncio.Semaphore | None = None  # held from launch to close
+        self.max_size = crawler.settings.getint("DOWNLOAD_MAXSIZE")
 
     async def _maybe_launch_in_thread(self) -> None:
         """Not at engine start: `_download_request` launches on the first browser request."""
@@ -87,7 +94,16 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
             async with self._launch_lock:
                 if not self.launched:
                     await self._start_browser()
-        return await super()._download_request(request, spider)
+        try:
+            response = await super()._download_request(request, spider)
+        except PlaywrightError as exc:
+            # Playwright's messages carry a multi-line call log: the first line is the reason.
+            lines = (exc.message or str(exc)).strip().splitlines()
+            raise BrowserError(lines[0] if lines else type(exc).__name__) from exc
+        if self.max_size and len(response.body) > self.max_size:
+            # No byte counter runs inside the browser: a page can build any DOM it likes.
+            raise IgnoreRequest(f"rendered page over DOWNLOAD_MAXSIZE ({len(response.body)} bytes)")
+        return response
 
     async def _start_browser(self) -> None:
         slots = browser_slots(self.max_browsers)

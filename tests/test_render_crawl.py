@@ -276,3 +276,25 @@ def test_a_start_url_with_a_hash_route_is_that_route(site, crawl):
     assert item["status"] == "completed" and item["url"].endswith("/docs/#/quickstart")
     assert "pip install pastry" in item["markdown"]
     assert item["render_reason"].startswith("single-page app")
+
+
+@needs_chromium
+@pytest_twisted.inlineCallbacks
+def test_a_page_the_browser_cannot_load_fails_with_a_one_line_reason(site, crawl):
+    shell = "<html><body><div id='app'></div><script>1</script></body></html>"
+    site.sequence(f"{D}hangs.html", Reply(body=shell), Reply(body=shell, delay=3.0))  # plain fast, browser slow
+    result = yield crawl(site.url(f"{D}hangs.html"), settings={"PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": 1000})
+    (item,) = result.items
+    assert item["status"] == "failed" and item["rendered"] is True
+    assert item["error"].startswith("rendering failed: BrowserError: ") and "Timeout 1000ms" in item["error"]
+    assert "\n" not in item["error"]
+
+
+@needs_chromium
+@pytest_twisted.inlineCallbacks
+def test_a_rendered_page_over_the_size_limit_fails(site, crawl):
+    site.add(f"{D}huge.html", "<html><body><div id='root'></div><script>"
+             "document.getElementById('root').textContent = 'word '.repeat(50000)</script></body></html>")
+    result = yield crawl(site.url(f"{D}huge.html"), settings={"DOWNLOAD_MAXSIZE": 100_000})
+    (item,) = result.items
+    assert item["status"] == "failed" and item["error"] == "rendering failed: too large (over 100000 bytes)"
