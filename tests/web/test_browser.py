@@ -76,7 +76,7 @@ def test_the_job_page_updates_live_cancels_completes_and_downloads(live):
                 page.fill("#url", slow)
                 page.fill("#max_pages", "999")
                 page.click("button[type=submit]")
-                expect(page.locator("#max_pages-error")).to_contain_text("max_pages: must be from 1 to 200")
+                expect(page.locator("#max_pages-error")).to_contain_text("Must be from 1 to 200")
                 page.screenshot(path=str(ARTIFACTS / "form-error.png"), full_page=True)
 
                 # A slow crawl: the progress fragment changes at least three times, then cancel.
