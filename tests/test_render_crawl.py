@@ -298,3 +298,13 @@ def test_a_rendered_page_over_the_size_limit_fails(site, crawl):
     result = yield crawl(site.url(f"{D}huge.html"), settings={"DOWNLOAD_MAXSIZE": 100_000})
     (item,) = result.items
     assert item["status"] == "failed" and item["error"] == "rendering failed: too large (over 100000 bytes)"
+
+
+@pytest_twisted.inlineCallbacks
+def test_without_chromium_a_page_that_needs_it_fails_with_the_reason(site, crawl):
+    site.add(f"{D}app.html", "<html><body><div id='app'></div><script>1</script></body></html>")
+    launch = {"executable_path": "/nonexistent/chromium", "headless": True, "timeout": 10_000}
+    result = yield crawl(site.url(f"{D}app.html"), settings={"PLAYWRIGHT_LAUNCH_OPTIONS": launch})
+    (item,) = result.items
+    assert item["status"] == "failed" and item["error"].startswith("rendering failed: BrowserError: ")
+    assert "/nonexistent/chromium" in item["error"] and "\n" not in item["error"]
