@@ -55,7 +55,7 @@ def watch_changes(page, selector: str, wanted: int, timeout_ms: int = 30_000) ->
 
 def test_the_job_page_updates_live_cancels_completes_and_downloads(live):
     site, server = live
-    slow = add_site(site, "browser-slow", pages=40, delay=0.25)
+    slow = add_site(site, "browser-slow", pages=80, delay=0.5)  # 10 s or more: time to watch and cancel
     fast = add_site(site, "browser-fast", pages=8, delay=0.05)
     ARTIFACTS.mkdir(exist_ok=True)
 
@@ -80,12 +80,13 @@ def test_the_job_page_updates_live_cancels_completes_and_downloads(live):
                 page.screenshot(path=str(ARTIFACTS / "form-error.png"), full_page=True)
 
                 # A slow crawl: the progress fragment changes at least three times, then cancel.
-                page.fill("#max_pages", "40")
+                page.fill("#max_pages", "80")
                 page.fill("#max_depth", "1")
                 page.click("button[type=submit]")
                 page.wait_for_url("**/jobs/*")
                 slow_job = page.url.rsplit("/", 1)[-1]
                 changes = watch_changes(page, "#counters", 4)
+                assert page.inner_text("#job-status") == "running", "the slow crawl ended before it could be cancelled"
                 page.screenshot(path=str(ARTIFACTS / "job-running.png"), full_page=True)
                 assert page.get_attribute(".progress", "role") == "progressbar"
                 page.click("button.cancel")

@@ -131,8 +131,8 @@ def test_export_matches_the_database_and_the_document(web, job_runner, site, dat
 
 @pytest_twisted.inlineCallbacks
 def test_cancel_stops_the_crawl_at_once_and_keeps_the_pages_stored(web, job_runner, site, database_url):
-    url = docs_site(site, pages=40, delay=0.15)
-    job_id = yield start(web, url, maxPages=40, maxDepth=1)
+    url = docs_site(site, pages=80, delay=0.3)  # 3 s or more: time to cancel under any load
+    job_id = yield start(web, url, maxPages=80, maxDepth=1)
     yield wait_until(lambda: web.get(f"/api/v3/jobs/{job_id}").json()["data"]["processedUrls"] >= 3)
     # URLs whose request is out are `processing` in the frontier, with their attempt time
     in_flight = yield wait_until(lambda: sql(
@@ -143,7 +143,7 @@ def test_cancel_stops_the_crawl_at_once_and_keeps_the_pages_stored(web, job_runn
     final = yield wait_ended(web, job_runner, job_id)
     hits_after_stop = len(site.hits)
     assert final["status"] == "cancelled"
-    assert 3 <= final["processedUrls"] < 40
+    assert 3 <= final["processedUrls"] < 80
     again = yield call(web.post, f"/api/v3/jobs/{job_id}/cancel")
     assert again.status_code == 200 and again.json()["data"]["status"] == "cancelled"
     stored = sql(database_url, "SELECT count(*) AS n FROM job_urls WHERE job_id = $1 AND status = 'completed'",
@@ -225,15 +225,15 @@ def test_a_page_whose_processing_raises_is_failed_with_the_error_and_an_error_ev
 
 @pytest_twisted.inlineCallbacks
 def test_a_cancel_written_by_another_process_stops_the_crawl_at_its_next_page(web, job_runner, site, database_url):
-    url = docs_site(site, pages=40, delay=0.1)
-    job_id = yield start(web, url, maxPages=40, maxDepth=1)
+    url = docs_site(site, pages=80, delay=0.2)
+    job_id = yield start(web, url, maxPages=80, maxDepth=1)
     yield wait_until(lambda: web.get(f"/api/v3/jobs/{job_id}").json()["data"]["processedUrls"] >= 2)
     # what another web process does: the database only (this process's runner is not told)
     sql(database_url, "UPDATE crawl_jobs SET status = 'cancelled', current_step = 'done' WHERE id = $1",
         uuid.UUID(job_id))
     yield wait_until(lambda: uuid.UUID(job_id) not in job_runner.active(), timeout=15)
     final = yield job(web, job_id)
-    assert final["status"] == "cancelled" and final["processedUrls"] < 40
+    assert final["status"] == "cancelled" and final["processedUrls"] < 80
 
 
 @pytest_twisted.inlineCallbacks

@@ -63,8 +63,8 @@ def test_a_live_stream_follows_a_real_crawl_and_resumes_exactly(live):
 
 def test_cancel_ends_a_running_crawl_with_a_cancelled_event(live):
     site, server = live
-    url = add_site(site, "slow", pages=40, delay=0.2)
-    job_id = create(server, url, maxPages=40, maxDepth=1)
+    url = add_site(site, "slow", pages=80, delay=0.4)  # 4 s or more: time to cancel under any load
+    job_id = create(server, url, maxPages=80, maxDepth=1)
     deadline = time.monotonic() + 30
     while httpx.get(f"{server.url}/api/v3/jobs/{job_id}", timeout=5).json()["data"]["processedUrls"] < 2:
         assert time.monotonic() < deadline, "the crawl did not start"
@@ -75,7 +75,7 @@ def test_cancel_ends_a_running_crawl_with_a_cancelled_event(live):
     assert events[-1]["type"] == "job_cancelled"
     assert sum(event["type"] in TERMINAL for event in events) == 1
     job = httpx.get(f"{server.url}/api/v3/jobs/{job_id}", timeout=5).json()["data"]
-    assert job["status"] == "cancelled" and 2 <= job["processedUrls"] < 40
+    assert job["status"] == "cancelled" and 2 <= job["processedUrls"] < 80
 
 
 def test_ten_jobs_at_once_all_complete(live):
