@@ -54,6 +54,11 @@ async def create_pool(database_url: str, max_size: int, *, min_size: int = 1) ->
                                      reset=_keep_session)
 
 
+def _open(job: Any) -> bool:
+    """Whether a job (row) may still change: pending (a terminal run's job) or running."""
+    return job is not None and job["status"] in ("pending", "running")
+
+
 def job_status(row: Mapping[str, Any]) -> dict[str, Any]:
     """The job's status fields in the API's camelCase form (events and GET /jobs/{id})."""
     finished = row["processed_urls"] + row["failed_urls"] + row["skipped_urls"]
@@ -116,9 +121,18 @@ class JobWriter:
         """Add PageRefs to the frontier (pending); returns (how many were new, the job row)."""
         rows = [(ref.url, ref.key, ref.depth, ref.discovered_from) for ref in refs]
         async with self.pool.acquire() as conn, conn.transaction():
+            if not _open(await self._lock_job(conn, job_id)):
+                return 0, None
             inserted = await self._insert_pending(conn, job_id, rows)
             job = await conn.fetchrow(_BUMP, job_id, 0, 0, 0, inserted) if inserted else None
         return inserted, job
+
+    @staticmethod
+    async def _lock_job(conn: Any, job_id: UUID) -> Any:
+        # The job row first, in every transaction that changes the job's URLs: a cancel
+        # (an UPDATE of this row) is then either before the change or after it, and
+        # nothing is stored for a job once its cancel has committed.
+        return await conn.fetchrow("SELECT * FROM crawl_jobs WHERE id = $1 FOR UPDATE", job_id)
 
     @staticmethod
     async def _insert_pending(conn: Any, job_id: UUID, rows: list[tuple]) -> int:
@@ -142,10 +156,17 @@ class JobWriter:
             job_id, key, retry_count)
 
     async def record(self, job_id: UUID, item: Mapping[str, Any]) -> Any:
-        """Store one page's result and move the counters with it; returns the job row."""
+        """Store one page's result and move the counters with it; returns the job row.
+
+        A job that has ended (cancelled, failed, completed) stores nothing more: its row
+        is returned unchanged, and the caller sees why from its status.
+        """
         key = normalize_url(item["url"])
         status = item["status"]
         async with self.pool.acquire() as conn, conn.transaction():
+            job = await self._lock_job(conn, job_id)
+            if not _open(job):
+                return job
             inserted = await self._insert_pending(
                 conn, job_id, [(item["url"], key, item.get("depth") or 0, item.get("discovered_from"))])
             previous = await conn.fetchval(

@@ -127,6 +127,7 @@ class PostgresPipeline:
                 await self._publish(url_event(item, job))
             elif job is not None and job["status"] == "cancelled":
                 self._stop_cancelled()
+                raise DropItem("the job was cancelled; the page is not stored")
         return item
 
     def _stop_cancelled(self) -> None:
