@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 
@@ -11,6 +12,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from webapp.app import create_app
+    from webapp.embedded import EmbeddedError, services_for
     from webapp.settings import Settings, SettingsError
 
     try:
@@ -21,27 +23,48 @@ def _serve(args: argparse.Namespace) -> int:
     level = getattr(logging, args.log_level.upper())
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Scrapy's per-crawl INFO lines (stats dumps, "Spider opened") would drown the server's own log.
-    for noisy in ("scrapy", "scrapy-playwright", "twisted"):
+    for noisy in ("scrapy", "scrapy-playwright", "twisted", "pgserver"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     # Crawls parse and convert pages on the reactor thread; with the default 5 ms GIL slices
     # uvicorn's thread waits behind them and SSE events arrive late (bench/web_bench.py:
     # event p99 under 10 jobs fell from 66-148 ms to 17-20 ms with 1 ms slices).
     sys.setswitchinterval(0.001)
-    # The app factory installs the asyncio reactor and starts crochet before uvicorn's loop exists.
-    app = create_app(settings)
-    # Open SSE streams never finish by themselves: give them a few seconds at shutdown, then cut them.
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, lifespan="on",
-                timeout_graceful_shutdown=5)
+    _exit_on_signals()
+    try:
+        with services_for(settings) as settings:
+            # The app factory installs the asyncio reactor and starts crochet before uvicorn's loop exists.
+            app = create_app(settings)
+            # Open SSE streams never finish by themselves: give them a few seconds at shutdown, then cut them.
+            uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, lifespan="on",
+                        timeout_graceful_shutdown=5)
+    except EmbeddedError as exc:
+        print(f"docspasta: error: {exc}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _exit_on_signals() -> None:
+    """SIGINT and SIGTERM end the process through SystemExit, so the embedded servers stop first.
+
+    uvicorn handles both while it serves, and once it has shut down it raises the signal again
+    with the handler it found: this one, rather than SIGTERM's default (die at once).
+    """
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
 
 
 def _migrate(args: argparse.Namespace) -> int:
     import asyncio
 
+    from webapp.embedded import services_for
     from webapp.migrate import migrate_url
     from webapp.settings import Settings
 
-    applied = asyncio.run(migrate_url(Settings.from_env().database_url))
+    with services_for(Settings.from_env()) as settings:
+        applied = asyncio.run(migrate_url(settings.database_url))
     print("applied: " + ", ".join(applied) if applied else "the database is up to date")
     return 0
 

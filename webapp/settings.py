@@ -36,8 +36,11 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = "postgresql://postgres@127.0.0.1:5432/docspasta"
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    # None: `docspasta serve` runs the server itself, from data_dir (webapp/embedded.py)
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: str = ""  # embedded servers' data; empty: $XDG_DATA_HOME/docspasta or ~/.local/share/docspasta
+    metrics_token: str = ""  # when set, GET /metrics needs `Authorization: Bearer <token>`
     redis_prefix: str = "docspasta:"  # every Redis key starts with it
     max_pages_limit: int = 200  # the highest maxPages the API accepts
     max_depth_limit: int = 5
@@ -65,6 +68,8 @@ class Settings:
         return cls(
             database_url=env.get("DATABASE_URL") or cls.database_url,
             redis_url=env.get("REDIS_URL") or cls.redis_url,
+            data_dir=env.get("DOCSPASTA_DATA_DIR", ""),
+            metrics_token=env.get("DOCSPASTA_METRICS_TOKEN", ""),
             redis_prefix=env.get("DOCSPASTA_REDIS_PREFIX") or cls.redis_prefix,
             max_pages_limit=_int(env, "DOCSPASTA_MAX_PAGES_LIMIT", cls.max_pages_limit, 1, 10_000),
             max_depth_limit=_int(env, "DOCSPASTA_MAX_DEPTH_LIMIT", cls.max_depth_limit, 1, 20),

