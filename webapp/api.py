@@ -64,7 +64,8 @@ async def stream(request: Request) -> StreamingResponse:
     await state.store.get(job_id)  # 404 before the stream starts
     batches = sse.job_events(state.store.get, state.redis, state.settings.redis_prefix, job_id,
                              request.headers.get("last-event-id"))
-    return StreamingResponse(sse.json_stream(batches), media_type="text/event-stream", headers=sse.HEADERS)
+    return StreamingResponse(state.metrics.track_stream(sse.json_stream(batches)), media_type="text/event-stream",
+                             headers=sse.HEADERS)
 
 
 async def export_json(request: Request) -> JSONResponse:

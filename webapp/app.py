@@ -19,6 +19,7 @@ from starlette.templating import Jinja2Templates
 
 from webapp import api, pages
 from webapp.errors import exception_handlers
+from webapp.metrics import Metrics, metrics_endpoint
 from webapp.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ def routes() -> list[Any]:
         Route(job + "/export.json", api.export_json, name="api_export"),
         Route(job + "/document.md", api.document_md, name="api_document"),
         Route(job + "/llms.txt", api.llms_txt, name="api_llms_txt"),
+        Route("/metrics", metrics_endpoint, name="metrics"),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
@@ -58,6 +60,7 @@ def crochet_launcher(settings: Settings) -> Any:
 def create_app(settings: Settings | None = None, *, launcher: Any = None) -> Starlette:
     settings = settings or Settings.from_env()
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    metrics = Metrics()  # the app's own registry: several apps in one process do not collide
     # The reactor is installed here, before any event loop runs (see runner.setup_reactor).
     own_launcher = crochet_launcher(settings) if launcher is None and settings.run_crawls else None
 
@@ -88,7 +91,7 @@ def create_app(settings: Settings | None = None, *, launcher: Any = None) -> Sta
             yield {
                 "settings": settings, "store": store, "redis": redis, "templates": templates,
                 "publisher": EventPublisher(redis, settings.redis_prefix, settings.stream_maxlen, settings.stream_ttl),
-                "launcher": jobs_launcher,
+                "launcher": jobs_launcher, "metrics": metrics,
             }
         finally:
             if owned:

@@ -89,7 +89,7 @@ async def job_events(request: Request) -> StreamingResponse:
 
     batches = sse.job_events(state.store.get, state.redis, state.settings.redis_prefix, job_id,
                              request.headers.get("last-event-id"))
-    return StreamingResponse(sse.fragment_stream(batches, render), media_type="text/event-stream",
+    return StreamingResponse(state.metrics.track_stream(sse.fragment_stream(batches, render)), media_type="text/event-stream",
                              headers=sse.HEADERS)
 
 

@@ -1,0 +1,58 @@
+"""`/metrics`: Prometheus text from the app's own registry, figures from PostgreSQL, the token."""
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("prometheus_client")
+
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+from starlette.testclient import TestClient  # noqa: E402
+
+# the web tests' fixtures: a database and Redis prefix of this module's own, the app with crawls off
+from tests.web.conftest import (  # noqa: E402,F401
+    REDIS_URL, api, api_site, database_url, redis_prefix, sql,
+)
+from webapp.app import create_app  # noqa: E402
+from webapp.settings import Settings  # noqa: E402
+
+
+def samples(text: str) -> dict[tuple[str, tuple], float]:
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_metrics_count_jobs_and_the_queue_from_the_database(api, api_site, database_url):
+    before = samples(api.get("/metrics").text)
+    response = api.post("/api/v3/jobs", json={"url": api_site.url("/docs/")})
+    assert response.status_code == 201
+    job_id = response.json()["data"]["jobId"]
+    sql(database_url, "INSERT INTO job_urls (job_id, url, normalized_url) VALUES ($1::uuid, $2, $2)",
+        job_id, api_site.url("/docs/"))
+    after = api.get("/metrics")
+    assert after.status_code == 200 and after.headers["content-type"].startswith("text/plain")
+    now = samples(after.text)
+    assert now[("docspasta_jobs_created_total", ())] == before[("docspasta_jobs_created_total", ())] + 1
+    # crawls are off in `api`: the job stays pending with its start URL queued (inserted above)
+    assert now[("docspasta_jobs_active", (("status", "pending"),))] >= 1
+    assert now[("docspasta_queue_depth", ())] >= 1
+    for name in ("docspasta_jobs_completed_total", "docspasta_jobs_failed_total", "docspasta_pages_crawled_total",
+                 "docspasta_sse_connections", "docspasta_url_processing_seconds_count"):
+        assert (name, ()) in now, name
+    assert ("docspasta_url_processing_seconds_bucket", (("le", "+Inf"),)) in now
+
+
+def test_metrics_token_is_required_when_set(database_url, redis_prefix):
+    settings = Settings(database_url=database_url, redis_url=REDIS_URL, redis_prefix=redis_prefix,
+                        db_pool_size=2, run_crawls=False, metrics_token="s3cret")
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        ok = client.get("/metrics", headers={"Authorization": "Bearer s3cret"})
+        assert ok.status_code == 200 and "docspasta_jobs_created_total" in ok.text
+
+
+def test_each_app_has_its_own_registry(database_url, redis_prefix):
+    settings = Settings(database_url=database_url, redis_url=REDIS_URL, redis_prefix=redis_prefix,
+                        db_pool_size=2, run_crawls=False)
+    with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
+        assert one.get("/metrics").status_code == two.get("/metrics").status_code == 200
