@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="docspasta",
         description="Turn a documentation site into one clean, LLM-ready Markdown document.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  docspasta serve                       # the web app on http://127.0.0.1:8000/\n"
+               "  docspasta crawl https://docs.example.org/ -o docs.md --json pages.json --llms llms.txt\n"
+               "\n`docspasta COMMAND --help` describes each command's options.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

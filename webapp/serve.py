@@ -13,6 +13,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from webapp.app import create_app
     from webapp.embedded import EmbeddedError, services_for
+    from webapp.logs import configure_logging
     from webapp.settings import Settings, SettingsError
 
     try:
@@ -21,7 +22,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"docspasta: error: {exc}", file=sys.stderr)
         return 2
     level = getattr(logging, args.log_level.upper())
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(level, settings.log_format)  # one handler, with the job id (webapp/logs.py)
     # Scrapy's per-crawl INFO lines (stats dumps, "Spider opened") would drown the server's own log.
     for noisy in ("scrapy", "scrapy-playwright", "twisted", "pgserver"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
@@ -35,8 +36,9 @@ def _serve(args: argparse.Namespace) -> int:
             # The app factory installs the asyncio reactor and starts crochet before uvicorn's loop exists.
             app = create_app(settings)
             # Open SSE streams never finish by themselves: give them a few seconds at shutdown, then cut them.
+            # log_config=None: uvicorn's records go through the handler above, in the same format.
             uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, lifespan="on",
-                        timeout_graceful_shutdown=5)
+                        timeout_graceful_shutdown=5, log_config=None)
     except EmbeddedError as exc:
         print(f"docspasta: error: {exc}", file=sys.stderr)
         return 1
@@ -69,12 +71,33 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+SERVE_EPILOG = """\
+servers:
+  With DATABASE_URL and REDIS_URL unset, PostgreSQL and Redis run embedded, with their
+  data in DOCSPASTA_DATA_DIR (default: ~/.local/share/docspasta), and stop with the server.
+  Set either to use your own server, e.g.
+    DATABASE_URL=postgresql://user:pass@db:5432/docspasta REDIS_URL=redis://cache:6379/0
+
+environment (all optional; README.md, "Configuration", lists every one):
+  DOCSPASTA_ALLOW_HOSTS     host:port pairs that may be crawled although internal
+  DOCSPASTA_LOG_FORMAT      text (default) or json
+  DOCSPASTA_METRICS_TOKEN   require `Authorization: Bearer <token>` on /metrics
+"""
+
+
 def add_server_commands(commands: argparse._SubParsersAction) -> None:
-    serve = commands.add_parser("serve", help="run the web app (DATABASE_URL, REDIS_URL, DOCSPASTA_*)",
-                                description="Run the DocsPasta web app and its crawler with uvicorn.")
+    serve = commands.add_parser(
+        "serve", help="run the web app and its crawler (http://127.0.0.1:8000/)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run the DocsPasta web app and its crawler with uvicorn.",
+        epilog=SERVE_EPILOG)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on, 0 for any free one (default: 8000)")
-    serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
+                       help="the least severe records logged (default: info)")
     serve.set_defaults(handler=_serve)
-    migrate = commands.add_parser("migrate", help="apply the database migrations (DATABASE_URL) and exit")
+    migrate = commands.add_parser(
+        "migrate", help="apply the database migrations and exit",
+        description="Apply the database migrations (to DATABASE_URL, else to the embedded PostgreSQL) and exit. "
+                    "`docspasta serve` applies them at start-up too.")
     migrate.set_defaults(handler=_migrate)

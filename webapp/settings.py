@@ -27,6 +27,13 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = (env.get(name) or "").strip().lower() or default
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -40,6 +47,7 @@ class Settings:
     database_url: str | None = None
     redis_url: str | None = None
     data_dir: str = ""  # embedded servers' data; empty: $XDG_DATA_HOME/docspasta or ~/.local/share/docspasta
+    log_format: str = "text"  # text | json (one JSON object a line), both with the job id
     metrics_token: str = ""  # when set, GET /metrics needs `Authorization: Bearer <token>`
     redis_prefix: str = "docspasta:"  # every Redis key starts with it
     max_pages_limit: int = 200  # the highest maxPages the API accepts
@@ -50,7 +58,10 @@ class Settings:
     recent_jobs: int = 20
     db_pool_size: int = 20  # uvicorn's pool: one connection per request in flight avoids queueing for one
     crawl_db_pool_size: int = 10  # the crawl side's pool (pipelines of every running job)
-    max_concurrent_jobs: int = 10  # crawls running at once in this process; later jobs wait, pending
+    max_concurrent_jobs: int = 50  # crawls running at once in this process; later jobs wait, pending
+    lease_seconds: int = 30  # a worker's hold on a job; another worker resumes it this long after a crash
+    claim_interval: int = 2  # seconds between a worker's looks for jobs nobody runs
+    cron_secret: str = ""  # POST /api/v3/process needs `Authorization: Bearer <CRON_SECRET>`; empty: refused
     allow_hosts: str = ""  # host:port pairs that may be crawled although local (the SSRF guard's allow-list)
     run_crawls: bool = True  # False: jobs are stored but no crawl starts (API-only tests)
     crawl_settings: dict[str, Any] = field(default_factory=dict)  # Scrapy settings layered on each job
@@ -70,6 +81,7 @@ class Settings:
             redis_url=env.get("REDIS_URL") or cls.redis_url,
             data_dir=env.get("DOCSPASTA_DATA_DIR", ""),
             metrics_token=env.get("DOCSPASTA_METRICS_TOKEN", ""),
+            log_format=_choice(env, "DOCSPASTA_LOG_FORMAT", cls.log_format, ("text", "json")),
             redis_prefix=env.get("DOCSPASTA_REDIS_PREFIX") or cls.redis_prefix,
             max_pages_limit=_int(env, "DOCSPASTA_MAX_PAGES_LIMIT", cls.max_pages_limit, 1, 10_000),
             max_depth_limit=_int(env, "DOCSPASTA_MAX_DEPTH_LIMIT", cls.max_depth_limit, 1, 20),
@@ -78,6 +90,9 @@ class Settings:
             log_lines=_int(env, "DOCSPASTA_LOG_LINES", cls.log_lines, 1, 1000),
             recent_jobs=_int(env, "DOCSPASTA_RECENT_JOBS", cls.recent_jobs, 1, 500),
             max_concurrent_jobs=_int(env, "DOCSPASTA_MAX_CONCURRENT_JOBS", cls.max_concurrent_jobs, 1, 1000),
+            lease_seconds=_int(env, "DOCSPASTA_LEASE_SECONDS", cls.lease_seconds, 2, 3600),
+            claim_interval=_int(env, "DOCSPASTA_CLAIM_INTERVAL", cls.claim_interval, 1, 60),
+            cron_secret=env.get("CRON_SECRET", ""),
             db_pool_size=_int(env, "DOCSPASTA_DB_POOL_SIZE", cls.db_pool_size, 2, 200),
             crawl_db_pool_size=_int(env, "DOCSPASTA_CRAWL_DB_POOL_SIZE", cls.crawl_db_pool_size, 2, 200),
             allow_hosts=env.get("DOCSPASTA_ALLOW_HOSTS", ""),
