@@ -231,8 +231,9 @@ def test_a_cancel_written_by_another_process_stops_the_crawl_at_its_next_page(we
     job_id = yield start(web, url, maxPages=80, maxDepth=1)
     yield wait_until(lambda: web.get(f"/api/v3/jobs/{job_id}").json()["data"]["processedUrls"] >= 2)
     # what another web process does: the database only (this process's runner is not told)
-    sql(database_url, "UPDATE crawl_jobs SET status = 'cancelled', current_step = 'done' WHERE id = $1",
-        uuid.UUID(job_id))
+    # in a thread: the UPDATE waits for the crawl's open transaction, which needs the reactor running
+    yield call(sql, database_url, "UPDATE crawl_jobs SET status = 'cancelled', current_step = 'done' WHERE id = $1",
+               uuid.UUID(job_id))
     yield wait_until(lambda: uuid.UUID(job_id) not in job_runner.active(), timeout=15)
     final = yield job(web, job_id)
     assert final["status"] == "cancelled" and final["processedUrls"] < 80
@@ -252,3 +253,15 @@ def test_the_document_keeps_the_sites_link_order_not_the_order_pages_finished(we
     document = (yield call(web.get, f"/api/v3/jobs/{job_id}/document.md")).text
     positions = [document.index(f"## Chapter {n}") for n in range(6)]
     assert positions == sorted(positions)
+
+
+@pytest_twisted.inlineCallbacks
+def test_cancel_works_without_javascript_too(web, job_runner, site):
+    url = docs_site(site, pages=80, delay=0.3)
+    job_id = yield start(web, url, maxPages=80, maxDepth=1)
+    html = (yield call(web.get, f"/jobs/{job_id}")).text
+    assert f'<form method="post" action="/jobs/{job_id}/cancel"' in html
+    response = yield call(web.post, f"/jobs/{job_id}/cancel", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == f"/jobs/{job_id}"
+    final = yield wait_ended(web, job_runner, job_id)
+    assert final["status"] == "cancelled"
