@@ -59,6 +59,15 @@ def _open(job: Any) -> bool:
     return job is not None and job["status"] in ("pending", "running")
 
 
+class LeaseLost(RuntimeError):
+    """Another worker holds this job's lease now: this worker must write nothing more for it."""
+
+
+# A job a worker may take: not ended, and nobody's live lease on it.
+CLAIMABLE = ("status IN ('pending', 'running')"
+             " AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < now())")
+
+
 def job_status(row: Mapping[str, Any]) -> dict[str, Any]:
     """The job's status fields in the API's camelCase form (events and GET /jobs/{id})."""
     finished = row["processed_urls"] + row["failed_urls"] + row["skipped_urls"]
@@ -97,10 +106,21 @@ def page_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class JobWriter:
-    """The crawl side's statements about one job at a time, on one asyncpg pool."""
+    """The crawl side's statements about one job at a time, on one asyncpg pool.
 
-    def __init__(self, pool: Any):
+    With an `owner` (a worker's lease token), every write is fenced: it happens only
+    while that owner holds the job's lease, and raises `LeaseLost` otherwise, so a
+    worker that was paused or cut off and came back cannot write over the worker
+    that took its jobs over.
+    """
+
+    def __init__(self, pool: Any, owner: str | None = None):
         self.pool = pool
+        self.owner = owner
+
+    def _check_lease(self, job: Any) -> None:
+        if self.owner is not None and job is not None and _open(job) and job["lease_owner"] != self.owner:
+            raise LeaseLost(f"job {job['id']} is leased to {job['lease_owner'] or 'nobody'} now")
 
     async def start(self, job_id: UUID, start_url: str, owner: str, lease_seconds: int) -> Any:
         """pending -> running (step discovery), with the start URL in the frontier; None if not pending."""
@@ -109,7 +129,8 @@ class JobWriter:
                 "UPDATE crawl_jobs SET status = 'running', current_step = 'discovery', started_at = now(),"
                 " updated_at = now(), lease_owner = $2, heartbeat_at = now(),"
                 " lease_expires_at = now() + make_interval(secs => $3)"
-                " WHERE id = $1 AND status = 'pending' RETURNING *",
+                " WHERE id = $1 AND status = 'pending'"
+                " AND (lease_owner IS NULL OR lease_owner = $2 OR lease_expires_at < now()) RETURNING *",
                 job_id, owner, lease_seconds,
             )
             if row is None:
@@ -121,7 +142,9 @@ class JobWriter:
         """Add PageRefs to the frontier (pending); returns (how many were new, the job row)."""
         rows = [(ref.url, ref.key, ref.depth, ref.discovered_from) for ref in refs]
         async with self.pool.acquire() as conn, conn.transaction():
-            if not _open(await self._lock_job(conn, job_id)):
+            job = await self._lock_job(conn, job_id)
+            self._check_lease(job)
+            if not _open(job):
                 return 0, None
             inserted = await self._insert_pending(conn, job_id, rows)
             job = await conn.fetchrow(_BUMP, job_id, 0, 0, 0, inserted) if inserted else None
@@ -152,8 +175,9 @@ class JobWriter:
         await self.pool.execute(
             "UPDATE job_urls SET status = 'processing', processing_started_at = coalesce(processing_started_at, now()),"
             " last_attempt_at = now(), retry_count = greatest(retry_count, $3)"
-            " WHERE job_id = $1 AND normalized_url = $2 AND status IN ('pending', 'processing')",
-            job_id, key, retry_count)
+            " WHERE job_id = $1 AND normalized_url = $2 AND status IN ('pending', 'processing')"
+            " AND EXISTS (SELECT 1 FROM crawl_jobs WHERE id = $1 AND ($4::text IS NULL OR lease_owner = $4))",
+            job_id, key, retry_count, self.owner)
 
     async def record(self, job_id: UUID, item: Mapping[str, Any]) -> Any:
         """Store one page's result and move the counters with it; returns the job row.
@@ -165,6 +189,7 @@ class JobWriter:
         status = item["status"]
         async with self.pool.acquire() as conn, conn.transaction():
             job = await self._lock_job(conn, job_id)
+            self._check_lease(job)
             if not _open(job):
                 return job
             inserted = await self._insert_pending(
@@ -194,7 +219,8 @@ class JobWriter:
     async def set_step(self, job_id: UUID, step: str) -> Any:
         return await self.pool.fetchrow(
             "UPDATE crawl_jobs SET current_step = $2, updated_at = now()"
-            " WHERE id = $1 AND status = 'running' AND current_step <> $2 RETURNING *", job_id, step)
+            " WHERE id = $1 AND status = 'running' AND current_step <> $2"
+            " AND ($3::text IS NULL OR lease_owner = $3) RETURNING *", job_id, step, self.owner)
 
     async def close_frontier(self, job_id: UUID, reason: str) -> Any:
         """URLs never fetched become skipped with `reason`; counters are recounted from the rows."""
@@ -226,8 +252,8 @@ class JobWriter:
                 "UPDATE crawl_jobs SET status = 'completed', current_step = 'done', final_markdown = $2,"
                 " final_token_count = $3, llms_txt = $4, completed_at = now(), updated_at = now(),"
                 " close_reason = 'finished', lease_owner = NULL, lease_expires_at = NULL"
-                " WHERE id = $1 AND status = 'running' RETURNING *",
-                job_id, markdown, token_count, llms_txt)
+                " WHERE id = $1 AND status = 'running' AND ($5::text IS NULL OR lease_owner = $5) RETURNING *",
+                job_id, markdown, token_count, llms_txt, self.owner)
             if row is not None and verdicts:
                 await conn.execute(
                     "UPDATE job_urls j SET included = v.included, drop_reason = v.reason"
@@ -242,15 +268,108 @@ class JobWriter:
             "UPDATE crawl_jobs SET status = $2, current_step = 'done', error_details = coalesce($3, error_details),"
             " close_reason = coalesce($4, close_reason), completed_at = now(), updated_at = now(),"
             " lease_owner = NULL, lease_expires_at = NULL"
-            " WHERE id = $1 AND status IN ('pending', 'running') RETURNING *",
-            job_id, status, error, reason)
+            " WHERE id = $1 AND status IN ('pending', 'running')"
+            " AND ($5::text IS NULL OR lease_owner IS NULL OR lease_owner = $5 OR lease_expires_at < now())"
+            " RETURNING *",
+            job_id, status, error, reason, self.owner)
 
     async def get(self, job_id: UUID) -> Any:
         return await self.pool.fetchrow("SELECT * FROM crawl_jobs WHERE id = $1", job_id)
 
-    async def renew_leases(self, job_ids: list[UUID], owner: str, lease_seconds: int) -> None:
-        if job_ids:
-            await self.pool.execute(
-                "UPDATE crawl_jobs SET heartbeat_at = now(), lease_expires_at = now() + make_interval(secs => $3)"
-                " WHERE id = ANY($1::uuid[]) AND lease_owner = $2 AND status = 'running'",
-                job_ids, owner, lease_seconds)
+    async def renew_leases(self, job_ids: list[UUID], owner: str, lease_seconds: int) -> set[UUID]:
+        """Extend this owner's leases; returns the jobs whose lease it still holds."""
+        if not job_ids:
+            return set()
+        rows = await self.pool.fetch(
+            "UPDATE crawl_jobs SET heartbeat_at = now(), lease_expires_at = now() + make_interval(secs => $3)"
+            " WHERE id = ANY($1::uuid[]) AND lease_owner = $2 AND status IN ('pending', 'running') RETURNING id",
+            job_ids, owner, lease_seconds)
+        return {row["id"] for row in rows}
+
+    async def claim_jobs(self, owner: str, limit: int, lease_seconds: int, exclude: list[UUID]) -> list[Any]:
+        """Lease up to `limit` jobs nobody holds (new ones, or ones whose worker died),
+        oldest first; workers skip each other's locked rows instead of waiting."""
+        if limit <= 0:
+            return []
+        return await self.pool.fetch(
+            "WITH picked AS (SELECT id FROM crawl_jobs WHERE " + CLAIMABLE + " AND id <> ALL($4::uuid[])"
+            "  ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+            " UPDATE crawl_jobs j SET lease_owner = $1, heartbeat_at = now(),"
+            "  lease_expires_at = now() + make_interval(secs => $3)"
+            " FROM picked WHERE j.id = picked.id RETURNING j.id, j.status",
+            owner, limit, lease_seconds, exclude)
+
+    async def take_over(self, job_id: UUID, owner: str, lease_seconds: int) -> Any:
+        """Hold a running job's lease to resume it; None if it ended or another worker holds it."""
+        return await self.pool.fetchrow(
+            "UPDATE crawl_jobs SET lease_owner = $2, heartbeat_at = now(), updated_at = now(),"
+            " lease_expires_at = now() + make_interval(secs => $3)"
+            " WHERE id = $1 AND status = 'running'"
+            " AND (lease_owner IS NULL OR lease_owner = $2 OR lease_expires_at < now()) RETURNING *",
+            job_id, owner, lease_seconds)
+
+    async def release(self, job_id: UUID, owner: str) -> None:
+        """Give the lease up (shutting down): any worker may resume the job at once."""
+        await self.pool.execute(
+            "UPDATE crawl_jobs SET lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
+            " WHERE id = $1 AND lease_owner = $2", job_id, owner)
+
+    async def snapshot(self, job_id: UUID) -> Any:
+        """The stored frontier to resume from; URLs left processing go back to pending."""
+        from spiders.frontier import FrontierSnapshot, PageRef
+
+        async with self.pool.acquire() as conn, conn.transaction():
+            job = await self._lock_job(conn, job_id)
+            self._check_lease(job)
+            await conn.execute(
+                "UPDATE job_urls SET status = 'pending', processing_started_at = NULL"
+                " WHERE job_id = $1 AND status = 'processing'", job_id)
+            rows = await conn.fetch(
+                "SELECT url, normalized_url, status, depth, discovered_from, retry_count, final_url"
+                " FROM job_urls WHERE job_id = $1 ORDER BY depth, id", job_id)
+        start_key = normalize_url(job["initial_url"])
+        snapshot = FrontierSnapshot(site_url=None, completed=0)
+        for row in rows:
+            key = row["normalized_url"]
+            snapshot.seen_keys.add(key)
+            if row["status"] == "completed":
+                snapshot.completed += 1
+                snapshot.done_keys.add(key)
+                if row["final_url"]:
+                    snapshot.done_keys.add(normalize_url(row["final_url"]))
+            elif row["status"] == "pending":
+                snapshot.pending.append(PageRef(row["url"], key, row["depth"], row["discovered_from"]))
+                if row["retry_count"]:
+                    snapshot.attempts[key] = row["retry_count"]
+            if key == start_key and row["status"] != "pending":
+                snapshot.site_url = row["final_url"] or row["url"]
+        return snapshot
+
+    async def expire_leases_of(self, owners: list[str]) -> int:
+        """Leases of workers known to be dead end now, so their jobs are taken over at once."""
+        if not owners:
+            return 0
+        result = await self.pool.execute(
+            "UPDATE crawl_jobs SET lease_expires_at = now() - interval '1 second'"
+            " WHERE lease_owner = ANY($1::text[]) AND status IN ('pending', 'running')", owners)
+        return int(result.split()[-1])
+
+    async def lease_owners(self) -> list[str]:
+        rows = await self.pool.fetch(
+            "SELECT DISTINCT lease_owner FROM crawl_jobs"
+            " WHERE lease_owner IS NOT NULL AND status IN ('pending', 'running') AND lease_expires_at > now()")
+        return [row["lease_owner"] for row in rows]
+
+    async def reap(self) -> dict[str, int]:
+        """Jobs whose worker stopped heartbeating: lease cleared, their URLs left
+        processing back to pending, so the next claim resumes them."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            jobs = await conn.fetch(
+                "UPDATE crawl_jobs SET lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
+                " WHERE status IN ('pending', 'running') AND lease_owner IS NOT NULL"
+                " AND lease_expires_at < now() RETURNING id")
+            ids = [row["id"] for row in jobs]
+            result = await conn.execute(
+                "UPDATE job_urls SET status = 'pending', processing_started_at = NULL"
+                " WHERE job_id = ANY($1::uuid[]) AND status = 'processing'", ids)
+        return {"jobs": len(ids), "urls": int(result.split()[-1])}

@@ -24,7 +24,7 @@ from scrapy import signals
 from scrapy.exceptions import DropItem, NotConfigured
 
 from spiders import events
-from spiders.db import JobWriter, create_pool, job_status
+from spiders.db import JobWriter, LeaseLost, create_pool, job_status
 from spiders.events import Event, EventPublisher, connect_redis
 from spiders.docs import PAGE_META
 from spiders.signals import pages_queued
@@ -119,6 +119,9 @@ class PostgresPipeline:
         async with self._lock:
             try:
                 job = await self.resources.writer.record(self.job_id, item)
+            except LeaseLost as exc:  # another worker runs this job now: write nothing, stop
+                self._stop("lease_lost")
+                raise DropItem(f"not stored: {exc}") from exc
             except Exception as exc:  # every failure becomes an event; Scrapy logs the drop
                 await self._publish(Event(events.ERROR, {
                     "url": item.get("url"), "message": f"could not store the page: {type(exc).__name__}: {exc}"}))
@@ -126,18 +129,19 @@ class PostgresPipeline:
             if job is not None and job["status"] == "running":
                 await self._publish(url_event(item, job))
             elif job is not None and job["status"] == "cancelled":
-                self._stop_cancelled()
+                self._stop("cancelled")
                 raise DropItem("the job was cancelled; the page is not stored")
         return item
 
-    def _stop_cancelled(self) -> None:
-        """The job was cancelled in the database (by any process): stop this crawl now."""
+    def _stop(self, reason: str) -> None:
+        """The job was cancelled in the database (by any process), or its lease went to
+        another worker: stop this crawl now."""
         if self._closing or self.crawler is None or self.crawler.engine is None:
             return
         self._closing = True
-        logger.info("job %s was cancelled; closing its crawl", self.job_id)
+        logger.info("job %s: closing its crawl (%s)", self.job_id, reason)
         # Not one of self._tasks: close_spider awaits those, and this task awaits close_spider.
-        self._close_task = asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="cancelled"))
+        self._close_task = asyncio.ensure_future(self.crawler.engine.close_spider_async(reason=reason))
 
     def on_pages_queued(self, refs: list[Any], spider: Any = None) -> None:
         self._background(self._queue(list(refs)))
@@ -167,6 +171,9 @@ class PostgresPipeline:
         async with self._lock:
             try:
                 inserted, job = await self.resources.writer.queue(self.job_id, refs)
+            except LeaseLost:
+                self._stop("lease_lost")
+                return
             except Exception:
                 logger.exception("job %s: could not add %d URLs to the frontier", self.job_id, len(refs))
                 return

@@ -83,10 +83,10 @@ def create_app(settings: Settings | None = None, *, launcher: Any = None) -> Sta
         if owned:
             await jobs_launcher.start()
         try:
-            if jobs_launcher is not None:
-                if failed := await store.fail_abandoned():
-                    logger.warning("%d jobs whose worker had stopped were marked failed", failed)
-                for job_id in await store.pending_ids():
+            if jobs_launcher is not None and not owned:
+                # An app's own runner claims these itself (webapp/runner.py); a launcher
+                # handed in is given the jobs nobody runs: new ones, and ones to resume.
+                for job_id in await store.claimable_ids():
                     jobs_launcher.submit(job_id)
             yield {
                 "settings": settings, "store": store, "redis": redis, "templates": templates,

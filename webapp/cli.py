@@ -120,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     from webapp.serve import add_server_commands  # `serve` and `migrate`: the web app's commands
 
     add_server_commands(commands)
+    from webapp.worker import add_worker_command
+
+    add_worker_command(commands)
     return parser
 
 

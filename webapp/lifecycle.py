@@ -39,6 +39,24 @@ class JobLifecycle:
         await self._publish(job_id, "discovery_started", started)
         return options
 
+    async def resume(self, job_id: UUID, owner: str, lease_seconds: int) -> tuple[CrawlOptions, Any] | None:
+        """Take over a running job whose worker died: its options and stored frontier,
+        or None if it ended or another worker holds it."""
+        job = await self.writer.take_over(job_id, owner, lease_seconds)
+        if job is None:
+            return None
+        snapshot = await self.writer.snapshot(job_id)
+        logger.info("job %s: resuming with %d pages stored and %d to fetch", job_id, snapshot.completed,
+                    len(snapshot.pending))
+        await self._publish(job_id, "job_resumed", job, stored=snapshot.completed, pending=len(snapshot.pending))
+        return self._options(job), snapshot
+
+    @staticmethod
+    def _options(job: Any) -> CrawlOptions:
+        return CrawlOptions.parse(url=job["initial_url"], max_pages=job["max_pages"], max_depth=job["max_depth"],
+                                  quality_threshold=job["quality_threshold"], scope=job["scope"],
+                                  render=job["render"])
+
     async def report_error(self, job_id: UUID, message: str, ref: Any, response: Any) -> None:
         """A page's callback raised: the page is recorded failed with the error, and an `error` event goes out."""
         data: dict[str, Any] = {"url": getattr(response, "url", None), "message": message}
@@ -53,6 +71,14 @@ class JobLifecycle:
     async def finish(self, job_id: UUID, options: CrawlOptions, reason: str) -> None:
         """The crawl closed with `reason`: the job ends cancelled or failed, or is finalized into its document."""
         writer = self.writer
+        if reason == "lease_lost":
+            return  # another worker runs the job now: it decides how the job ends
+        if reason == "shutdown":
+            # This worker is stopping: the job stays running, and any worker (or this one,
+            # restarted) resumes it from the stored frontier.
+            if writer.owner:
+                await writer.release(job_id, writer.owner)
+            return
         if reason == "cancelled":
             await self.end(job_id, "cancelled", "job_cancelled", reason=reason)
             return

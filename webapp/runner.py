@@ -23,7 +23,6 @@ from webapp.settings import Settings
 
 logger = logging.getLogger(__name__)
 PAGE_META = "docspasta_page"  # spiders.docs.PAGE_META (not imported here: it would load Scrapy early)
-LEASE_SECONDS = 60
 
 
 def crawl_settings(settings: Settings) -> Any:
@@ -39,14 +38,38 @@ def crawl_settings(settings: Settings) -> Any:
     return scrapy_settings
 
 
+def dead_local_owners(owners: list[str], me: str) -> list[str]:
+    """Lease owners on this host whose process is gone (`host:pid:random` tokens):
+    after a kill -9 and a restart their jobs are taken over at once, not when the
+    lease runs out."""
+    host = socket.gethostname()
+    dead = []
+    for owner in owners:
+        owner_host, _, rest = owner.partition(":")
+        pid = rest.partition(":")[0]
+        if owner == me or owner_host != host or not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            dead.append(owner)
+        except PermissionError:
+            pass  # alive, someone else's
+    return dead
+
+
 class JobRunner:
     """Runs jobs' crawls on the reactor thread. Every method returns a Deferred or a plain value."""
 
-    def __init__(self, settings: Settings, owner: str | None = None):
+    def __init__(self, settings: Settings, owner: str | None = None, *, claim: bool = True):
         from twisted.internet.defer import DeferredSemaphore
 
         self.settings = settings
+        # host:pid:random — a worker on the same host can tell that this one has died.
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:8]}"
+        self.lease_seconds = settings.lease_seconds
+        self.claim = claim  # poll the database for jobs nobody runs (off in tests that submit by hand)
+        self._claim_loop: Any = None
         self.resources: Any = None
         self._crawlers: dict[UUID, Any] = {}
         self._runs: dict[UUID, Any] = {}
@@ -77,10 +100,14 @@ class JobRunner:
         self._redis = connect_redis(self.settings.redis_url)
         publisher = EventPublisher(self._redis, self.settings.redis_prefix, self.settings.stream_maxlen,
                                    self.settings.stream_ttl)
-        self.resources = CrawlResources(JobWriter(self._pool), publisher)
+        self.resources = CrawlResources(JobWriter(self._pool, owner=self.owner), publisher)
         self._lease_loop = task.LoopingCall(self._renew_leases)
-        self._lease_loop.start(LEASE_SECONDS / 3, now=False).addErrback(
+        self._lease_loop.start(self.lease_seconds / 3, now=False).addErrback(
             lambda failure: logger.error("lease renewal stopped: %s", failure.getTraceback()))
+        if self.claim:
+            self._claim_loop = task.LoopingCall(self._claim_jobs)
+            self._claim_loop.start(self.settings.claim_interval, now=True).addErrback(
+                lambda failure: logger.error("claiming jobs stopped: %s", failure.getTraceback()))
 
     def stop(self) -> Any:
         from scrapy.utils.defer import deferred_from_coro
@@ -92,6 +119,8 @@ class JobRunner:
         from scrapy.utils.defer import maybe_deferred_to_future
         from twisted.internet import defer
 
+        if self._claim_loop is not None and self._claim_loop.running:
+            self._claim_loop.stop()
         if self._lease_loop is not None and self._lease_loop.running:
             self._lease_loop.stop()
         for crawler in list(self._crawlers.values()):
@@ -107,9 +136,36 @@ class JobRunner:
     def _renew_leases(self) -> Any:
         from scrapy.utils.defer import deferred_from_coro
 
-        d = deferred_from_coro(self.resources.writer.renew_leases(list(self._crawlers), self.owner, LEASE_SECONDS))
+        d = deferred_from_coro(self._renew())
         d.addErrback(lambda failure: logger.warning("could not renew leases: %s", failure.getErrorMessage()))
         return d
+
+    async def _renew(self) -> None:
+        running = list(self._crawlers)
+        held = await self.resources.writer.renew_leases(running, self.owner, self.lease_seconds)
+        for job_id in running:
+            crawler = self._crawlers.get(job_id)
+            if job_id not in held and crawler is not None and crawler.engine is not None:
+                # Cancelled, or taken over while this worker was paused: stop, write nothing more.
+                logger.warning("job %s: this worker no longer holds its lease; stopping its crawl", job_id)
+                self._close(crawler, "lease_lost")
+
+    def _claim_jobs(self) -> Any:
+        from scrapy.utils.defer import deferred_from_coro
+
+        d = deferred_from_coro(self._claim())
+        d.addErrback(lambda failure: logger.warning("could not claim jobs: %s", failure.getErrorMessage()))
+        return d
+
+    async def _claim(self) -> None:
+        """Take jobs nobody runs: new ones, and those whose worker died (lease expired)."""
+        if self._stopping:
+            return
+        writer = self.resources.writer
+        await writer.expire_leases_of(dead_local_owners(await writer.lease_owners(), self.owner))
+        free = self.settings.max_concurrent_jobs - len(self._runs)
+        for row in await writer.claim_jobs(self.owner, free, self.lease_seconds, list(self._runs)):
+            self.run_job(row["id"])
 
     # -- jobs ------------------------------------------------------------------
 
@@ -167,16 +223,21 @@ class JobRunner:
 
         lifecycle = JobLifecycle(self.resources)
         try:
-            options = await lifecycle.start(job_id, self.owner, LEASE_SECONDS)
-            if options is None:
-                return
+            resume = None
+            options = await lifecycle.start(job_id, self.owner, self.lease_seconds)
+            if options is None:  # not pending: running under a worker that died, or ended
+                resumed = await lifecycle.resume(job_id, self.owner, self.lease_seconds)
+                if resumed is None:
+                    return
+                options, resume = resumed
             crawler = self._runner.create_crawler(DocsSpider)
             crawler.docspasta_resources = self.resources
             crawler.signals.connect(self._spider_error_handler(lifecycle, job_id), signal=signals.spider_error,
                                     weak=False)
             self._crawlers[job_id] = crawler
             try:
-                await maybe_deferred_to_future(self._runner.crawl(crawler, **options.as_dict(), job_id=str(job_id)))
+                await maybe_deferred_to_future(
+                    self._runner.crawl(crawler, **options.as_dict(), job_id=str(job_id), resume=resume))
             finally:
                 self._crawlers.pop(job_id, None)
             reason = crawler.stats.get_value("finish_reason") or "finished"

@@ -71,18 +71,9 @@ class JobStore:
             return row, True
         return await self.get(job_id), False
 
-    async def fail_abandoned(self) -> int:
-        """Jobs whose worker died (lease expired, or never leased and old): failed, with the reason.
+    async def claimable_ids(self) -> list[UUID]:
+        """Jobs no live worker holds: never started, or whose worker died (to be resumed)."""
+        from spiders.db import CLAIMABLE
 
-        The issue "Durable jobs" will resume these from job_urls instead.
-        """
-        result = await self.pool.execute(
-            "UPDATE crawl_jobs SET status = 'failed', current_step = 'done', completed_at = now(),"
-            " updated_at = now(), error_details = 'interrupted: the worker running this job stopped'"
-            " WHERE status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < now())")
-        return int(result.split()[-1])
-
-    async def pending_ids(self) -> list[UUID]:
-        """Jobs accepted but never started (their process stopped first): to be started again."""
         return [row["id"] for row in await self.pool.fetch(
-            "SELECT id FROM crawl_jobs WHERE status = 'pending' ORDER BY created_at")]
+            "SELECT id FROM crawl_jobs WHERE " + CLAIMABLE + " ORDER BY created_at")]

@@ -152,7 +152,7 @@ def api(database_url, redis_prefix, api_site):
 
 @pytest.fixture
 def job_runner(settings):
-    runner = JobRunner(settings, owner="tests")
+    runner = JobRunner(settings, owner="tests", claim=False)  # tests submit jobs by hand
     pytest_twisted.blockon(runner.start())
     yield runner
     pytest_twisted.blockon(runner.stop())

@@ -192,7 +192,7 @@ class FakeLauncher:
         return True
 
 
-def test_start_up_fails_jobs_whose_worker_died_and_starts_pending_ones(settings, database_url, site):
+def test_start_up_hands_over_jobs_whose_worker_died_and_pending_ones(settings, database_url, site):
     from starlette.testclient import TestClient
 
     from webapp.app import create_app
@@ -212,9 +212,10 @@ def test_start_up_fails_jobs_whose_worker_died_and_starts_pending_ones(settings,
     sql(database_url, insert, waiting, "pending", "init", url, None, 0)
     launcher = FakeLauncher()
     with TestClient(create_app(settings, launcher=launcher)) as client:
-        assert client.get(f"/api/v3/jobs/{dead}").json()["data"]["status"] == "failed"
-        assert "interrupted" in client.get(f"/api/v3/jobs/{dead}").json()["data"]["error"]
+        # the dead worker's job is resumed, not failed; a live worker's job is left to it
+        assert client.get(f"/api/v3/jobs/{dead}").json()["data"]["status"] == "running"
+        assert dead in launcher.submitted and waiting in launcher.submitted
+        assert alive not in launcher.submitted
         assert client.get(f"/api/v3/jobs/{alive}").json()["data"]["status"] == "running"
-        assert waiting in launcher.submitted
         response = client.post(f"/api/v3/jobs/{alive}/cancel")
         assert response.json()["data"]["status"] == "cancelled" and launcher.cancelled == [alive]

@@ -1,0 +1,179 @@
+"""Durable jobs, shown with real processes: kill -9, a second worker, a paused worker.
+
+Every test runs `docspasta serve` and/or `docspasta worker` as subprocesses on a
+database of its own, against a fixture site on 127.0.0.1, and checks what a user
+would: the job completes, and its result holds every page exactly once.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.sitefixture import FixtureSite
+from tests.web.conftest import REDIS_URL, fresh_database, sql
+from tests.web.server import ROOT, ServerProcess, server_env
+from tests.web.test_server import add_site, create
+
+FAST = {"DOCSPASTA_LEASE_SECONDS": "3", "DOCSPASTA_CLAIM_INTERVAL": "1"}
+
+
+class WorkerProcess:
+    """`docspasta worker` in a subprocess."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.process = subprocess.Popen([sys.executable, "-m", "webapp.cli", "worker", "--log-level", "info"],
+                                        cwd=ROOT, env={**os.environ, **env}, stdout=self._log,
+                                        stderr=subprocess.STDOUT)
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGCONT)  # a paused worker must be able to drain
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._log.close()
+        return self.process.returncode
+
+
+@pytest.fixture
+def world(redis_prefix, tmp_path):
+    """A database of its own, a slow fixture site, and the environment for servers and workers."""
+    databases = fresh_database()
+    database_url = next(databases)
+    site = FixtureSite().start()
+    env = {**server_env(database_url, REDIS_URL, redis_prefix, f"127.0.0.1:{site.port}"), **FAST}
+    started: list = []
+    yield database_url, site, env, started, tmp_path
+    for process in started:
+        process.stop()
+    site.stop()
+    databases.close()
+
+
+def job_row(database_url, job_id):
+    return sql(database_url, "SELECT * FROM crawl_jobs WHERE id = $1", job_id)[0]
+
+
+def wait_for(check, timeout=90.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)  # polling another process's database rows: no event to wait on
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def stored_pages(database_url, job_id):
+    return sql(database_url, "SELECT normalized_url, status FROM job_urls WHERE job_id = $1", job_id)
+
+
+def assert_every_page_once(database_url, job_id, pages):
+    rows = stored_pages(database_url, job_id)
+    completed = [row["normalized_url"] for row in rows if row["status"] == "completed"]
+    assert len(completed) == len(set(completed)) == pages, (len(completed), len(set(completed)), pages)
+    job = job_row(database_url, job_id)
+    assert job["status"] == "completed" and job["processed_urls"] == pages
+
+
+@pytest.mark.parametrize("kill_after", [1, 12])
+def test_kill_9_mid_crawl_then_a_restart_completes_the_job_with_every_page_once(world, kill_after):
+    database_url, site, env, started, tmp = world
+    url = add_site(site, "k", 24, delay=0.1)
+    server = ServerProcess(env, tmp / "serve-1.log").wait_ready()
+    started.append(server)
+    job_id = create(server, url, maxPages=50, maxDepth=1)
+    wait_for(lambda: job_row(database_url, job_id)["processed_urls"] >= kill_after, what="pages stored")
+    server.process.kill()  # kill -9: no shutdown code runs
+    server.process.wait(10)
+    assert job_row(database_url, job_id)["status"] == "running"
+
+    restarted = ServerProcess(env, tmp / "serve-2.log").wait_ready()
+    started.append(restarted)
+    wait_for(lambda: job_row(database_url, job_id)["status"] == "completed", what="the resumed job to complete")
+    assert_every_page_once(database_url, job_id, 25)
+    export = httpx.get(f"{restarted.url}/api/v3/jobs/{job_id}/export.json", timeout=10).json()
+    urls = [page["url"] for page in export["pages"] if page["status"] == "completed"]
+    assert len(urls) == len(set(urls)) == 25
+    document = httpx.get(f"{restarted.url}/api/v3/jobs/{job_id}/document.md", timeout=10).text
+    assert all(f"k page {n}" in document for n in range(24))
+
+
+def test_two_workers_share_a_set_of_jobs(world):
+    database_url, site, env, started, tmp = world
+    urls = [add_site(site, f"w{n}", 8, delay=0.05) for n in range(6)]
+    api = ServerProcess({**env, "DOCSPASTA_RUN_CRAWLS": "false"}, tmp / "api.log").wait_ready()
+    started.append(api)
+    job_ids = [create(api, url, maxPages=20, maxDepth=1) for url in urls]
+    workers = [WorkerProcess({**env, "DOCSPASTA_MAX_CONCURRENT_JOBS": "2"}, tmp / f"worker-{n}.log")
+               for n in range(2)]
+    started.extend(workers)
+    for job_id in job_ids:
+        wait_for(lambda: job_row(database_url, job_id)["status"] == "completed", what=f"job {job_id}")
+        assert_every_page_once(database_url, job_id, 9)
+    logs = [worker.log() for worker in workers]
+    assert all("claiming jobs" in log for log in logs), logs
+    for worker in workers:
+        assert worker.stop() == 0, worker.log()
+
+
+def test_a_paused_worker_is_fenced_out_and_writes_nothing_after_it_wakes(world):
+    database_url, site, env, started, tmp = world
+    url = add_site(site, "s", 30, delay=0.3)
+    api = ServerProcess({**env, "DOCSPASTA_RUN_CRAWLS": "false"}, tmp / "api.log").wait_ready()
+    started.append(api)
+    first = WorkerProcess(env, tmp / "worker-a.log")
+    started.append(first)
+    job_id = create(api, url, maxPages=50, maxDepth=1)
+    wait_for(lambda: job_row(database_url, job_id)["processed_urls"] >= 3, what="the first worker to store pages")
+    os.kill(first.process.pid, signal.SIGSTOP)
+    paused_owner = job_row(database_url, job_id)["lease_owner"]
+
+    second = WorkerProcess(env, tmp / "worker-b.log")
+    started.append(second)
+    wait_for(lambda: job_row(database_url, job_id)["lease_owner"] not in (None, paused_owner),
+             what="the second worker to take the lease over")
+    wait_for(lambda: job_row(database_url, job_id)["status"] == "completed", what="the job to complete")
+    before = sorted(map(str, sql(database_url, "SELECT normalized_url, status, finished_at, title FROM job_urls"
+                                               " WHERE job_id = $1", job_id)))
+    os.kill(first.process.pid, signal.SIGCONT)
+    time.sleep(3)  # the woken worker's in-flight pages and timers get their chance to write
+    after = sorted(map(str, sql(database_url, "SELECT normalized_url, status, finished_at, title FROM job_urls"
+                                              " WHERE job_id = $1", job_id)))
+    assert after == before, "the fenced-out worker wrote after waking"
+    assert job_row(database_url, job_id)["status"] == "completed"
+    assert_every_page_once(database_url, job_id, 31)
+
+
+def test_sigterm_drains_and_another_worker_resumes_at_once(world):
+    database_url, site, env, started, tmp = world
+    url = add_site(site, "t", 20, delay=0.2)
+    api = ServerProcess({**env, "DOCSPASTA_RUN_CRAWLS": "false"}, tmp / "api.log").wait_ready()
+    started.append(api)
+    first = WorkerProcess({**env, "DOCSPASTA_LEASE_SECONDS": "600"}, tmp / "worker-a.log")
+    started.append(first)
+    job_id = create(api, url, maxPages=50, maxDepth=1)
+    wait_for(lambda: job_row(database_url, job_id)["processed_urls"] >= 3, what="pages stored")
+    assert first.stop(timeout=20) == 0, first.log()
+    job = job_row(database_url, job_id)
+    assert job["status"] == "running" and job["lease_owner"] is None  # released, not failed
+    second = WorkerProcess(env, tmp / "worker-b.log")
+    started.append(second)
+    wait_for(lambda: job_row(database_url, job_id)["status"] == "completed", timeout=60, what="the job to complete")
+    assert_every_page_once(database_url, job_id, 21)
