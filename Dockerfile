@@ -1,0 +1,14 @@
+# The DocsPasta app for compose.yaml: Python 3.11 on Debian, with Debian's Chromium for
+# pages that need JavaScript (never `playwright install`).
+FROM python:3.11-slim-bookworm
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium gcc make libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY . .
+# -e: the web app reads templates/ and static/ from the source tree
+RUN pip install --no-cache-dir -e .
+# Servers come from compose.yaml (DATABASE_URL, REDIS_URL); nothing is embedded here.
+ENV PYTHONUNBUFFERED=1
+EXPOSE 8000
+CMD ["docspasta", "serve", "--host", "0.0.0.0", "--port", "8000"]
