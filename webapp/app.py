@@ -17,7 +17,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from webapp import api, pages
+from webapp import api, maintenance, pages
 from webapp.errors import exception_handlers
 from webapp.metrics import Metrics, metrics_endpoint
 from webapp.settings import Settings
@@ -38,6 +38,7 @@ def routes() -> list[Any]:
         Route("/jobs/{job_id}/cancel", pages.cancel, methods=["POST"], name="job_cancel"),
         Route("/api/v3/jobs", api.post_job, methods=["POST"], name="api_create"),
         Route("/api/v3/jobs", api.list_jobs, methods=["GET"], name="api_list"),
+        Route("/api/v3/process", maintenance.process, methods=["POST"], name="api_process"),
         Route(job, api.get_job, name="api_job"),
         Route(job + "/stream", api.stream, name="api_stream"),
         Route(job + "/cancel", api.cancel, methods=["POST"], name="api_cancel"),

@@ -41,6 +41,12 @@ class MalformedBody(ApiError):
     status_code = 400
 
 
+class Unauthorized(ApiError):
+    """A maintenance endpoint was called without the right secret."""
+
+    status_code = 401
+
+
 class JobNotFound(ApiError):
     """No job has this id."""
 

@@ -177,3 +177,34 @@ def test_sigterm_drains_and_another_worker_resumes_at_once(world):
     started.append(second)
     wait_for(lambda: job_row(database_url, job_id)["status"] == "completed", timeout=60, what="the job to complete")
     assert_every_page_once(database_url, job_id, 21)
+
+
+def test_the_cron_endpoint_reaps_stalled_jobs_and_needs_the_secret(settings, database_url, site):
+    import dataclasses
+    import uuid
+
+    from starlette.testclient import TestClient
+
+    from webapp.app import create_app
+
+    stalled = uuid.uuid4()
+    with TestClient(create_app(dataclasses.replace(settings, run_crawls=False, cron_secret="s3cret"))) as client:
+        sql(database_url, "INSERT INTO crawl_jobs (id, status, current_step, initial_url, max_pages, max_depth,"
+                          " quality_threshold, lease_owner, lease_expires_at)"
+                          " VALUES ($1, 'running', 'processing', $2, 5, 1, 20, 'gone', now() - interval '1 minute')",
+            stalled, site.url("/docs/"))
+        sql(database_url, "INSERT INTO job_urls (job_id, url, normalized_url, status) VALUES ($1, $2, $2, 'processing')",
+            stalled, site.url("/docs/"))
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret"}):
+            response = client.post("/api/v3/process", headers=headers)
+            assert response.status_code == 401 and response.json()["field"] == "authorization"
+        assert job_row(database_url, stalled)["lease_owner"] == "gone"
+        response = client.post("/api/v3/process", headers={"Authorization": "Bearer s3cret"})
+        assert response.status_code == 200, response.text
+        data = response.json()["data"]
+        assert data["reapedJobs"] == 1 and data["requeuedUrls"] == 1 and str(stalled) in data["claimableJobs"]
+        assert job_row(database_url, stalled)["lease_owner"] is None
+        assert stored_pages(database_url, stalled)[0]["status"] == "pending"
+    with TestClient(create_app(dataclasses.replace(settings, run_crawls=False))) as client:
+        response = client.post("/api/v3/process", headers={"Authorization": "Bearer "})
+        assert response.status_code == 401 and "CRON_SECRET is not set" in response.json()["error"]
