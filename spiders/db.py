@@ -59,6 +59,42 @@ def _open(job: Any) -> bool:
     return job is not None and job["status"] in ("pending", "running")
 
 
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    import asyncpg
+
+    return (OSError, ConnectionError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+            asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.ConnectionDoesNotExistError)
+
+
+def retrying(method: Any) -> Any:
+    """Retry a write while PostgreSQL is unreachable (restarting, failing over), with
+    backoff, for up to `JobWriter.outage_seconds`: a page in hand is not dropped
+    because the database blinked. Each attempt is one whole transaction, so a retry
+    never half-applies anything; errors other than lost connections surface at once."""
+    import functools
+
+    @functools.wraps(method)
+    async def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        import asyncio
+        import logging
+        import time
+
+        deadline = time.monotonic() + self.outage_seconds
+        delay = 0.25
+        while True:
+            try:
+                return await method(self, *args, **kwargs)
+            except _connection_errors() as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                logging.getLogger(__name__).warning("PostgreSQL unreachable (%s: %s); retrying %s in %.1fs",
+                                                    type(exc).__name__, exc, method.__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    return wrapper
+
+
 class LeaseLost(RuntimeError):
     """Another worker holds this job's lease now: this worker must write nothing more for it."""
 
@@ -114,6 +150,8 @@ class JobWriter:
     that took its jobs over.
     """
 
+    outage_seconds = 120.0  # how long writes keep retrying while PostgreSQL is unreachable
+
     def __init__(self, pool: Any, owner: str | None = None):
         self.pool = pool
         self.owner = owner
@@ -122,6 +160,7 @@ class JobWriter:
         if self.owner is not None and job is not None and _open(job) and job["lease_owner"] != self.owner:
             raise LeaseLost(f"job {job['id']} is leased to {job['lease_owner'] or 'nobody'} now")
 
+    @retrying
     async def start(self, job_id: UUID, start_url: str, owner: str, lease_seconds: int) -> Any:
         """pending -> running (step discovery), with the start URL in the frontier; None if not pending."""
         async with self.pool.acquire() as conn, conn.transaction():
@@ -138,6 +177,7 @@ class JobWriter:
             inserted = await self._insert_pending(conn, job_id, [(start_url, normalize_url(start_url), 0, None)])
             return await conn.fetchrow(_BUMP, job_id, 0, 0, 0, inserted)
 
+    @retrying
     async def queue(self, job_id: UUID, refs: Iterable[Any]) -> tuple[int, Any]:
         """Add PageRefs to the frontier (pending); returns (how many were new, the job row)."""
         rows = [(ref.url, ref.key, ref.depth, ref.discovered_from) for ref in refs]
@@ -170,6 +210,7 @@ class JobWriter:
         )
         return len(result)
 
+    @retrying
     async def claim(self, job_id: UUID, key: str, retry_count: int) -> None:
         """A request for the URL went out: pending -> processing (never over a finished row)."""
         await self.pool.execute(
@@ -179,6 +220,7 @@ class JobWriter:
             " AND EXISTS (SELECT 1 FROM crawl_jobs WHERE id = $1 AND ($4::text IS NULL OR lease_owner = $4))",
             job_id, key, retry_count, self.owner)
 
+    @retrying
     async def record(self, job_id: UUID, item: Mapping[str, Any]) -> Any:
         """Store one page's result and move the counters with it; returns the job row.
 
@@ -216,12 +258,14 @@ class JobWriter:
             return await conn.fetchrow(
                 _BUMP, job_id, deltas["processed"], deltas["failed"], deltas["skipped"], inserted)
 
+    @retrying
     async def set_step(self, job_id: UUID, step: str) -> Any:
         return await self.pool.fetchrow(
             "UPDATE crawl_jobs SET current_step = $2, updated_at = now()"
             " WHERE id = $1 AND status = 'running' AND current_step <> $2"
             " AND ($3::text IS NULL OR lease_owner = $3) RETURNING *", job_id, step, self.owner)
 
+    @retrying
     async def close_frontier(self, job_id: UUID, reason: str) -> Any:
         """URLs never fetched become skipped with `reason`; counters are recounted from the rows."""
         async with self.pool.acquire() as conn, conn.transaction():
@@ -237,6 +281,7 @@ class JobWriter:
                 "       FROM job_urls WHERE job_id = $1) c"
                 " WHERE j.id = $1 RETURNING j.*", job_id)
 
+    @retrying
     async def pages(self, job_id: UUID) -> list[dict[str, Any]]:
         rows = await self.pool.fetch(
             # discovery order (breadth-first: depth, then the order links were found), which
@@ -244,6 +289,7 @@ class JobWriter:
             "SELECT * FROM job_urls WHERE job_id = $1 ORDER BY depth, id", job_id)
         return [page_from_row(row) for row in rows]
 
+    @retrying
     async def complete(self, job_id: UUID, markdown: str, token_count: int, llms_txt: str,
                        verdicts: list[tuple[str, bool, str | None]]) -> Any:
         """running -> completed (step done) with the document; None if the job is no longer running."""
@@ -262,6 +308,7 @@ class JobWriter:
                     job_id, [v[0] for v in verdicts], [v[1] for v in verdicts], [v[2] for v in verdicts])
             return row
 
+    @retrying
     async def end(self, job_id: UUID, status: str, *, error: str | None = None, reason: str | None = None) -> Any:
         """pending|running -> failed|cancelled; None if the job had already ended."""
         return await self.pool.fetchrow(
@@ -273,6 +320,7 @@ class JobWriter:
             " RETURNING *",
             job_id, status, error, reason, self.owner)
 
+    @retrying
     async def get(self, job_id: UUID) -> Any:
         return await self.pool.fetchrow("SELECT * FROM crawl_jobs WHERE id = $1", job_id)
 
@@ -299,6 +347,7 @@ class JobWriter:
             " FROM picked WHERE j.id = picked.id RETURNING j.id, j.status",
             owner, limit, lease_seconds, exclude)
 
+    @retrying
     async def take_over(self, job_id: UUID, owner: str, lease_seconds: int) -> Any:
         """Hold a running job's lease to resume it; None if it ended or another worker holds it."""
         return await self.pool.fetchrow(
@@ -308,12 +357,14 @@ class JobWriter:
             " AND (lease_owner IS NULL OR lease_owner = $2 OR lease_expires_at < now()) RETURNING *",
             job_id, owner, lease_seconds)
 
+    @retrying
     async def release(self, job_id: UUID, owner: str) -> None:
         """Give the lease up (shutting down): any worker may resume the job at once."""
         await self.pool.execute(
             "UPDATE crawl_jobs SET lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
             " WHERE id = $1 AND lease_owner = $2", job_id, owner)
 
+    @retrying
     async def snapshot(self, job_id: UUID) -> Any:
         """The stored frontier to resume from; URLs left processing go back to pending."""
         from spiders.frontier import FrontierSnapshot, PageRef
