@@ -113,6 +113,12 @@ def test_kill_9_mid_crawl_then_a_restart_completes_the_job_with_every_page_once(
     assert len(urls) == len(set(urls)) == 25
     document = httpx.get(f"{restarted.url}/api/v3/jobs/{job_id}/document.md", timeout=10).text
     assert all(f"k page {n}" in document for n in range(24))
+    # A client that was following the first server reconnects to the new one and converges.
+    from tests.web.test_server import stream
+
+    _, events = stream(restarted, job_id, timeout=30)
+    assert events[0]["job"]["status"] in ("running", "completed")
+    assert events[-1]["type"] == "job_completed" and events[-1]["job"]["processedUrls"] == 25
 
 
 def test_two_workers_share_a_set_of_jobs(world):
@@ -278,3 +284,31 @@ def test_a_postgresql_restart_of_20_seconds_mid_crawl_loses_no_page(world):
     wait_for(lambda: job_row(database_url, job_id)["status"] in ("completed", "failed"), timeout=120,
              what="the job to end")
     assert_every_page_once(database_url, job_id, 25)
+
+
+def test_cancel_racing_completion_ends_one_way_only(world):
+    from tests.web.test_server import stream
+
+    database_url, site, env, started, tmp = world
+    server = ServerProcess(env, tmp / "serve.log").wait_ready()
+    started.append(server)
+    outcomes = set()
+    for attempt, delay in enumerate((0.0, 0.05, 0.1, 0.2, 0.3, 0.5)):
+        url = add_site(site, f"c{attempt}", 2, delay=0.05)
+        job_id = create(server, url, maxPages=5, maxDepth=1)
+        time.sleep(delay)  # cancel at a different moment of the crawl each time
+        response = httpx.post(f"{server.url}/api/v3/jobs/{job_id}/cancel", timeout=10)
+        wait_for(lambda: job_row(database_url, job_id)["status"] in ("completed", "cancelled"), timeout=30,
+                 what="the job to end")
+        job = job_row(database_url, job_id)
+        outcomes.add(job["status"])
+        if response.status_code == 200:
+            assert job["status"] == "cancelled" and job["final_markdown"] is None
+        else:
+            assert response.status_code == 409 and job["status"] == "completed" and job["final_markdown"]
+        messages, events = stream(server, job_id, last_event_id="0-0", timeout=30)
+        terminal = [e["type"] for e in events if e["type"] in ("job_completed", "job_cancelled", "job_failed")]
+        assert terminal == [f"job_{job['status']}"], (terminal, job["status"])
+        time.sleep(1)  # a cancelled crawl that wrongly went on would store pages now
+        assert job_row(database_url, job_id)["status"] == job["status"]
+    assert outcomes <= {"completed", "cancelled"}
