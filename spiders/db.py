@@ -238,6 +238,11 @@ class JobWriter:
                 conn, job_id, [(item["url"], key, item.get("depth") or 0, item.get("discovered_from"))])
             previous = await conn.fetchval(
                 "SELECT status FROM job_urls WHERE job_id = $1 AND normalized_url = $2 FOR UPDATE", job_id, key)
+            error = item.get("error")
+            if status == "completed" and previous != "completed" and job["processed_urls"] >= job["max_pages"]:
+                # The budget is the database's, checked under the job row's lock: however
+                # many crawls or retries raced, no job stores more than max_pages pages.
+                status, error = "skipped", "not stored: page limit reached"
             await conn.execute(
                 "UPDATE job_urls SET status = $3, final_url = $4, title = $5, depth = $6,"
                 " http_status = $7, error_message = $8, markdown = $9, quality = $10,"
@@ -246,7 +251,7 @@ class JobWriter:
                 " last_attempt_at = now(), finished_at = now()"
                 " WHERE job_id = $1 AND normalized_url = $2",
                 job_id, key, status, item.get("final_url"), item.get("title") or "", item.get("depth") or 0,
-                item.get("http_status"), item.get("error"), item.get("markdown") or "", item.get("quality"),
+                item.get("http_status"), error, item.get("markdown") or "", item.get("quality"),
                 json.dumps(list(item.get("quality_reasons") or [])), item.get("word_count"),
                 item.get("token_count"), item.get("fetched_at"),
                 json.dumps({k: v for k, v in dict(item).items() if k not in ITEM_COLUMNS}, default=str),

@@ -312,3 +312,33 @@ def test_cancel_racing_completion_ends_one_way_only(world):
         time.sleep(1)  # a cancelled crawl that wrongly went on would store pages now
         assert job_row(database_url, job_id)["status"] == job["status"]
     assert outcomes <= {"completed", "cancelled"}
+
+
+def test_the_database_holds_the_page_budget_whatever_the_crawlers_send(database_url):
+    import uuid
+
+    from spiders.db import JobWriter, create_pool
+    from tests.web.conftest import run_async
+    from webapp.migrate import migrate_url
+
+    job_id = uuid.uuid4()
+
+    async def go():
+        await migrate_url(database_url)
+        pool = await create_pool(database_url, 2)
+        try:
+            await pool.execute("INSERT INTO crawl_jobs (id, status, initial_url, max_pages, max_depth,"
+                               " quality_threshold) VALUES ($1, 'running', 'http://x.test/', 3, 1, 20)", job_id)
+            writer = JobWriter(pool)
+            for n in range(5):  # two more completed pages than the budget, e.g. from a buggy or raced crawl
+                await writer.record(job_id, {"url": f"http://x.test/p{n}", "status": "completed", "depth": 1,
+                                             "markdown": "text", "title": f"P{n}"})
+            return await pool.fetch("SELECT status, error_message FROM job_urls WHERE job_id = $1 ORDER BY url",
+                                    job_id), await writer.get(job_id)
+        finally:
+            await pool.close()
+
+    rows, job = run_async(go())
+    assert [row["status"] for row in rows] == ["completed"] * 3 + ["skipped"] * 2
+    assert rows[-1]["error_message"] == "not stored: page limit reached"
+    assert job["processed_urls"] == 3
