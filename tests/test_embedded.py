@@ -134,3 +134,26 @@ def test_serve_without_servers_runs_embedded_ones_and_keeps_data(tmp_path):
         site.stop()
     assert code == 0, second.log()
     assert embedded_processes(data_dir) == []
+
+
+def test_a_killed_server_leaves_servers_that_the_next_start_takes_over_and_stops(tmp_path):
+    data_dir = tmp_path / "data"
+    killed = EmbeddedServer(data_dir, "", tmp_path / "killed.log")
+    try:
+        killed.wait_ready()
+    finally:
+        killed.process.kill()  # SIGKILL: nothing is stopped
+        killed.process.wait(10)
+        killed._log.close()
+    assert embedded_processes(data_dir), "expected the killed server's PostgreSQL and Redis to be left"
+
+    second = EmbeddedServer(data_dir, "", tmp_path / "second.log")
+    try:
+        second.wait_ready()
+        assert "stopping the embedded Redis left running by an earlier process" in second.log()
+        assert httpx.get(second.url + "/api/v3/jobs", timeout=10).status_code == 200
+    finally:
+        second.process.send_signal(signal.SIGINT)  # Ctrl-C
+        code = second.stop()
+    assert code == 0, second.log()
+    assert embedded_processes(data_dir) == []

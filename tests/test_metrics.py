@@ -10,7 +10,7 @@ from starlette.testclient import TestClient  # noqa: E402
 
 # the web tests' fixtures: a database and Redis prefix of this module's own, the app with crawls off
 from tests.web.conftest import (  # noqa: E402,F401
-    REDIS_URL, api, api_site, database_url, redis_prefix, sql,
+    REDIS_URL, api, api_site, database_url, redis_prefix, run_async, sql,
 )
 from webapp.app import create_app  # noqa: E402
 from webapp.settings import Settings  # noqa: E402
@@ -56,3 +56,22 @@ def test_each_app_has_its_own_registry(database_url, redis_prefix):
                         db_pool_size=2, run_crawls=False)
     with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
         assert one.get("/metrics").status_code == two.get("/metrics").status_code == 200
+
+
+def test_open_sse_streams_are_counted_while_open():
+    from webapp.metrics import Metrics
+
+    metrics = Metrics()
+
+    async def body():
+        yield b"data: 1\n\n"
+        yield b"data: 2\n\n"
+
+    async def scenario():
+        stream = metrics.track_stream(body())
+        assert await stream.__anext__() == b"data: 1\n\n"
+        during = metrics.registry.get_sample_value("docspasta_sse_connections")
+        await stream.aclose()  # the client went away
+        return during, metrics.registry.get_sample_value("docspasta_sse_connections")
+
+    assert run_async(scenario()) == (1, 0)  # a loop of its own: the reactor's runs in this thread
