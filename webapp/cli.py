@@ -84,6 +84,13 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
+LIMIT_HELP = {
+    "max_pages": "at most N completed pages",
+    "max_depth": "follow links at most N steps from the start page",
+    "quality_threshold": "leave pages scoring below N out of the document",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="docspasta",
@@ -107,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="fit the document in N tokens, dropping the lowest-quality pages first")
     for name, (low, high, default) in LIMITS.items():
         flag = "--" + name.replace("_", "-")
-        crawl.add_argument(flag, dest=name, metavar="N", help=f"{low}..{high} (default: {default})")
+        crawl.add_argument(flag, dest=name, metavar="N", help=f"{LIMIT_HELP[name]}, {low}..{high} (default: {default})")
     crawl.add_argument("--render", choices=RENDER_MODES, default="auto",
                        help="JavaScript rendering in Chromium: auto renders only pages whose plain HTML is an "
                             "empty shell (default); always; never")
