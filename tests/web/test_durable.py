@@ -208,7 +208,8 @@ def test_the_cron_endpoint_reaps_stalled_jobs_and_needs_the_secret(settings, dat
         response = client.post("/api/v3/process", headers={"Authorization": "Bearer s3cret"})
         assert response.status_code == 200, response.text
         data = response.json()["data"]
-        assert data["reapedJobs"] == 1 and data["requeuedUrls"] == 1 and str(stalled) in data["claimableJobs"]
+        # (other tests' stalled jobs in this database may be reaped too)
+        assert data["reapedJobs"] >= 1 and data["requeuedUrls"] >= 1 and str(stalled) in data["claimableJobs"]
         assert job_row(database_url, stalled)["lease_owner"] is None
         assert stored_pages(database_url, stalled)[0]["status"] == "pending"
     with TestClient(create_app(dataclasses.replace(settings, run_crawls=False))) as client:
