@@ -26,17 +26,39 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class ServerProcess:
+class ManagedProcess:
+    """A `docspasta` subcommand in a subprocess, its output in a log file, stopped with SIGTERM."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path):
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.process = subprocess.Popen([sys.executable, "-m", "webapp.cli", *args], cwd=ROOT,
+                                        env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def log(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def stop(self, timeout: float = 30.0) -> int:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGCONT)  # a paused process must be able to drain
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._log.close()
+        return self.process.returncode
+
+
+class ServerProcess(ManagedProcess):
     def __init__(self, env: dict[str, str], log_path: Path):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self._log = open(log_path, "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "webapp.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--log-level", "warning"],
-            cwd=ROOT, env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT,
-        )
+        super().__init__(["serve", "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
+                         env, log_path)
 
     def wait_ready(self, timeout: float = 60.0) -> ServerProcess:
         deadline = time.monotonic() + timeout
@@ -51,26 +73,17 @@ class ServerProcess:
             time.sleep(0.05)  # polling a port that is not open yet: no event to wait on
         raise RuntimeError(f"the server did not answer within {timeout}s:\n{self.log()}")
 
-    def log(self) -> str:
-        if not self._log.closed:
-            self._log.flush()
-        return self.log_path.read_text(errors="replace")[-4000:]
 
-    def stop(self, timeout: float = 30.0) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self._log.close()
-        return self.process.returncode
+class WorkerProcess(ManagedProcess):
+    def __init__(self, env: dict[str, str], log_path: Path):
+        super().__init__(["worker", "--log-level", "info"], env, log_path)
 
 
 def server_env(database_url: str, redis_url: str, prefix: str, allow_hosts: str) -> dict[str, str]:
     return {
         "DATABASE_URL": database_url, "REDIS_URL": redis_url, "DOCSPASTA_REDIS_PREFIX": prefix,
         "DOCSPASTA_ALLOW_HOSTS": allow_hosts,
+        # many jobs from one address: the job limits are tested in-process (tests/web/test_security.py)
+        "DOCSPASTA_RATE_LIMIT": "0", "DOCSPASTA_MAX_JOBS_PER_CLIENT": "0", "DOCSPASTA_MAX_ACTIVE_JOBS": "0",
         "DOCSPASTA_CRAWL_SETTINGS": json.dumps({"AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "WARNING"}),
     }

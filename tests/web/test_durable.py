@@ -9,46 +9,17 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.sitefixture import FixtureSite
 from tests.web.conftest import REDIS_URL, fresh_database, sql
-from tests.web.server import ROOT, ServerProcess, server_env
+from tests.web.server import ServerProcess, WorkerProcess, server_env
 from tests.web.test_server import add_site, create
 
 FAST = {"DOCSPASTA_LEASE_SECONDS": "3", "DOCSPASTA_CLAIM_INTERVAL": "1"}
-
-
-class WorkerProcess:
-    """`docspasta worker` in a subprocess."""
-
-    def __init__(self, env: dict[str, str], log_path: Path):
-        self.log_path = log_path
-        self._log = open(log_path, "wb")
-        self.process = subprocess.Popen([sys.executable, "-m", "webapp.cli", "worker", "--log-level", "info"],
-                                        cwd=ROOT, env={**os.environ, **env}, stdout=self._log,
-                                        stderr=subprocess.STDOUT)
-
-    def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-    def stop(self, timeout: float = 30) -> int:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGCONT)  # a paused worker must be able to drain
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self._log.close()
-        return self.process.returncode
 
 
 @pytest.fixture
