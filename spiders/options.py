@@ -45,6 +45,7 @@ class CrawlOptions:
         url = str(url).strip()
         if any(ch in url for ch in "\r\n\t\\ ") or not is_http_url(url):
             raise CrawlArgumentError("url", f"must be an http:// or https:// address with a host, got {url!r}")
+
         values: dict[str, Any] = {"url": url}
         for name, (low, high, default) in LIMITS.items():
             value = raw.get(name)

@@ -74,6 +74,10 @@ DOCSPASTA_MAX_QUERY_PARAMS = 12
 DOCSPASTA_MAX_PATH_SEGMENTS = 30
 DOCSPASTA_MAX_SEGMENT_REPEATS = 3
 
+# Stores pages in PostgreSQL for a job (web jobs, or -s DOCSPASTA_JOB_ID=... with
+# DOCSPASTA_DATABASE_URL); without a job it switches itself off.
+ITEM_PIPELINES = {"spiders.pipelines.PostgresPipeline": 300}
+
 # Only the web is crawled: no file:, data:, s3: or ftp: fetches from typed-in URLs.
 # http and https: Scrapy's own handler, or Chromium for requests marked `playwright`
 # (spiders/render.py decides which); the browser starts on the first such request.

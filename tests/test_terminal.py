@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.sitefixture import Reply, page
+
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
@@ -60,12 +62,15 @@ def test_scrapy_crawl_rejects_bad_arguments_with_one_line(args, field):
 
 
 def test_docspasta_crawl_writes_the_document_the_json_and_llms_txt(docs_site, tmp_path):
+    docs_site.add("/docs/a.html", Reply(body=page("Alpha", "b.html"), delay=0.4))  # finishes after Beta
     proc = run("docspasta", "crawl", docs_site.url("/docs/"), "-o", "docs.md", "--json", "pages.json",
                "--llms", "llms.txt", "--llms-full", "llms-full.txt", "--max-pages", "3", cwd=tmp_path,
                allow=f"127.0.0.1:{docs_site.port}")
     assert proc.returncode == 0, proc.stderr
     document = (tmp_path / "docs.md").read_text()
     assert "Alpha" in document and "Beta" in document
+    # discovery order, whatever order the pages finished in
+    assert document.index(docs_site.url("/docs/a.html")) < document.index(docs_site.url("/docs/b.html"))
     llms = (tmp_path / "llms.txt").read_text()
     assert llms.startswith("# ") and f"]({docs_site.url('/docs/a.html')})" in llms
     assert "Beta" in (tmp_path / "llms-full.txt").read_text()

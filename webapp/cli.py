@@ -28,6 +28,7 @@ def _crawl(args: argparse.Namespace) -> int:
     from spiders.assemble import assemble_document
     from spiders.llms import render_llms_full_txt, render_llms_txt
     from spiders.docs import DocsSpider
+    from spiders.signals import pages_queued
 
     settings = get_project_settings()
     settings.set("LOG_LEVEL", "INFO" if args.verbose else "WARNING", priority="cmdline")
@@ -45,7 +46,16 @@ def _crawl(args: argparse.Namespace) -> int:
             bar.update(1)
         bar.set_postfix_str(f"{page['status']}: {page['url'][-60:]}", refresh=True)
 
+    # Discovery order (the start URL, then links in the order they were found), so the
+    # document reads in the site's order rather than the order pages happened to finish.
+    discovered: dict[str, int] = {}
+
+    def on_queued(refs, spider=None):
+        for ref in refs:
+            discovered.setdefault(ref.url, len(discovered))
+
     crawler.signals.connect(on_item, signal=signals.item_scraped, weak=False)
+    crawler.signals.connect(on_queued, signal=pages_queued, weak=False)
     process.crawl(crawler, **options.as_dict())
     process.start()
     bar.close()
@@ -55,6 +65,7 @@ def _crawl(args: argparse.Namespace) -> int:
         reason = next((page["error"] for page in items if page.get("error")), "nothing was fetched")
         print(f"docspasta: error: no page could be crawled from {options.url}: {reason}", file=sys.stderr)
         return 1
+    items.sort(key=lambda page: (page["depth"], discovered.get(page["url"], -1)))
     document = assemble_document(items, source_url=options.url, quality_threshold=options.quality_threshold,
                                  token_budget=args.token_budget)
     if args.output == "-":
