@@ -60,13 +60,20 @@ class EmbeddedPostgres:
             from pgserver import PostgresServer
 
         self.pgdata.mkdir(parents=True, exist_ok=True)
-        try:
-            # The class, not get_server(): that returns a cached handle even after the server stopped.
-            self._server = PostgresServer(self.pgdata, cleanup_mode=None)
-        except Exception as exc:  # pgserver raises CalledProcessError, TimeoutExpired, AssertionError
-            log = self.pgdata / "log"
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            raise EmbeddedError(f"embedded PostgreSQL did not start in {self.pgdata}: {exc}\n{tail}") from exc
+        for attempt in (1, 2):
+            try:
+                # The class, not get_server(): that returns a cached handle even after the server stopped.
+                self._server = PostgresServer(self.pgdata, cleanup_mode=None)
+                break
+            except Exception as exc:  # pgserver raises CalledProcessError, TimeoutExpired, AssertionError
+                log = self.pgdata / "log"
+                tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+                if attempt == 2:
+                    raise EmbeddedError(f"embedded PostgreSQL did not start in {self.pgdata}: {exc}\n{tail}") from exc
+                # Seen once on a loaded machine (`pg_ctl start` exit 1, cause not kept): retry once, and put
+                # PostgreSQL's own log in ours so the next such failure says why.
+                logger.warning("embedded PostgreSQL did not start (%s); trying once more. Its log:\n%s", exc, tail)
+                time.sleep(1)
         if "1" not in self._server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';"):
             self._server.psql(f'CREATE DATABASE "{DATABASE}";')
         return self._server.get_uri(DATABASE)
