@@ -9,8 +9,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from spiders.db import job_status
 from webapp import sse
-from webapp.errors import JobConflict, MalformedBody, NotReady
+from webapp.errors import JobConflict, MalformedBody, NotReady, UnsupportedMediaType
 from webapp.jobs import cancel_job, create_job
+from webapp.security import client_address
 from webapp.store import parse_job_id
 
 
@@ -29,13 +30,18 @@ def ok(data: Any, status_code: int = 200, **kwargs: Any) -> JSONResponse:
 
 
 async def post_job(request: Request) -> JSONResponse:
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not (media_type.startswith("application/") and media_type.endswith("+json")):
+        # also what keeps another site's plain form from posting here: it cannot send this type without a preflight
+        raise UnsupportedMediaType(f"content-type: must be application/json, got {media_type or 'none'!r}",
+                                   field="content-type")
     try:
         body = json.loads(await request.body() or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise MalformedBody("the body must be a JSON object, e.g. {\"url\": \"https://docs.example.org/\"}") from None
     if not isinstance(body, dict):
         raise MalformedBody("the body must be a JSON object, e.g. {\"url\": \"https://docs.example.org/\"}")
-    row = await create_job(request.state, body)
+    row = await create_job(request.state, body, client=client_address(request, request.state.settings.trust_proxy))
     return ok({"jobId": str(row["id"]), "url": row["initial_url"], "status": row["status"]}, 201,
               headers={"Location": f"/api/v3/jobs/{row['id']}"})
 

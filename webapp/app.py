@@ -8,18 +8,22 @@ launcher was passed in (tests) or crawls are off.
 from __future__ import annotations
 
 import logging
+import secrets
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from webapp import api, maintenance, pages
+from webapp.csrf import CsrfTokens
 from webapp.errors import exception_handlers
 from webapp.metrics import Metrics, metrics_endpoint
+from webapp.security import BodyLimitMiddleware, SecurityHeadersMiddleware, http_href
 from webapp.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -92,7 +96,7 @@ def create_app(settings: Settings | None = None, *, launcher: Any = None) -> Sta
             yield {
                 "settings": settings, "store": store, "redis": redis, "templates": templates,
                 "publisher": EventPublisher(redis, settings.redis_prefix, settings.stream_maxlen, settings.stream_ttl),
-                "launcher": jobs_launcher, "metrics": metrics,
+                "launcher": jobs_launcher, "metrics": metrics, "csrf": csrf_tokens,
             }
         finally:
             if owned:
@@ -100,7 +104,13 @@ def create_app(settings: Settings | None = None, *, launcher: Any = None) -> Sta
             await redis.aclose()
             await pool.close()
 
-    app = Starlette(routes=routes(), lifespan=lifespan, exception_handlers=exception_handlers())
+    # A random key unless configured: forms then last as long as the process (README, "Security").
+    csrf_tokens = CsrfTokens(settings.secret_key or secrets.token_urlsafe(32))
+    middleware = [Middleware(SecurityHeadersMiddleware),
+                  Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)]
+    app = Starlette(routes=routes(), lifespan=lifespan, exception_handlers=exception_handlers(),
+                    middleware=middleware)
+    templates.env.filters["http_href"] = http_href
     # Links are paths, not absolute URLs: right behind any proxy, whatever the Host header says.
     templates.env.globals["path_for"] = lambda name, **params: str(app.url_path_for(name, **params))
     return app

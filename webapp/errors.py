@@ -17,10 +17,11 @@ class ApiError(Exception):
 
     status_code = 400
 
-    def __init__(self, message: str, *, field: str | None = None):
+    def __init__(self, message: str, *, field: str | None = None, retry_after: int | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.retry_after = retry_after  # seconds, sent as Retry-After
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"success": False, "error": self.message}
@@ -45,6 +46,36 @@ class Unauthorized(ApiError):
     """A maintenance endpoint was called without the right secret."""
 
     status_code = 401
+
+
+class CsrfFailed(ApiError):
+    """A form post without the CSRF token of the page it came from."""
+
+    status_code = 403
+
+
+class BodyTooLarge(ApiError):
+    """The request body is larger than DOCSPASTA_MAX_BODY_BYTES."""
+
+    status_code = 413
+
+
+class UnsupportedMediaType(ApiError):
+    """The API was sent a body that is not declared as JSON."""
+
+    status_code = 415
+
+
+class TooManyRequests(ApiError):
+    """This client created too many jobs lately, or has too many running; `retry_after` says when to retry."""
+
+    status_code = 429
+
+
+class AtCapacity(ApiError):
+    """The server runs as many jobs as it takes (every client together); retry later."""
+
+    status_code = 503
 
 
 class JobNotFound(ApiError):
@@ -73,7 +104,8 @@ class ServiceUnavailable(ApiError):
 
 async def api_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return JSONResponse(exc.body(), status_code=exc.status_code)
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:

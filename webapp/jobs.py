@@ -11,16 +11,18 @@ from uuid import UUID
 from spiders import events
 from spiders.events import Event
 from spiders.db import job_status
+from webapp.ratelimit import create_within_limits
 from webapp.validation import API_FIELDS, check_target, parse_job_request
 
 logger = logging.getLogger(__name__)
 
 
 async def create_job(state: Any, data: Mapping[str, Any], fields: Mapping[str, str] = API_FIELDS,
-                     ignore: tuple[str, ...] = ()) -> Any:
+                     ignore: tuple[str, ...] = (), *, client: str = "unknown") -> Any:
+    """Checked in order: the fields (422), the start URL's address (422), then the limits (429/503)."""
     options = parse_job_request(data, state.settings, fields, ignore=ignore)
     await check_target(options, state.settings, fields)
-    row = await state.store.create(options)
+    row = await create_within_limits(state.store, state.settings, client, options)
     if state.launcher is not None:
         state.launcher.submit(row["id"])
     return row

@@ -12,10 +12,11 @@ from uuid import UUID
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from webapp import sse
+from webapp import csrf, sse
 from webapp.api import job_data
-from webapp.errors import InvalidInput, JobNotFound
+from webapp.errors import ApiError, AtCapacity, InvalidInput, JobNotFound, TooManyRequests
 from webapp.jobs import cancel_job, create_job
+from webapp.security import client_address
 from webapp.store import parse_job_id
 from webapp.validation import FORM_FIELDS
 
@@ -23,34 +24,48 @@ FORM_DEFAULTS = {"url": "", "max_pages": "50", "max_depth": "2", "quality_thresh
                  "render": "auto"}
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None  # an uploaded file is no token
+
+
 def _htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-def _render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    return request.state.templates.TemplateResponse(request, name, context, status_code=status_code)
+def _render(request: Request, name: str, context: dict[str, Any], status_code: int = 200,
+            headers: dict[str, str] | None = None) -> HTMLResponse:
+    token, new_nonce = request.state.csrf.page_token(request)
+    response = request.state.templates.TemplateResponse(request, name, {**context, "csrf_token": token},
+                                                        status_code=status_code, headers=headers)
+    if new_nonce:
+        csrf.set_cookie(request, response, new_nonce)
+    return response
 
 
 async def index(request: Request) -> HTMLResponse:
     return await _index(request, dict(FORM_DEFAULTS), None)
 
 
-async def _index(request: Request, form: dict[str, str], error: InvalidInput | None) -> HTMLResponse:
+async def _index(request: Request, form: dict[str, str], error: ApiError | None) -> HTMLResponse:
     jobs = [job_data(row) for row in await request.state.store.recent(request.state.settings.recent_jobs)]
     context = {"form": form, "error": error, "jobs": jobs, "settings": request.state.settings}
-    status = 422 if error else 200
+    status = error.status_code if error else 200  # 422, or 429/503 for the limits (with Retry-After)
+    headers = {"Retry-After": str(error.retry_after)} if error and error.retry_after is not None else None
     if error and _htmx(request):
-        return _render(request, "_form.html", context, status)
-    return _render(request, "index.html", context, status)
+        return _render(request, "_form.html", context, status, headers)
+    return _render(request, "index.html", context, status, headers)
 
 
 async def submit(request: Request) -> Response:
     form = await request.form()
+    request.state.csrf.check(request, _text(form.get(csrf.FIELD)))
     values = {name: str(form.get(name, "")).strip() for name in FORM_FIELDS}
     data = {name: value for name, value in values.items() if value != ""}
+    ignore = tuple(k for k in form if k not in FORM_FIELDS)
     try:
-        row = await create_job(request.state, data, FORM_FIELDS, ignore=tuple(k for k in form if k not in FORM_FIELDS))
-    except InvalidInput as error:
+        row = await create_job(request.state, data, FORM_FIELDS, ignore=ignore,
+                               client=client_address(request, request.state.settings.trust_proxy))
+    except (InvalidInput, TooManyRequests, AtCapacity) as error:
         return await _index(request, {**FORM_DEFAULTS, **values}, error)
     location = request.url_for("job_page", job_id=str(row["id"])).path
     if _htmx(request):
@@ -84,8 +99,10 @@ async def job_events(request: Request) -> StreamingResponse:
     await state.store.get(job_id)
     template = state.templates.get_template("_job_state.html")
 
+    token, _ = state.csrf.page_token(request)  # the page set the cookie; without one, Cancel is refused (403)
+
     async def render() -> str:
-        return template.render({"request": request, **await state_context(request, job_id)})
+        return template.render({"request": request, "csrf_token": token, **await state_context(request, job_id)})
 
     batches = sse.job_events(state.store.get, state.redis, state.settings.redis_prefix, job_id,
                              request.headers.get("last-event-id"))
@@ -95,6 +112,8 @@ async def job_events(request: Request) -> StreamingResponse:
 
 async def cancel(request: Request) -> Response:
     job_id = parse_job_id(request.path_params["job_id"])
+    form = await request.form()
+    request.state.csrf.check(request, _text(form.get(csrf.FIELD)))
     await cancel_job(request.state, job_id)
     if _htmx(request):
         return _render(request, "_job_state.html", await state_context(request, job_id))

@@ -41,6 +41,16 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     return raw.strip().lower() in ("1", "true", "yes", "on")
 
 
+def _proxies(env: Mapping[str, str], name: str) -> int:
+    """A count of trusted proxies; `true`/`false` mean 1/0."""
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("true", "yes", "on"):
+        return 1
+    if raw in ("false", "no", "off"):
+        return 0
+    return _int(env, name, 0, 0, 10)
+
+
 @dataclass(frozen=True)
 class Settings:
     # None: `docspasta serve` runs the server itself, from data_dir (webapp/embedded.py)
@@ -64,6 +74,12 @@ class Settings:
     cron_secret: str = ""  # POST /api/v3/process needs `Authorization: Bearer <CRON_SECRET>`; empty: refused
     allow_hosts: str = ""  # host:port pairs that may be crawled although local (the SSRF guard's allow-list)
     run_crawls: bool = True  # False: jobs are stored but no crawl starts (API-only tests)
+    rate_limit: int = 10  # jobs a client may create per minute; 0: no limit
+    max_jobs_per_client: int = 5  # a client's pending and running jobs at once; 0: no cap
+    max_active_jobs: int = 200  # pending and running jobs at once, every client together; 0: no cap
+    max_body_bytes: int = 64 * 1024  # the largest request body accepted (413 above it)
+    trust_proxy: int = 0  # proxies in front whose X-Forwarded-For entries name the client; 0: the peer address
+    secret_key: str = ""  # signs the forms' CSRF tokens; empty: a random key per process
     crawl_settings: dict[str, Any] = field(default_factory=dict)  # Scrapy settings layered on each job
 
     @classmethod
@@ -97,5 +113,11 @@ class Settings:
             crawl_db_pool_size=_int(env, "DOCSPASTA_CRAWL_DB_POOL_SIZE", cls.crawl_db_pool_size, 2, 200),
             allow_hosts=env.get("DOCSPASTA_ALLOW_HOSTS", ""),
             run_crawls=_bool(env, "DOCSPASTA_RUN_CRAWLS", cls.run_crawls),
+            rate_limit=_int(env, "DOCSPASTA_RATE_LIMIT", cls.rate_limit, 0, 100_000),
+            max_jobs_per_client=_int(env, "DOCSPASTA_MAX_JOBS_PER_CLIENT", cls.max_jobs_per_client, 0, 1_000_000),
+            max_active_jobs=_int(env, "DOCSPASTA_MAX_ACTIVE_JOBS", cls.max_active_jobs, 0, 10_000_000),
+            max_body_bytes=_int(env, "DOCSPASTA_MAX_BODY_BYTES", cls.max_body_bytes, 1024, 64 * 1024 * 1024),
+            trust_proxy=_proxies(env, "DOCSPASTA_TRUST_PROXY"),
+            secret_key=env.get("DOCSPASTA_SECRET_KEY", ""),
             crawl_settings=crawl_settings,
         )

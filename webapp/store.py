@@ -25,12 +25,13 @@ class JobStore:
     def __init__(self, pool: Any):
         self.pool = pool
 
-    async def create(self, options: CrawlOptions) -> Any:
-        return await self.pool.fetchrow(
-            "INSERT INTO crawl_jobs (id, initial_url, max_pages, max_depth, quality_threshold, scope, render)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, initial_url, status",
+    async def create(self, options: CrawlOptions, *, client: str | None = None, conn: Any = None) -> Any:
+        """A new pending job; `conn`: inside the caller's transaction (webapp/ratelimit.py)."""
+        return await (conn or self.pool).fetchrow(
+            "INSERT INTO crawl_jobs (id, initial_url, max_pages, max_depth, quality_threshold, scope, render,"
+            " client_addr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id, initial_url, status",
             uuid4(), options.url, options.max_pages, options.max_depth, options.quality_threshold, options.scope,
-            options.render)
+            options.render, client)
 
     async def get(self, job_id: UUID) -> Any:
         row = await self.pool.fetchrow("SELECT * FROM crawl_jobs WHERE id = $1", job_id)

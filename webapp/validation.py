@@ -38,6 +38,9 @@ def parse_job_request(data: Mapping[str, Any], settings: Settings, fields: Mappi
             value = int(value)
         if option == "url" and value is not None and not isinstance(value, str):
             raise InvalidInput(f"{name}: must be a string, got {value!r}", field=name)
+        if option == "url" and isinstance(value, str) and len(value) > _max_url_length(settings):
+            # the crawl would refuse it as a trap anyway (spiders/traps.py): say so now
+            raise InvalidInput(f"{name}: longer than {_max_url_length(settings)} characters", field=name)
         raw[option] = value
     ranges = {"max_pages": (1, settings.max_pages_limit), "max_depth": (1, settings.max_depth_limit),
               "quality_threshold": (0, 100)}
@@ -62,6 +65,15 @@ def parse_job_request(data: Mapping[str, Any], settings: Settings, fields: Mappi
         name = to_client["url"]
         raise InvalidInput(f"{name}: not a usable address ({exc})", field=name) from None
     return options
+
+
+def _max_url_length(settings: Settings) -> int:
+    from spiders.traps import TrapLimits
+
+    try:
+        return int(settings.crawl_settings.get("DOCSPASTA_MAX_URL_LENGTH", TrapLimits.max_url_length))
+    except (TypeError, ValueError):
+        return TrapLimits.max_url_length
 
 
 def _encodable(text: str) -> bool:

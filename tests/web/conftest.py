@@ -33,6 +33,9 @@ ADMIN_URL = os.environ.get("DOCSPASTA_TEST_ADMIN_URL", "postgresql://postgres@12
 REDIS_URL = os.environ.get("DOCSPASTA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 FAST_CRAWL = {"AUTOTHROTTLE_ENABLED": False, "DOCSPASTA_RETRY_BACKOFF_BASE": 0.05, "LOG_LEVEL": "WARNING"}
 D = "/docs/"
+# Tests create many jobs from one address, and the crawls-off ones stay pending: the job
+# limits are off here, and tested on apps of their own (tests/web/test_security.py).
+NO_LIMITS = {"rate_limit": 0, "max_jobs_per_client": 0, "max_active_jobs": 0}
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -127,7 +130,7 @@ def site():
 def settings(database_url, redis_prefix, site):
     return Settings(database_url=database_url, redis_url=REDIS_URL, redis_prefix=redis_prefix,
                     allow_hosts=f"127.0.0.1:{site.port}", crawl_settings=FAST_CRAWL, db_pool_size=4,
-                    crawl_db_pool_size=4)
+                    crawl_db_pool_size=4, **NO_LIMITS)
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +148,7 @@ def api(database_url, redis_prefix, api_site):
     One per module: starting the app (migrations, pools) is most of a test's time.
     """
     settings = Settings(database_url=database_url, redis_url=REDIS_URL, redis_prefix=redis_prefix,
-                        allow_hosts=f"127.0.0.1:{api_site.port}", db_pool_size=4, run_crawls=False)
+                        allow_hosts=f"127.0.0.1:{api_site.port}", db_pool_size=4, run_crawls=False, **NO_LIMITS)
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -201,6 +204,13 @@ def docs_site(site: FixtureSite, pages: int = 8, delay: float = 0.0) -> str:
         site.add(f"{D}p{n}.html", Reply(body=page(f"Page {n}", *links[:3], body=body), delay=delay))
     site.add(f"{D}thin.html", Reply(body=page("Thin", body="<p>short</p>")))
     return site.url(D)
+
+
+def form_token(client: TestClient, path: str = "/") -> str:
+    """The CSRF token of a page's forms (the client keeps the cookie that goes with it)."""
+    import re
+
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
 
 
 def parse_sse(lines: Any) -> list[dict[str, Any]]:

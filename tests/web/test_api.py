@@ -82,7 +82,6 @@ def test_bad_input_is_a_4xx_json_error_naming_the_field(api, api_site, body, fie
     (b"[1, 2]", "application/json"),
     (b"", "application/json"),
     (b"\xff\xfe", "application/json"),
-    (b"url=http://x/", "application/x-www-form-urlencoded"),
 ])
 def test_a_body_that_is_not_a_json_object_is_a_400(api, raw, content_type):
     response = api.post("/api/v3/jobs", content=raw, headers={"content-type": content_type})

@@ -11,7 +11,7 @@ import uuid
 import pytest_twisted
 
 from tests.sitefixture import Reply, page
-from tests.web.conftest import D, call, docs_site, read_stream, sql, wait_until
+from tests.web.conftest import D, call, docs_site, form_token, read_stream, sql, wait_until
 
 STEPS = ["init", "discovery", "processing", "finalizing", "done"]
 
@@ -172,11 +172,13 @@ def test_a_site_that_cannot_be_crawled_fails_the_job_with_the_reason(web, job_ru
 @pytest_twisted.inlineCallbacks
 def test_the_html_form_starts_a_job_and_its_page_shows_the_document(web, job_runner, site):
     url = docs_site(site, pages=3)
-    bad = yield call(web.post, "/jobs", data={"url": url, "max_pages": "900"}, headers={"HX-Request": "true"})
+    token = yield call(form_token, web)
+    bad = yield call(web.post, "/jobs", data={"url": url, "max_pages": "900", "csrf_token": token},
+                     headers={"HX-Request": "true"})
     assert bad.status_code == 422 and 'id="max_pages-error"' in bad.text and "<form" in bad.text
     assert "<html" not in bad.text, "an htmx request gets the form fragment only"
     ok = yield call(web.post, "/jobs", data={"url": url, "max_pages": "5", "max_depth": "1", "quality_threshold": "20",
-                                       "scope": "prefix"}, follow_redirects=False)
+                                       "scope": "prefix", "csrf_token": token}, follow_redirects=False)
     assert ok.status_code == 303
     job_page = ok.headers["location"]
     job_id = job_page.rsplit("/", 1)[-1]
@@ -261,7 +263,8 @@ def test_cancel_works_without_javascript_too(web, job_runner, site):
     job_id = yield start(web, url, maxPages=80, maxDepth=1)
     html = (yield call(web.get, f"/jobs/{job_id}")).text
     assert f'<form method="post" action="/jobs/{job_id}/cancel"' in html
-    response = yield call(web.post, f"/jobs/{job_id}/cancel", follow_redirects=False)
+    token = yield call(form_token, web, f"/jobs/{job_id}")
+    response = yield call(web.post, f"/jobs/{job_id}/cancel", data={"csrf_token": token}, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == f"/jobs/{job_id}"
     final = yield wait_ended(web, job_runner, job_id)
     assert final["status"] == "cancelled"
