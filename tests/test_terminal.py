@@ -79,6 +79,18 @@ def test_docspasta_crawl_writes_the_document_the_json_and_llms_txt(docs_site, tm
     assert "3/3" in proc.stderr  # the progress bar reached the page budget
 
 
+def test_docspasta_crawl_writes_markdown_json_and_llms_txt_by_default(docs_site, tmp_path):
+    (tmp_path / "out").mkdir()
+    proc = run("docspasta", "crawl", docs_site.url("/docs/"), "-o", "out/site.md", cwd=tmp_path,
+               allow=f"127.0.0.1:{docs_site.port}")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["llms.txt", "site.json", "site.md"]
+    assert len(json.loads((tmp_path / "out" / "site.json").read_text())) == 4
+    proc = run("docspasta", "crawl", docs_site.url("/docs/"), "-o", "only.md", "--markdown-only", cwd=tmp_path,
+               allow=f"127.0.0.1:{docs_site.port}")
+    assert proc.returncode == 0 and not (tmp_path / "only.json").exists()
+
+
 def test_docspasta_crawl_fits_a_token_budget(docs_site, tmp_path):
     proc = run("docspasta", "crawl", docs_site.url("/docs/"), "-o", "docs.md", "--token-budget", "120",
                cwd=tmp_path, allow=f"127.0.0.1:{docs_site.port}")

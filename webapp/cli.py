@@ -19,6 +19,12 @@ def _crawl(args: argparse.Namespace) -> int:
         print(f"docspasta: error: {exc}", file=sys.stderr)
         return 2
 
+    if args.output != "-" and not args.markdown_only:
+        # By default the three outputs side by side: docs.md, docs.json, llms.txt.
+        output = Path(args.output)
+        args.json = args.json or str(output.with_suffix(".json"))
+        args.llms = args.llms or str(output.with_name("llms.txt"))
+
     # Imported here so `docspasta --help` and argument errors stay instant.
     from scrapy import signals
     from scrapy.crawler import CrawlerProcess
@@ -118,8 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Crawl a documentation site and write one Markdown document.")
     crawl.add_argument("url", help="the documentation site's start URL (http or https)")
     crawl.add_argument("-o", "--output", default="docs.md", help="Markdown file to write, '-' for stdout (default: docs.md)")
-    crawl.add_argument("--json", metavar="FILE", help="also write every page as JSON (the export format)")
-    crawl.add_argument("--llms", metavar="FILE", help="also write llms.txt (an index of the pages, per llmstxt.org)")
+    crawl.add_argument("--json", metavar="FILE",
+                       help="every page as JSON, the export format (default: the output's name with .json)")
+    crawl.add_argument("--llms", metavar="FILE",
+                       help="llms.txt, an index of the pages per llmstxt.org (default: llms.txt beside the output)")
+    crawl.add_argument("--markdown-only", action="store_true",
+                       help="write the Markdown document only (no default JSON or llms.txt)")
     crawl.add_argument("--llms-full", metavar="FILE", help="also write llms-full.txt (every page in full)")
     crawl.add_argument("--token-budget", metavar="N", type=_positive_int,
                        help="fit the document in N tokens, dropping the lowest-quality pages first")
