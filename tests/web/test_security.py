@@ -398,3 +398,23 @@ def test_crawled_titles_urls_and_errors_are_escaped_and_script_links_are_dead(gu
     assert "&lt;img src=x onerror=&#34;window.__pwned=1&#34;&gt;" in html
     assert '<div hx-get="/canary"' not in html and '<ol class="log" id="url-log" hx-disable>' in html
     assert 'href="https://docs.example.org/a&#34;onmouseover=&#34;alert(1)"' in html
+
+
+# --- the settings ------------------------------------------------------------------------------------
+
+def test_the_limits_are_read_from_the_environment():
+    from webapp.settings import SettingsError
+
+    defaults = Settings.from_env({})
+    assert (defaults.rate_limit, defaults.max_jobs_per_client, defaults.max_active_jobs, defaults.max_body_bytes,
+            defaults.trust_proxy, defaults.secret_key) == (10, 5, 200, 65536, 0, "")
+    env = {"DOCSPASTA_RATE_LIMIT": "0", "DOCSPASTA_MAX_JOBS_PER_CLIENT": "2", "DOCSPASTA_MAX_ACTIVE_JOBS": "9",
+           "DOCSPASTA_MAX_BODY_BYTES": "2048", "DOCSPASTA_TRUST_PROXY": "true", "DOCSPASTA_SECRET_KEY": "k"}
+    read = Settings.from_env(env)
+    assert (read.rate_limit, read.max_jobs_per_client, read.max_active_jobs, read.max_body_bytes,
+            read.trust_proxy, read.secret_key) == (0, 2, 9, 2048, 1, "k")
+    assert Settings.from_env({"DOCSPASTA_TRUST_PROXY": "2"}).trust_proxy == 2
+    for name, value in (("DOCSPASTA_RATE_LIMIT", "-1"), ("DOCSPASTA_MAX_BODY_BYTES", "10"),
+                        ("DOCSPASTA_TRUST_PROXY", "maybe")):
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({name: value})
