@@ -12,3 +12,21 @@ document.addEventListener("click", async (event) => {
   }
   setTimeout(() => { button.textContent = label; }, 2000);
 });
+
+// A request htmx does not swap (403: the form's token expired, 413, 5xx): say so next to the
+// element that made it. The message goes in as text, never as HTML.
+document.addEventListener("htmx:responseError", (event) => {
+  const source = event.detail.elt.closest("form") || event.detail.elt;
+  let message = `The request failed (${event.detail.xhr.status}).`;
+  try {
+    message = JSON.parse(event.detail.xhr.responseText).error || message;
+  } catch (error) { /* not JSON: keep the status */ }
+  let note = source.parentElement.querySelector(":scope > .request-error");
+  if (!note) {
+    note = document.createElement("p");
+    note.className = "field-error request-error";
+    note.setAttribute("role", "alert");
+    source.insertAdjacentElement("afterend", note);
+  }
+  note.textContent = message;
+});

@@ -144,3 +144,28 @@ def test_crawled_payloads_execute_nothing_live_or_on_reload(hostile):
     assert result["script_links"] == 0
     for payload in ('hx-get="/canary"', 'hx-on:htmx:load="window.__pwned=3"', '<svg onload="window.__pwned=5">'):
         assert payload in result["live_log"], "the payload reached the page, as text"
+
+
+def test_a_form_whose_token_is_gone_says_so_and_starts_nothing(hostile):
+    site, server, database_url = hostile
+    before = sql(database_url, "SELECT count(*) AS n FROM crawl_jobs")[0]["n"]
+
+    def scenario() -> str:
+        from playwright.sync_api import expect, sync_playwright
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                context = browser.new_context()
+                page = context.new_page()
+                page.goto(server.url + "/")
+                context.clear_cookies()  # as if the cookie expired, or the post came from another site
+                page.fill("#url", site.url("/evil/docs/"))
+                page.click("button[type=submit]")
+                expect(page.locator(".request-error")).to_contain_text("security token is missing")
+                return page.url
+            finally:
+                browser.close()
+
+    assert in_thread(scenario) == server.url + "/"
+    assert sql(database_url, "SELECT count(*) AS n FROM crawl_jobs")[0]["n"] == before

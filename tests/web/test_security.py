@@ -418,3 +418,10 @@ def test_the_limits_are_read_from_the_environment():
                         ("DOCSPASTA_TRUST_PROXY", "maybe")):
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({name: value})
+
+
+def test_htmx_errors_are_shown_as_text():
+    from webapp.app import STATIC_DIR
+
+    script = (STATIC_DIR / "app.js").read_text()
+    assert "htmx:responseError" in script and "note.textContent = message" in script and "innerHTML" not in script
