@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from tests.web.conftest import NO_LIMITS, REDIS_URL, form_token, sql
+from tests.web.conftest import NO_LIMITS, REDIS_URL, form_token, run_async, sql
 from webapp import csrf
 from webapp.app import create_app
 from webapp.security import CONTENT_SECURITY_POLICY
@@ -425,3 +425,33 @@ def test_htmx_errors_are_shown_as_text():
 
     script = (STATIC_DIR / "app.js").read_text()
     assert "htmx:responseError" in script and "note.textContent = message" in script and "innerHTML" not in script
+
+
+def test_a_burst_from_one_client_gets_exactly_its_limit(base_settings, database_url):
+    import asyncio
+
+    import asyncpg
+
+    from spiders.options import CrawlOptions
+    from webapp.errors import TooManyRequests
+    from webapp.migrate import migrate_url
+    from webapp.ratelimit import create_within_limits
+    from webapp.store import JobStore
+
+    client = unique_client()
+    limited = dataclasses.replace(base_settings, rate_limit=5)
+    options = CrawlOptions.parse(url="https://docs.example.org/")
+
+    async def burst() -> list[str]:
+        await migrate_url(database_url)  # when this test runs alone
+        pool = await asyncpg.create_pool(database_url, min_size=10, max_size=10)
+        try:
+            store = JobStore(pool)
+            outcomes = await asyncio.gather(*(create_within_limits(store, limited, client, options) for _ in range(20)),
+                                            return_exceptions=True)
+        finally:
+            await pool.close()
+        return ["created" if not isinstance(o, Exception) else type(o).__name__ for o in outcomes]
+
+    outcomes = run_async(burst())
+    assert outcomes.count("created") == 5 and outcomes.count(TooManyRequests.__name__) == 15, outcomes
