@@ -273,6 +273,8 @@ class DocsSpider(scrapy.Spider):
             return
         # lxml directly: a parsel Selector per link costs more than the rest of the loop.
         for href in dict.fromkeys(map(str, response.selector.root.xpath("//a/@href"))):
+            if href.startswith("#") and not href.startswith(("#/", "#!/")):
+                continue  # an anchor on this same page
             link = clean_url(urljoin(response.url, href.strip()))
             if is_http_url(link):
                 yield from self._enqueue(link, ref.depth + 1, response.url)
