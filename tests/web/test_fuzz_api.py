@@ -111,7 +111,8 @@ def check(client: TestClient, request: tuple[str, str, dict[str, str], bytes | N
         assert response.json()["error"].startswith("the server is running as many jobs"), response.text
     else:
         assert response.status_code < 500, (request, response.status_code, response.text)
-    if response.status_code >= 400 and method != "HEAD":
+    # (a path with dot segments may leave /api/ once the client normalizes it: HTML or text there)
+    if response.status_code >= 400 and method != "HEAD" and response.request.url.path.startswith("/api/"):
         assert response.json()["success"] is False, response.text  # every error in the API's one shape
 
 
