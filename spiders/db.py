@@ -62,8 +62,11 @@ def _open(job: Any) -> bool:
 def _connection_errors() -> tuple[type[BaseException], ...]:
     import asyncpg
 
+    # InternalClientError: a pooled connection left mid-operation when the server went away
+    # ("cannot switch to state ...; another operation is in progress"); a retry gets a fresh one.
     return (OSError, ConnectionError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-            asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.ConnectionDoesNotExistError)
+            asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.ConnectionDoesNotExistError,
+            asyncpg.InternalClientError)
 
 
 def retrying(method: Any) -> Any:

@@ -88,6 +88,7 @@ class DocsSpider(scrapy.Spider):
         self._sitemaps = 0
         self._newly_queued: list[PageRef] = []
         self._traps = TrapLimits()
+        self._window = 32  # requests handed to Scrapy at once (from_crawler: 2 x CONCURRENT_REQUESTS)
         self.render = RenderPolicy(self.options.render)
         self.resume = resume
         self._attempts: dict[str, int] = {}
@@ -96,6 +97,7 @@ class DocsSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DocsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._traps = TrapLimits.from_settings(crawler.settings)
+        spider._window = 2 * max(crawler.settings.getint("CONCURRENT_REQUESTS"), 1)
         spider.render = RenderPolicy.from_settings(crawler.settings, spider.options.render)
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider._on_headers, signal=signals.headers_received)
@@ -167,7 +169,10 @@ class DocsSpider(scrapy.Spider):
         if self._newly_queued:
             refs, self._newly_queued = self._newly_queued, []
             self.crawler.signals.send_catch_log(pages_queued, refs=refs, spider=self)
-        while self._heap and self.completed + self._in_flight < self.options.max_pages:
+        # Scrapy holds at most a window of requests; the rest wait here as small PageRefs,
+        # so a 10,000-page job does not keep 9,000 Request objects in the scheduler.
+        while (self._heap and self.completed + self._in_flight < self.options.max_pages
+               and self._in_flight < self._window):
             depth, _, key = heapq.heappop(self._heap)
             ref = self._queued.get(key)
             if ref is None or ref.depth != depth:
