@@ -17,7 +17,7 @@ import heapq
 import itertools
 import re
 from datetime import UTC, datetime
-from typing import Any, Iterator
+from typing import Any, AsyncIterator, Iterator
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
@@ -27,7 +27,7 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
-from spiders.extract import extract_page
+from spiders.offload import Extractor
 from spiders.failures import describe_failure, too_large
 from spiders.frontier import FrontierSnapshot, PageRef
 from spiders.items import PageItem
@@ -84,10 +84,12 @@ class DocsSpider(scrapy.Spider):
         self._done: set[str] = set()  # keys of pages already emitted as completed
         self._seq = itertools.count()
         self._in_flight = 0
+        self._extracting = 0  # pages fetched and being extracted: still within the budget
         self.completed = 0
         self._sitemaps = 0
         self._newly_queued: list[PageRef] = []
         self._traps = TrapLimits()
+        self._extract = Extractor(0)
         self._window = 32  # requests handed to Scrapy at once (from_crawler: 2 x CONCURRENT_REQUESTS)
         self.render = RenderPolicy(self.options.render)
         self.resume = resume
@@ -97,6 +99,7 @@ class DocsSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DocsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._traps = TrapLimits.from_settings(crawler.settings)
+        spider._extract = Extractor(crawler.settings.getint("DOCSPASTA_EXTRACT_WORKERS", 1))
         spider._window = 2 * max(crawler.settings.getint("CONCURRENT_REQUESTS"), 1)
         spider.render = RenderPolicy.from_settings(crawler.settings, spider.options.render)
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
@@ -171,7 +174,7 @@ class DocsSpider(scrapy.Spider):
             self.crawler.signals.send_catch_log(pages_queued, refs=refs, spider=self)
         # Scrapy holds at most a window of requests; the rest wait here as small PageRefs,
         # so a 10,000-page job does not keep 9,000 Request objects in the scheduler.
-        while (self._heap and self.completed + self._in_flight < self.options.max_pages
+        while (self._heap and self.completed + self._in_flight + self._extracting < self.options.max_pages
                and self._in_flight < self._window):
             depth, _, key = heapq.heappop(self._heap)
             ref = self._queued.get(key)
@@ -218,19 +221,22 @@ class DocsSpider(scrapy.Spider):
             description=fields.pop("description", ""), **fields,
         )
 
-    def parse_page(self, response: Response) -> Iterator[Any]:
+    async def parse_page(self, response: Response) -> AsyncIterator[Any]:
         ref: PageRef = response.meta[PAGE_META]
         self._in_flight -= 1
         if ref.depth == 0:
             # The site's real address is where the start URL landed (http -> https,
             # bare host -> www, /docs -> /docs/): the scope moves with it.
             self.scope = Scope.from_url(response.url, self.options.scope)
-        yield from self._handle_page(ref, response)
+        async for output in self._handle_page(ref, response):
+            yield output
         if ref.depth == 0 and not response.meta.get("playwright"):  # a re-render must not discover twice
-            yield from self._discovery_requests(response.url)
-        yield from self._pump()
+            for request in self._discovery_requests(response.url):
+                yield request
+        for request in self._pump():
+            yield request
 
-    def _handle_page(self, ref: PageRef, response: Response) -> Iterator[Any]:
+    async def _handle_page(self, ref: PageRef, response: Response) -> AsyncIterator[Any]:
         skip = lambda reason: self._record(ref, "skipped", final_url=response.url,  # noqa: E731
                                            http_status=response.status, error=reason,
                                            **render_fields(response.meta))
@@ -263,7 +269,15 @@ class DocsSpider(scrapy.Spider):
             yield self._request(ref, url=response.url, render_meta=render_meta)
             return
         self.render.learn(response, start=ref.depth == 0)
-        page = extract_page(response.text, response.url)
+        # The page keeps its place in the budget while it is extracted elsewhere.
+        self._extracting += 1
+        try:
+            page = await self._extract(response.text, response.url)
+        finally:
+            self._extracting -= 1
+        if duplicate_of := keys & self._done:  # another page claimed these keys meanwhile
+            yield skip(f"duplicate of {min(duplicate_of)}")
+            return
         self.completed += 1
         self._done |= keys
         self._seen |= keys
@@ -282,7 +296,8 @@ class DocsSpider(scrapy.Spider):
                 continue  # an anchor on this same page
             link = clean_url(urljoin(response.url, href.strip()))
             if is_http_url(link):
-                yield from self._enqueue(link, ref.depth + 1, response.url)
+                for output in self._enqueue(link, ref.depth + 1, response.url):
+                    yield output
 
     def page_failed(self, failure: Failure) -> Iterator[Any]:
         ref: PageRef = failure.request.meta[PAGE_META]

@@ -74,6 +74,9 @@ DOCSPASTA_MAX_QUERY_PARAMS = 12
 DOCSPASTA_MAX_PATH_SEGMENTS = 30
 DOCSPASTA_MAX_SEGMENT_REPEATS = 3
 
+# Processes that extract pages beside the crawl (spiders/offload.py); 0: in the crawl's own thread.
+DOCSPASTA_EXTRACT_WORKERS = 1
+
 # Stores pages in PostgreSQL for a job (web jobs, or -s DOCSPASTA_JOB_ID=... with
 # DOCSPASTA_DATABASE_URL); without a job it switches itself off.
 ITEM_PIPELINES = {"spiders.pipelines.PostgresPipeline": 300}

@@ -23,7 +23,10 @@ from spiders.docs import DocsSpider
 
 url, allow = sys.argv[1:3]
 settings = get_project_settings()
-settings.setdict({"LOG_LEVEL": "ERROR", "DOCSPASTA_ALLOW_HOSTS": allow}, priority="cmdline")
+# Extraction inline: the extraction pool's worker lives as long as the process, by design,
+# and would hide a leftover browser process among the children counted below.
+settings.setdict({"LOG_LEVEL": "ERROR", "DOCSPASTA_ALLOW_HOSTS": allow, "DOCSPASTA_EXTRACT_WORKERS": 0},
+                 priority="cmdline")
 items = []
 
 @crochet.wait_for(timeout=90)
