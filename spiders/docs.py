@@ -29,7 +29,7 @@ from twisted.python.failure import Failure
 
 from spiders.offload import Extractor
 from spiders.failures import describe_failure, too_large
-from spiders.frontier import FrontierSnapshot, PageRef
+from spiders.frontier import PAGE_META, FrontierSnapshot, PageRef
 from spiders.items import PageItem
 from spiders.signals import pages_queued
 from spiders.traps import TrapLimits
@@ -37,7 +37,6 @@ from spiders.options import CrawlOptions
 from spiders.render import RenderPolicy, render_fields
 from spiders.urls import Scope, clean_url, is_http_url, is_non_html_url, normalize_url, url_extension
 
-PAGE_META = "docspasta_page"
 BYTES_META = "docspasta_bytes_received"
 MAX_SITEMAPS = 20
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")

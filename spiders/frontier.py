@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# The request meta key carrying a page's PageRef (read by the spider, pipelines and the web runner).
+PAGE_META = "docspasta_page"
+
 
 @dataclass(frozen=True)
 class PageRef:

@@ -26,7 +26,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 from spiders import events
 from spiders.db import JobWriter, LeaseLost, create_pool, job_status
 from spiders.events import Event, EventPublisher, connect_redis
-from spiders.docs import PAGE_META
+from spiders.frontier import PAGE_META
 from spiders.signals import pages_queued
 
 logger = logging.getLogger(__name__)

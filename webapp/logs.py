@@ -67,6 +67,12 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+def quiet_crawl_loggers(level: int) -> None:
+    """Scrapy's per-crawl INFO lines (stats dumps, "Spider opened") would drown a server's own log."""
+    for noisy in ("scrapy", "scrapy-playwright", "twisted", "pgserver"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
 def configure_logging(level: int, log_format: str = "text") -> None:
     """The root logger's one handler, on stderr, in the chosen format, with the job id filter."""
     handler = logging.StreamHandler(sys.stderr)

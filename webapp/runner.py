@@ -19,10 +19,10 @@ import socket
 from typing import Any
 from uuid import UUID, uuid4
 
+from spiders.frontier import PAGE_META  # a plain module: importing it loads no Scrapy
 from webapp.settings import Settings
 
 logger = logging.getLogger(__name__)
-PAGE_META = "docspasta_page"  # spiders.docs.PAGE_META (not imported here: it would load Scrapy early)
 
 
 def crawl_settings(settings: Settings) -> Any:

@@ -13,7 +13,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from webapp.app import create_app
     from webapp.embedded import EmbeddedError, services_for
-    from webapp.logs import configure_logging
+    from webapp.logs import configure_logging, quiet_crawl_loggers
     from webapp.settings import Settings, SettingsError
 
     try:
@@ -23,9 +23,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     level = getattr(logging, args.log_level.upper())
     configure_logging(level, settings.log_format)  # one handler, with the job id (webapp/logs.py)
-    # Scrapy's per-crawl INFO lines (stats dumps, "Spider opened") would drown the server's own log.
-    for noisy in ("scrapy", "scrapy-playwright", "twisted", "pgserver"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    quiet_crawl_loggers(level)
     # Crawls parse and convert pages on the reactor thread; with the default 5 ms GIL slices
     # uvicorn's thread waits behind them and SSE events arrive late (bench/web_bench.py:
     # event p99 under 10 jobs fell from 66-148 ms to 17-20 ms with 1 ms slices).

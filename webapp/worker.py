@@ -82,10 +82,11 @@ def _worker(args: argparse.Namespace) -> int:
         from dataclasses import replace
 
         settings = replace(settings, max_concurrent_jobs=args.jobs)
-    logging.basicConfig(level=getattr(logging, args.log_level.upper()),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("scrapy", "scrapy-playwright", "twisted"):
-        logging.getLogger(noisy).setLevel(max(getattr(logging, args.log_level.upper()), logging.WARNING))
+    from webapp.logs import configure_logging, quiet_crawl_loggers
+
+    level = getattr(logging, args.log_level.upper())
+    configure_logging(level, settings.log_format)  # the same lines as serve's, with the job id
+    quiet_crawl_loggers(level)
     return run_worker(settings)
 
 
