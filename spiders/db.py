@@ -50,8 +50,12 @@ async def create_pool(database_url: str, max_size: int, *, min_size: int = 1) ->
     """An asyncpg pool for the calling thread's event loop (one per loop, never shared)."""
     import asyncpg
 
+    # A process paused mid-transaction (SIGSTOP, a stalled VM) would hold the job row's lock
+    # for ever, and FOR UPDATE SKIP LOCKED would never hand its job to another worker: the
+    # server ends such a session after 10 s, releasing the lock (our transactions take ms).
     return await asyncpg.create_pool(database_url, min_size=min(min_size, max_size), max_size=max_size,
-                                     reset=_keep_session)
+                                     reset=_keep_session,
+                                     server_settings={"idle_in_transaction_session_timeout": "10000"})
 
 
 def _open(job: Any) -> bool:
