@@ -31,7 +31,7 @@ class EmbeddedServer:
         self.log_path = log_path
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
         env.update(DOCSPASTA_DATA_DIR=str(data_dir), DOCSPASTA_ALLOW_HOSTS=allow_hosts,
-                   DOCSPASTA_CRAWL_SETTINGS='{"AUTOTHROTTLE_ENABLED": false}')
+                   DOCSPASTA_METRICS_TOKEN="m3trics", DOCSPASTA_CRAWL_SETTINGS='{"AUTOTHROTTLE_ENABLED": false}')
         self._log = open(log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "webapp.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
@@ -112,7 +112,7 @@ def test_serve_without_servers_runs_embedded_ones_and_keeps_data(tmp_path):
         job = wait_for_job(first.url, job_id)
         assert job["status"] == "completed", (job, first.log())
         assert job["processedUrls"] == 5
-        metrics = httpx.get(first.url + "/metrics", timeout=10).text
+        metrics = httpx.get(first.url + "/metrics", headers={"Authorization": "Bearer m3trics"}, timeout=10).text
         assert "docspasta_jobs_completed_total 1.0" in metrics
         assert "docspasta_pages_crawled_total 5.0" in metrics
     finally:

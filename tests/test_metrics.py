@@ -21,14 +21,25 @@ def samples(text: str) -> dict[tuple[str, tuple], float]:
             for family in text_string_to_metric_families(text) for s in family.samples}
 
 
-def test_metrics_count_jobs_and_the_queue_from_the_database(api, api_site, database_url):
-    before = samples(api.get("/metrics").text)
+TOKEN = {"Authorization": "Bearer s3cret"}
+
+
+@pytest.fixture
+def scraper(database_url, redis_prefix):
+    settings = Settings(database_url=database_url, redis_url=REDIS_URL, redis_prefix=redis_prefix,
+                        db_pool_size=2, run_crawls=False, metrics_token="s3cret")
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_metrics_count_jobs_and_the_queue_from_the_database(api, scraper, api_site, database_url):
+    before = samples(scraper.get("/metrics", headers=TOKEN).text)
     response = api.post("/api/v3/jobs", json={"url": api_site.url("/docs/")})
     assert response.status_code == 201
     job_id = response.json()["data"]["jobId"]
     sql(database_url, "INSERT INTO job_urls (job_id, url, normalized_url) VALUES ($1::uuid, $2, $2)",
         job_id, api_site.url("/docs/"))
-    after = api.get("/metrics")
+    after = scraper.get("/metrics", headers=TOKEN)
     assert after.status_code == 200 and after.headers["content-type"].startswith("text/plain")
     now = samples(after.text)
     assert now[("docspasta_jobs_created_total", ())] == before[("docspasta_jobs_created_total", ())] + 1
@@ -41,21 +52,22 @@ def test_metrics_count_jobs_and_the_queue_from_the_database(api, api_site, datab
     assert ("docspasta_url_processing_seconds_bucket", (("le", "+Inf"),)) in now
 
 
-def test_metrics_token_is_required_when_set(database_url, redis_prefix):
-    settings = Settings(database_url=database_url, redis_url=REDIS_URL, redis_prefix=redis_prefix,
-                        db_pool_size=2, run_crawls=False, metrics_token="s3cret")
-    with TestClient(create_app(settings)) as client:
-        assert client.get("/metrics").status_code == 401
-        assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
-        ok = client.get("/metrics", headers={"Authorization": "Bearer s3cret"})
-        assert ok.status_code == 200 and "docspasta_jobs_created_total" in ok.text
+def test_metrics_need_the_token(scraper, api):
+    assert scraper.get("/metrics").status_code == 401
+    assert scraper.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    ok = scraper.get("/metrics", headers=TOKEN)
+    assert ok.status_code == 200 and "docspasta_jobs_created_total" in ok.text
+    # no token configured: refused, and the answer says what to set
+    refused = api.get("/metrics", headers=TOKEN)
+    assert refused.status_code == 401 and "DOCSPASTA_METRICS_TOKEN is not set" in refused.text
+    assert "docspasta_jobs_created_total" not in refused.text
 
 
 def test_each_app_has_its_own_registry(database_url, redis_prefix):
     settings = Settings(database_url=database_url, redis_url=REDIS_URL, redis_prefix=redis_prefix,
-                        db_pool_size=2, run_crawls=False)
+                        db_pool_size=2, run_crawls=False, metrics_token="s3cret")
     with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
-        assert one.get("/metrics").status_code == two.get("/metrics").status_code == 200
+        assert one.get("/metrics", headers=TOKEN).status_code == two.get("/metrics", headers=TOKEN).status_code == 200
 
 
 def test_open_sse_streams_are_counted_while_open():

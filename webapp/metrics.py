@@ -129,12 +129,14 @@ class Metrics:
 
 
 async def metrics_endpoint(request: Request) -> Response:
+    # Refused while no token is set, like the cron endpoint: the figures (job counts, error reasons,
+    # queue depth) are the operator's, and a forgotten setting must not publish them.
     token = request.state.settings.metrics_token
-    if token:
-        sent = request.headers.get("authorization", "")
-        if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
-            return PlainTextResponse("a bearer token is required (DOCSPASTA_METRICS_TOKEN)\n", status_code=401,
-                                     headers={"WWW-Authenticate": "Bearer"})
+    sent = request.headers.get("authorization", "")
+    if not token or not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        why = "" if token else " (DOCSPASTA_METRICS_TOKEN is not set on the server)"
+        return PlainTextResponse(f"a valid `Authorization: Bearer <DOCSPASTA_METRICS_TOKEN>` header is required{why}\n",
+                                 status_code=401, headers={"WWW-Authenticate": "Bearer"})
     metrics: Metrics = request.state.metrics
     await metrics.database.refresh(request.state.store.pool)
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

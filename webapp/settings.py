@@ -58,7 +58,7 @@ class Settings:
     redis_url: str | None = None
     data_dir: str = ""  # embedded servers' data; empty: $XDG_DATA_HOME/docspasta or ~/.local/share/docspasta
     log_format: str = "text"  # text | json (one JSON object a line), both with the job id
-    metrics_token: str = ""  # when set, GET /metrics needs `Authorization: Bearer <token>`
+    metrics_token: str = ""  # GET /metrics needs `Authorization: Bearer <token>`; refused while unset
     redis_prefix: str = "docspasta:"  # every Redis key starts with it
     max_pages_limit: int = 200  # the highest maxPages the API accepts
     max_depth_limit: int = 5

@@ -356,9 +356,12 @@ def test_the_cron_endpoint_needs_its_secret(base_settings, secret, sent, status)
             assert response.json()["field"] == "authorization"
 
 
-@pytest.mark.parametrize("sent, status", [(None, 401), ("Bearer wrong", 401), ("Bearer m3trics", 200)])
-def test_metrics_need_their_token_when_one_is_set(base_settings, sent, status):
-    with client_for(base_settings, metrics_token="m3trics") as client:
+@pytest.mark.parametrize("token, sent, status", [
+    ("", None, 401), ("", "Bearer ", 401), ("m3trics", None, 401), ("m3trics", "Bearer wrong", 401),
+    ("m3trics", "m3trics", 401), ("m3trics", "Bearer m3trics", 200),
+])
+def test_metrics_need_their_token(base_settings, token, sent, status):
+    with client_for(base_settings, metrics_token=token) as client:
         assert client.get("/metrics", headers={"Authorization": sent} if sent else {}).status_code == status
 
 
