@@ -9,6 +9,7 @@ DOCSPASTA_DATABASE_URL.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Iterable, Mapping
 from uuid import UUID
 
@@ -53,9 +54,19 @@ async def create_pool(database_url: str, max_size: int, *, min_size: int = 1) ->
     # A process paused mid-transaction (SIGSTOP, a stalled VM) would hold the job row's lock
     # for ever, and FOR UPDATE SKIP LOCKED would never hand its job to another worker: the
     # server ends such a session after 10 s, releasing the lock (our transactions take ms).
+    # application_name says which process holds a session (pg_stat_activity, server logs): with
+    # many workers on many hosts, that is the first thing an operator asks.
     return await asyncpg.create_pool(database_url, min_size=min(min_size, max_size), max_size=max_size,
                                      reset=_keep_session,
-                                     server_settings={"idle_in_transaction_session_timeout": "10000"})
+                                     server_settings={"idle_in_transaction_session_timeout": "10000",
+                                                      "application_name": application_name()})
+
+
+def application_name() -> str:
+    """`docspasta host:pid`, the same host:pid that starts a worker's lease tokens."""
+    import socket
+
+    return f"docspasta {socket.gethostname()}:{os.getpid()}"[:63]  # PostgreSQL keeps 63 bytes
 
 
 def _open(job: Any) -> bool:
