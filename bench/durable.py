@@ -17,7 +17,9 @@ keys under a unique prefix, deleted at the end):
       /s0/docs/ ... /s49/docs/  100 pages each, one start URL per concurrent job.
 Crawl settings: the project's, with AUTOTHROTTLE_ENABLED=false (DOCSPASTA_CRAWL_SETTINGS);
 robots.txt, politeness caps (8 requests in flight per host across the worker's crawls) and
-the SSRF guard (DOCSPASTA_ALLOW_HOSTS=127.0.0.1:PORT) as they are.
+the SSRF guard (DOCSPASTA_ALLOW_HOSTS=127.0.0.1:PORT) as they are; the rate cap per target
+host off (DOCSPASTA_HOST_RATE=0): the service's default of 20 requests/s would pace every
+job on the one local host and measure the cap, not the worker.
 
 Phases: a 500-page job, then a 10,000-page job (pages/s of each, ratio, peak RSS), then
 50 x 100-page jobs submitted at once (every job's processedUrls sampled every 0.5 s through
@@ -442,6 +444,7 @@ def main() -> int:
             **server_env(database_url, REDIS_URL, prefix, f"127.0.0.1:{port}"),
             "DOCSPASTA_MAX_PAGES_LIMIT": str(max(args.big, args.small, args.pages)),
             "DOCSPASTA_RECENT_JOBS": str(max(args.jobs + 10, 20)),
+            "DOCSPASTA_HOST_RATE": "0",  # off: every job crawls the one local host (see the docstring)
         }
         server = ServerProcess({**env, "DOCSPASTA_RUN_CRAWLS": "false"}, LOGS / "durable_serve.log").wait_ready()
         worker = Worker(env, LOGS / "durable_worker.log").wait_ready()

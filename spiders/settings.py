@@ -59,7 +59,10 @@ DOWNLOADER_MIDDLEWARES = {
 }
 
 # Across every crawl in one process (all jobs of a worker): requests in flight per
-# target host, and requests per second per host (0: no rate cap beyond AutoThrottle).
+# target host. Requests per second per host (0: no rate cap beyond AutoThrottle): across
+# every process sharing DOCSPASTA_REDIS_URL and DOCSPASTA_REDIS_PREFIX, else per process.
+# Off here: a terminal crawl runs on the user's own machine; the service sets its own
+# (DOCSPASTA_HOST_RATE in the environment of `docspasta serve` and `docspasta worker`).
 DOCSPASTA_HOST_CONCURRENCY = 8
 DOCSPASTA_HOST_RATE = 0
 

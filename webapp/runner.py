@@ -34,6 +34,10 @@ def crawl_settings(settings: Settings) -> Any:
     scrapy_settings.set("ITEM_PIPELINES", pipelines, priority="cmdline")  # the project's own stay on
     scrapy_settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
     scrapy_settings.set("DOCSPASTA_ALLOW_HOSTS", settings.allow_hosts, priority="cmdline")
+    # The rate cap per target host is shared by every worker through the jobs' Redis.
+    scrapy_settings.set("DOCSPASTA_HOST_RATE", settings.host_rate, priority="cmdline")
+    scrapy_settings.set("DOCSPASTA_REDIS_URL", settings.redis_url, priority="cmdline")
+    scrapy_settings.set("DOCSPASTA_REDIS_PREFIX", settings.redis_prefix, priority="cmdline")
     scrapy_settings.setdict(settings.crawl_settings, priority="cmdline")
     return scrapy_settings
 

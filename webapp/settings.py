@@ -27,6 +27,19 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:  # also refuses nan
+        raise SettingsError(f"{name} must be from {low:g} to {high:g}, got {value:g}")
+    return value
+
+
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
     raw = (env.get(name) or "").strip().lower() or default
     if raw not in choices:
@@ -72,6 +85,10 @@ class Settings:
     lease_seconds: int = 30  # a worker's hold on a job; another worker resumes it this long after a crash
     claim_interval: int = 2  # seconds between a worker's looks for jobs nobody runs
     cron_secret: str = ""  # POST /api/v3/process needs `Authorization: Bearer <CRON_SECRET>`; empty: refused
+    # Requests per second to one target host from every worker together (shared through
+    # Redis; each process on its own while Redis is down); 0: no rate cap beyond AutoThrottle.
+    # The service crawls for strangers: it must not be a way to flood a third party.
+    host_rate: float = 20.0
     allow_hosts: str = ""  # host:port pairs that may be crawled although local (the SSRF guard's allow-list)
     run_crawls: bool = True  # False: jobs are stored but no crawl starts (API-only tests)
     rate_limit: int = 10  # jobs a client may create per minute; 0: no limit
@@ -111,6 +128,7 @@ class Settings:
             cron_secret=env.get("CRON_SECRET", ""),
             db_pool_size=_int(env, "DOCSPASTA_DB_POOL_SIZE", cls.db_pool_size, 2, 200),
             crawl_db_pool_size=_int(env, "DOCSPASTA_CRAWL_DB_POOL_SIZE", cls.crawl_db_pool_size, 2, 200),
+            host_rate=_float(env, "DOCSPASTA_HOST_RATE", cls.host_rate, 0, 10_000),
             allow_hosts=env.get("DOCSPASTA_ALLOW_HOSTS", ""),
             run_crawls=_bool(env, "DOCSPASTA_RUN_CRAWLS", cls.run_crawls),
             rate_limit=_int(env, "DOCSPASTA_RATE_LIMIT", cls.rate_limit, 0, 100_000),

@@ -31,8 +31,10 @@ from webapp.settings import Settings
 
 ADMIN_URL = os.environ.get("DOCSPASTA_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("DOCSPASTA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# DOCSPASTA_HOST_RATE 0: the service's cap per target host (tests/test_hostrate.py) would pace
+# every fixture site crawl here at 20 requests/s.
 FAST_CRAWL = {"AUTOTHROTTLE_ENABLED": False, "DOCSPASTA_RETRY_BACKOFF_BASE": 0.05, "LOG_LEVEL": "WARNING",
-              "DOCSPASTA_EXTRACT_WORKERS": 0}
+              "DOCSPASTA_EXTRACT_WORKERS": 0, "DOCSPASTA_HOST_RATE": 0}
 D = "/docs/"
 # Tests create many jobs from one address, and the crawls-off ones stay pending: the job
 # limits are off here, and tested on apps of their own (tests/web/test_security.py).
