@@ -27,8 +27,10 @@ REDIS_URL = os.environ.get("DOCSPASTA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0
 D = "/docs/"
 RATE = 10  # requests per second to the fixture host
 # A second of requests seen by the server may hold one more than the cap (arrival jitter
-# of a few milliseconds at the window's edges), and one more for the scheduler of a busy machine.
-TOLERANCE = 2
+# of a few milliseconds at the window's edges), and two more for the scheduler of a busy
+# machine (a request sent late bunches up with the next one on time). Twice the rate, what
+# the cap prevents, is 20 or more.
+TOLERANCE = 3
 
 
 def busiest_second(times: list[float]) -> int:
