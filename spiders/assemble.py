@@ -245,11 +245,26 @@ def _site_title(pages, source_url: str) -> str:
     return f"Documentation from {host}"
 
 
-def _render(title, source_url, sections, dropped) -> str:
-    total = sum(t for _, _, _, t in sections)
+def _render_counted(title, source_url, sections, dropped) -> tuple[str, int]:
+    """The document and its token count, its header stating that same count.
+
+    The header's number is part of what it counts, so it is found by iteration: start from
+    the pages' own tokens, then state what the document measured until the two agree (the
+    digits of a number are a token or two; two or three rounds settle it)."""
+    stated = sum(t for _, _, _, t in sections)
+    for _ in range(4):
+        md = _render(title, source_url, sections, dropped, stated)
+        tokens = count_tokens(md)
+        if tokens == stated:
+            break
+        stated = tokens
+    return md, tokens
+
+
+def _render(title, source_url, sections, dropped, tokens: int) -> str:
     parts = [f"# {title}", "",
              f"Source: {source_url}  ",
-             f"Pages: {len(sections)} included, {len(dropped)} left out. Tokens (cl100k_base): ~{total}", ""]
+             f"Pages: {len(sections)} included, {len(dropped)} left out. Tokens (cl100k_base): ~{tokens}", ""]
     if sections:
         parts += ["## Contents", ""]
         parts += [f"{i}. [{_esc(t)}]({u}) ({n} tokens)" for i, (t, u, _, n) in enumerate(sections, 1)]
@@ -287,8 +302,7 @@ def assemble_document(
         body = demote_headings(strip_blocks(p.get("markdown") or "", keys), _title(p))
         sections.append([_title(p), _page_url(p), body, count_tokens(body)])
     title = title or _site_title(included, source_url)
-    md = _render(title, source_url, sections, dropped)
-    tokens = count_tokens(md)
+    md, tokens = _render_counted(title, source_url, sections, dropped)
     if token_budget is not None:
         live = list(range(len(sections)))
         while tokens > token_budget and live:
@@ -297,8 +311,7 @@ def assemble_document(
             live.remove(victim)
             dropped.append((included[victim], f"token budget {token_budget}: dropped (quality "
                             f"{included[victim].get('quality') or 0}, {sections[victim][3]} tokens)"))
-            md = _render(title, source_url, [sections[i] for i in live], dropped)
-            tokens = count_tokens(md)
+            md, tokens = _render_counted(title, source_url, [sections[i] for i in live], dropped)
         included = [included[i] for i in live]
         sections = [sections[i] for i in live]
     return AssembledDocument(md, tokens, included, dropped, [s[2] for s in sections])

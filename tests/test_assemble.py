@@ -59,6 +59,14 @@ def test_boilerplate_subtracted_and_pages_under_headings():
     assert doc.token_count == count_tokens(doc.markdown)
 
 
+def test_the_header_states_the_whole_documents_token_count():
+    """The number a reader sees at the top is the one the API and the CLI report."""
+    for budget in (None, 400):
+        doc = assemble_document(site(), source_url=BASE + "index.html", token_budget=budget)
+        assert f"Tokens (cl100k_base): ~{doc.token_count}\n" in doc.markdown
+        assert doc.token_count == count_tokens(doc.markdown)
+
+
 def test_token_budget_drops_lowest_quality_first():
     pages = site()
     pages[1]["quality"] = 50  # API
