@@ -13,17 +13,33 @@ web app runs several jobs at once) at most DOCSPASTA_RENDER_MAX_BROWSERS browser
 run; a crawl that needs one waits for a free one up to DOCSPASTA_RENDER_BROWSER_WAIT
 seconds, then its page fails with the reason.
 
-Chromium resolves names and connects by itself, past the guarded resolver of
-spiders/safety.py, so every request the browser makes (the page, its scripts,
-XHR, redirects) passes `_abort` first: internal addresses are refused the same
-way, DOCSPASTA_ALLOW_HOSTS allowing. Images, media and fonts are not fetched at
-all: they never carry text, and they cost time and memory.
+Chromium never connects anywhere by itself. The owner starts a guarded forward
+proxy (spiders/browser_proxy.py) on the crawl's event loop with the browser, and
+launches Chromium with it as its only way out: Playwright's `proxy` option with
+the `<-loopback>` bypass rule, so loopback and link-local targets are proxied too
+(Chromium sends them direct by default). For every connection the browser asks
+for, the page, its scripts, XHR, redirects, iframes, service workers, WebSockets
+and beacons alike, the proxy resolves the name itself, checks every answer and
+connects to the checked address, so a name that changes its answer between two
+lookups (DNS rebinding) cannot slip an internal address past the check. Chromium
+cannot resolve names at all (`--host-resolver-rules`), and WebRTC may not send UDP
+outside the proxy. A refused connection is logged and counted like an aborted
+request. A page refused there fails as "blocked: ..." over http (the proxy's 403
+names the reason); over https the tunnel's refusal reaches Chromium only as
+net::ERR_TUNNEL_CONNECTION_FAILED, and the log says why.
+
+Every request Playwright's routing sees (not redirect hops, WebSockets or service
+workers' fetches: only the proxy sees those) passes `_abort` first: the same check
+(DOCSPASTA_ALLOW_HOSTS allowing), once per host and port, so a refusal has its
+reason early and the request never leaves the browser; and images, media and fonts are not fetched at all: they never
+carry text, and they cost time and memory. Names are resolved by the reactor's
+resolver under the SSRF guard (tests put an attacker's DNS there), with this
+crawl's own allow-list.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
@@ -34,13 +50,21 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
+from spiders.browser_proxy import BLOCKED_HEADER, GuardedProxy, Refused
 from spiders.middlewares import BlockedRequest
-from spiders.safety import AllowList, blocked_reason, ip_literal
+from spiders.safety import AllowList, answers_refusal, blocked_reason, install_guarded_resolver, ip_literal, resolve
 
 logger = logging.getLogger(__name__)
 
 SKIPPED_RESOURCES = frozenset({"image", "media", "font"})
 _NO_NETWORK = ("data", "blob", "about")
+# With the proxy: what else could reach the network without it. Chromium may not
+# resolve any name itself (the proxy's own address is a literal), and WebRTC may
+# use no UDP that does not go through the proxy (that is: none).
+LOCKDOWN_ARGS = (
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+)
 
 _BROWSER_SLOTS: dict[int, asyncio.Semaphore] = {}
 
@@ -70,8 +94,13 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         # The handler that owns this crawl's browser: this one, or the one built before it.
         self.owner: BrowserDownloadHandler = self._owners.setdefault(crawler, self)
         self.allow = AllowList.parse(crawler.settings.get("DOCSPASTA_ALLOW_HOSTS"))
+        from twisted.internet import reactor
+
+        self.guard = install_guarded_resolver(reactor, self.allow)
         self.abort_request = self._abort
         self._verdicts: dict[tuple[str, int], str | None] = {}  # (host, port) -> why refused
+        self.proxy: GuardedProxy | None = None  # the owner's, from launch to close
+        self._launch_options = self.config.launch_options  # as configured, without the proxy
         self._launch_lock = asyncio.Lock()
         self.launched = False
         self.max_browsers = max(1, crawler.settings.getint("DOCSPASTA_RENDER_MAX_BROWSERS", 2))
@@ -100,6 +129,9 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
             # Playwright's messages carry a multi-line call log: the first line is the reason.
             lines = (exc.message or str(exc)).strip().splitlines()
             raise BrowserError(lines[0] if lines else type(exc).__name__) from exc
+        if response.status == 403 and (reason := response.headers.get(BLOCKED_HEADER)):
+            # The proxy refused the page itself (a page can only ever fail its own load this way).
+            raise BlockedRequest(f"blocked: {reason.decode('latin-1')}")
         if self.max_size and len(response.body) > self.max_size:
             # No byte counter runs inside the browser: a page can build any DOM it likes.
             raise IgnoreRequest(f"rendered page over DOWNLOAD_MAXSIZE ({len(response.body)} bytes)")
@@ -110,8 +142,16 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         await self._take_slot(slots)
         self._slot = slots
         try:
+            self.proxy = await GuardedProxy(self._route, self._refused).start()
+            options = self._launch_options
+            self.config.launch_options = {
+                **options,
+                "proxy": {"server": self.proxy.url, "bypass": "<-loopback>"},
+                "args": [*options.get("args", ()), *LOCKDOWN_ARGS],
+            }
             await self._launch()
         except BaseException:
+            await self._close_proxy()
             self._slot = None
             slots.release()
             raise
@@ -153,37 +193,56 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         try:
             await super()._close()
         finally:
+            await self._close_proxy()  # after the browser: nothing uses it any more
             if self._slot is not None:
                 self._slot.release()
                 self._slot = None
 
+    async def _close_proxy(self) -> None:
+        proxy, self.proxy = self.proxy, None
+        if proxy is not None:
+            await proxy.close()
+
     async def refusal(self, url: str) -> str | None:
-        """Why the browser may not fetch `url`, or None."""
+        """Why the browser may not fetch `url`, or None (`_abort`'s check: one verdict
+        per host and port; the proxy checks again at each connection)."""
         parts = urlsplit(url)
         if parts.scheme in _NO_NETWORK:
             return None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return f"{parts.scheme or 'no'} scheme; only http and https are fetched"
-        host = parts.hostname
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        host, port = _host_port(url)
         if self.allow.allows(host, port):
             return None
-        if (literal := ip_literal(host)) is not None:
-            return blocked_reason(literal)
         if (host, port) not in self._verdicts:
-            self._verdicts[host, port] = await self._lookup(host, port)
+            self._verdicts[host, port] = (await self.check(host, port))[1]
         return self._verdicts[host, port]
 
-    @staticmethod
-    async def _lookup(host: str, port: int) -> str | None:
-        try:
-            answers = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError):
-            return None  # the browser cannot resolve it either
-        for *_, sockaddr in answers:
-            if reason := blocked_reason(sockaddr[0]):
-                return f"{host} resolves to an internal address: {reason}"
-        return None
+    async def check(self, host: str, port: int) -> tuple[list[str], str | None]:
+        """The addresses `host` has now, and why they are refused (None: they may be used).
+
+        Every answer is checked. The resolver is the one under the reactor's SSRF guard,
+        asked directly: this crawl's own allow-list decides, not every crawl's together.
+        """
+        if (literal := ip_literal(host)) is not None:
+            addresses = [str(literal)]
+            reason = blocked_reason(literal)
+        else:
+            addresses = await resolve(self.guard.wrapped, host, port)
+            reason = answers_refusal(host, addresses)
+        return addresses, (None if self.allow.allows(host, port) else reason)
+
+    async def _route(self, host: str, port: int) -> list[str]:
+        """For the proxy: where to connect for host:port, checked now (raises Refused)."""
+        addresses, reason = await self.check(host, port)
+        if reason:
+            raise Refused(reason)
+        return addresses
+
+    def _refused(self, target: str, reason: str) -> None:
+        logger.warning("browser connection to %s blocked: %s", target, reason)
+        self.stats.inc_value("docspasta/render/blocked")
+        self.stats.inc_value("docspasta/render/blocked_at_connect")
 
     async def _abort(self, request: Any) -> bool:
         """PLAYWRIGHT_ABORT_REQUEST for every request the browser makes."""
@@ -194,3 +253,8 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
             self.stats.inc_value("docspasta/render/blocked")
             return True
         return False
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)

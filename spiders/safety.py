@@ -11,9 +11,13 @@ against the address it actually goes to, not the name in the URL:
   Scrapy's HTTP handler connects through `HostnameEndpoint`, which asks this
   resolver even for IP literals, so no connection can bypass it.
 - `AllowList` names `host:port` pairs (DOCSPASTA_ALLOW_HOSTS) that may be local.
+- `resolve` awaits a Twisted resolver's answers on the asyncio loop, for the
+  browser's proxy (spiders/browser_proxy.py), which checks them with
+  `answers_refusal` and connects to the checked address itself.
 """
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 from typing import Iterable
@@ -99,6 +103,14 @@ def ip_literal(host: str) -> IPAddress | None:
     return None
 
 
+def answers_refusal(host: str, addresses: Iterable[str]) -> str | None:
+    """Why a name with these answers is refused: any internal answer refuses it."""
+    for address in addresses:
+        if reason := blocked_reason(address):
+            return f"{host} resolves to an internal address: {reason}"
+    return None
+
+
 class AllowList:
     """`host:port` pairs that may be crawled even though they are local."""
 
@@ -141,9 +153,9 @@ class _CheckedReceiver:
         self._addresses.append(address)
 
     def resolutionComplete(self) -> None:  # noqa: N802
-        reasons = [reason for a in self._addresses if (reason := blocked_reason(a.host))]
-        if reasons:
-            self._resolver.blocked[self._host.lower()] = f"{self._host} resolves to an internal address: {reasons[0]}"
+        reason = answers_refusal(self._host, (address.host for address in self._addresses))
+        if reason:
+            self._resolver.blocked[self._host.lower()] = reason
         else:
             for address in self._addresses:
                 self._receiver.addressResolved(address)
@@ -186,10 +198,35 @@ def target_refusal(url: str, allow: AllowList) -> str | None:
         answers = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         return f"{parts.hostname} does not resolve"
-    for *_, sockaddr in answers:
-        if reason := blocked_reason(sockaddr[0]):
-            return f"{parts.hostname} resolves to an internal address: {reason}"
-    return None
+    return answers_refusal(parts.hostname, (sockaddr[0] for *_, sockaddr in answers))
+
+
+@implementer(IResolutionReceiver)
+class _Answers:
+    """Collects a lookup's answers into a future."""
+
+    def __init__(self, future: asyncio.Future):
+        self.future, self.addresses = future, []
+
+    def resolutionBegan(self, resolution) -> None:  # noqa: N802
+        pass
+
+    def addressResolved(self, address) -> None:  # noqa: N802
+        self.addresses.append(address.host)
+
+    def resolutionComplete(self) -> None:  # noqa: N802
+        if not self.future.done():
+            self.future.set_result(self.addresses)
+
+
+async def resolve(resolver: IHostnameResolver, host: str, port: int) -> list[str]:
+    """Every address `resolver` answers for `host` now; none if it does not resolve.
+
+    Awaited on the asyncio reactor's loop, where the resolver delivers its answers.
+    """
+    answers = asyncio.get_running_loop().create_future()
+    resolver.resolveHostName(_Answers(answers), host, port)
+    return await answers
 
 
 def install_guarded_resolver(reactor, allow: AllowList) -> GuardedResolver:

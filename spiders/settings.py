@@ -113,7 +113,9 @@ PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000  # ms
 DOCSPASTA_RENDER_MAX_BROWSERS = 2
 DOCSPASTA_RENDER_BROWSER_WAIT = 300.0
 # PLAYWRIGHT_ABORT_REQUEST is the handler's own: every browser request passes the SSRF
-# guard, and images, media and fonts are not fetched (spiders/render_handler.py).
+# guard, and images, media and fonts are not fetched (spiders/render_handler.py). The
+# handler also adds its guarded proxy to the launch options above (Playwright's `proxy`,
+# and args so Chromium resolves no names and sends no UDP itself): a `proxy` set here is replaced.
 # Longest wait, in seconds, for rendered content to settle (the selector below, then network quiet).
 DOCSPASTA_RENDER_SETTLE_TIMEOUT = 10.0
 # Seconds without a request in flight that count as settled (Playwright's networkidle waits 0.5).
