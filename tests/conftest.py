@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import ipaddress
+import socket
+import sys
 from urllib.parse import urlsplit
 
 import pytest
@@ -9,6 +12,40 @@ from scrapy.utils.project import get_project_settings
 
 from spiders.docs import DocsSpider
 from tests.sitefixture import FixtureSite
+
+# Tests send traffic to loopback only. Every connect() this process makes (in-process
+# crawls, the browser's proxy, database and HTTP clients) is checked: another address is
+# refused before any packet leaves, and the test that tried fails.
+# (In a network namespace with only a loopback interface, tests/netns_cases.py, nothing can
+# leave anyway, and its probe must see the namespace's own "network is unreachable".)
+OUTSIDE_LOOPBACK: list[str] = []
+ISOLATED = [name for _, name in socket.if_nameindex()] == ["lo"]
+
+
+def _loopback_only(event: str, args: tuple) -> None:
+    if event != "socket.connect" or ISOLATED:
+        return
+    sock, address = args
+    if sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return  # Unix sockets (embedded PostgreSQL and Redis)
+    host = str(address[0]).split("%")[0]
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        OUTSIDE_LOOPBACK.append(f"{host}:{address[1]}")
+        raise ConnectionRefusedError(f"tests connect to loopback addresses only, not {host}")
+
+
+sys.addaudithook(_loopback_only)
+
+
+@pytest.fixture(autouse=True)
+def loopback_only():
+    OUTSIDE_LOOPBACK.clear()
+    yield
+    assert not OUTSIDE_LOOPBACK, f"the test tried to connect outside loopback: {OUTSIDE_LOOPBACK}"
 
 # Settings that keep tests quick without changing what is being tested.
 FAST = {
