@@ -7,6 +7,7 @@ cl100k_base via tiktoken, with the BPE ranks shipped inside the `tiktoken-offlin
 from __future__ import annotations
 
 import functools
+from typing import Iterator
 
 
 @functools.lru_cache(maxsize=1)
@@ -23,6 +24,11 @@ def tokenizer_name() -> str:
     return _encoder()[1]
 
 
+# Text is encoded this many characters (or a little more) at a time. tiktoken returns a
+# Python int per token: a 10,000-page document (20 MB, 6 M tokens) in one call held ~220 MB.
+CHUNK_CHARS = 256 * 1024
+
+
 def count_tokens(text: str) -> int:
     """Number of cl100k_base tokens in `text` (special-token strings count as plain text)."""
     if not text:
@@ -30,4 +36,20 @@ def count_tokens(text: str) -> int:
     enc = _encoder()[0]
     if enc is None:
         return (len(text) + 3) // 4
-    return len(enc.encode_ordinary(text))
+    return sum(len(enc.encode_ordinary(chunk)) for chunk in _chunks(text))
+
+
+def _chunks(text: str) -> Iterator[str]:
+    """`text` cut just after a newline that non-whitespace follows: no cl100k pre-token
+    spans such a point (newline runs end at their last newline, a word cannot start with
+    one), so the chunks' counts add up to the whole text's."""
+    start = 0
+    while len(text) - start > CHUNK_CHARS:
+        cut = text.find("\n", start + CHUNK_CHARS)
+        while cut != -1 and cut + 1 < len(text) and text[cut + 1].isspace():
+            cut = text.find("\n", cut + 1)
+        if cut == -1 or cut + 1 >= len(text):
+            break
+        yield text[start:cut + 1]
+        start = cut + 1
+    yield text[start:]
