@@ -250,21 +250,28 @@ def _render_counted(title, source_url, sections, dropped) -> tuple[str, int]:
 
     The header's number is part of what it counts, so it is found by iteration: start from
     the pages' own tokens, then state what the document measured until the two agree (the
-    digits of a number are a token or two; two or three rounds settle it)."""
+    digits of a number are a token or two; two or three rounds settle it). Only the header is
+    counted again: the body follows a blank line and starts with non-whitespace, a point no
+    cl100k token spans (see tokens._chunks), so the two counts add up."""
+    body = _render_body(sections, dropped)
+    body_tokens = count_tokens(body)
     stated = sum(t for _, _, _, t in sections)
     for _ in range(4):
-        md = _render(title, source_url, sections, dropped, stated)
-        tokens = count_tokens(md)
+        head = _render_head(title, source_url, len(sections), len(dropped), stated) + ("\n" if body else "")
+        tokens = count_tokens(head) + body_tokens
         if tokens == stated:
             break
         stated = tokens
-    return md, tokens
+    return head + body, tokens
 
 
-def _render(title, source_url, sections, dropped, tokens: int) -> str:
-    parts = [f"# {title}", "",
-             f"Source: {source_url}  ",
-             f"Pages: {len(sections)} included, {len(dropped)} left out. Tokens (cl100k_base): ~{tokens}", ""]
+def _render_head(title, source_url, included: int, dropped: int, tokens: int) -> str:
+    return (f"# {title}\n\nSource: {source_url}  \n"
+            f"Pages: {included} included, {dropped} left out. Tokens (cl100k_base): ~{tokens}\n")
+
+
+def _render_body(sections, dropped) -> str:
+    parts = []
     if sections:
         parts += ["## Contents", ""]
         parts += [f"{i}. [{_esc(t)}]({u}) ({n} tokens)" for i, (t, u, _, n) in enumerate(sections, 1)]
