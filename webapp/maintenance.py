@@ -8,19 +8,17 @@ worker, or this app's own) resumes them from the stored frontier.
 """
 from __future__ import annotations
 
-import hmac
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from spiders.db import JobWriter
 from webapp.errors import Unauthorized
+from webapp.security import bearer_matches
 
 
 async def process(request: Request) -> JSONResponse:
     secret = request.state.settings.cron_secret
-    sent = request.headers.get("authorization", "")
-    if not secret or not hmac.compare_digest(sent.encode(), f"Bearer {secret}".encode()):
+    if not bearer_matches(request, secret):
         raise Unauthorized("a valid `Authorization: Bearer <CRON_SECRET>` header is required"
                            + ("" if secret else " (CRON_SECRET is not set on the server)"), field="authorization")
     store = request.state.store

@@ -10,7 +10,6 @@ With `DOCSPASTA_METRICS_TOKEN` set, a scrape must send `Authorization: Bearer <t
 """
 from __future__ import annotations
 
-import hmac
 from typing import Any, AsyncIterator, Iterable
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
@@ -18,6 +17,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
+
+from webapp.security import bearer_matches
 
 # Upper bounds, in seconds, of the per-URL processing time histogram (claim to stored result).
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -132,8 +133,7 @@ async def metrics_endpoint(request: Request) -> Response:
     # Refused while no token is set, like the cron endpoint: the figures (job counts, error reasons,
     # queue depth) are the operator's, and a forgotten setting must not publish them.
     token = request.state.settings.metrics_token
-    sent = request.headers.get("authorization", "")
-    if not token or not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+    if not bearer_matches(request, token):
         why = "" if token else " (DOCSPASTA_METRICS_TOKEN is not set on the server)"
         return PlainTextResponse(f"a valid `Authorization: Bearer <DOCSPASTA_METRICS_TOKEN>` header is required{why}\n",
                                  status_code=401, headers={"WWW-Authenticate": "Bearer"})

@@ -5,6 +5,7 @@ and `http.request` messages, so SSE streams pass through unbuffered.
 """
 from __future__ import annotations
 
+import hmac
 import re
 from typing import Any
 
@@ -114,3 +115,9 @@ def http_href(url: Any) -> str | None:
     is a live script link: anything but a plain http(s) URL is shown as text instead.
     """
     return url if isinstance(url, str) and _LIVE_LINK.match(url) else None
+
+
+def bearer_matches(request: Any, secret: str) -> bool:
+    """Whether the request sends `Authorization: Bearer <secret>`; never, while no secret is set."""
+    sent = request.headers.get("authorization", "")
+    return bool(secret) and hmac.compare_digest(sent.encode(), f"Bearer {secret}".encode())
