@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import pytest_twisted
 import redis
 
 from tests.sitefixture import FixtureSite, Reply, page
+from tests.web.server import PrivateRedis
 
 ROOT = Path(__file__).resolve().parents[1]
 REDIS_URL = os.environ.get("DOCSPASTA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -113,50 +112,6 @@ def test_without_redis_each_process_has_the_whole_rate(site):
     times = two_crawlers(site, {"DOCSPASTA_HOST_RATE": RATE})
     both = times["crawler-a"] + times["crawler-b"]
     assert busiest_second(both) >= 1.6 * RATE, busiest_second(both)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class PrivateRedis:
-    """A redis-server of this test's own, on a free port, that the test can kill and restart."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> PrivateRedis:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port)
-        deadline = time.monotonic() + 10
-        while True:  # a server starting up: nothing to wait on but its port
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
-        client.close()
-        return self
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-
-    def keys(self) -> list[bytes]:
-        client = redis.Redis(port=self.port)
-        try:
-            return client.keys("*")
-        finally:
-            client.close()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 
 from tests.sitefixture import FixtureSite
 from tests.web.conftest import REDIS_URL, fresh_database, sql
-from tests.web.server import ServerProcess, WorkerProcess, server_env
+from tests.web.server import PrivateRedis, ServerProcess, WorkerProcess, server_env
 from tests.web.test_server import add_site, create
 
 FAST = {"DOCSPASTA_LEASE_SECONDS": "3", "DOCSPASTA_CLAIM_INTERVAL": "1"}
@@ -207,24 +207,7 @@ def test_the_cron_endpoint_reaps_stalled_jobs_and_needs_the_secret(settings, dat
         assert response.status_code == 401 and "CRON_SECRET is not set" in response.json()["error"]
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start_redis(port: int) -> subprocess.Popen:
-    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(lambda: _answers(port), timeout=10, what="redis-server to start")
-    return process
-
-
 def _answers(port: int) -> bool:
-    import socket
-
     try:
         socket.create_connection(("127.0.0.1", port), 0.2).close()
         return True
@@ -236,26 +219,23 @@ def test_a_redis_restart_mid_crawl_loses_nothing_and_the_stream_recovers(world):
     from tests.web.test_server import stream
 
     database_url, site, env, started, tmp = world
-    port = _free_port()
-    redis = _start_redis(port)
+    redis = PrivateRedis().start()
     try:
-        env = {**env, "REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+        env = {**env, "REDIS_URL": redis.url}
         url = add_site(site, "r", 24, delay=0.15)
         server = ServerProcess(env, tmp / "serve.log").wait_ready()
         started.append(server)
         job_id = create(server, url, maxPages=50, maxDepth=1)
         wait_for(lambda: job_row(database_url, job_id)["processed_urls"] >= 3, what="pages stored")
         redis.kill()
-        redis.wait(10)
         time.sleep(2)  # the crawl goes on without Redis meanwhile
-        redis = _start_redis(port)
+        redis.start()
         wait_for(lambda: job_row(database_url, job_id)["status"] == "completed", what="the job to complete")
         assert_every_page_once(database_url, job_id, 25)
         _, events = stream(server, job_id, timeout=30)
         assert events[-1]["job"]["status"] == "completed" and events[-1]["job"]["processedUrls"] == 25
     finally:
         redis.kill()
-        redis.wait(10)
 
 
 def test_a_postgresql_restart_of_20_seconds_mid_crawl_loses_no_page(world):
