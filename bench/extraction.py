@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from extract_metrics import (furniture_strings, leak_strings, leaked, output_stats, parse,  # noqa: E402
                              plain_text, prf, reference, rst_words, words)
 
-from spiders.extract import extract_page  # noqa: E402
+from spiders.extract.page import extract_page  # noqa: E402
 
 # name, HTML root, generator, ground truth kind, page filter (path parts to skip)
 SITES = [

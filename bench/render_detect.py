@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scrapy.http import HtmlResponse, Request  # noqa: E402
 
-from spiders.render import needs_rendering  # noqa: E402
+from spiders.render.policy import needs_rendering  # noqa: E402
 
 SITES = {
     "celery": "/usr/share/doc/python-celery-doc/html",

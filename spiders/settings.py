@@ -27,7 +27,7 @@ CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
 # Scrapy 2.19 starts every queued request of a slot at once when the slot's delay
 # is 0, ignoring CONCURRENT_REQUESTS_PER_DOMAIN; any delay > 0 restores the cap
-# (tests/test_crawl.py::test_per_host_concurrency_is_capped).
+# (tests/crawl/test_crawl.py::test_per_host_concurrency_is_capped).
 DOWNLOAD_DELAY = 0.001
 # A page's outputs go through one at a time: its item is stored before the requests it
 # yields after it leave, so fetching never runs ahead of storage by more than the spider's
@@ -55,13 +55,13 @@ DOCSPASTA_RETRY_AFTER_MAX = 30.0
 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "spiders.middlewares.BackoffRetryMiddleware": 550,
+    "spiders.crawl.retry.BackoffRetryMiddleware": 550,
     # After redirects (600): the response URL keeps a hash route (#/guide) as a browser's does.
-    "spiders.render_routes.RouteFragmentMiddleware": 590,
+    "spiders.render.routes.RouteFragmentMiddleware": 590,
     # Proxies from the environment would resolve names where the SSRF guard cannot see.
     "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
-    "spiders.middlewares.SSRFGuardMiddleware": 950,
-    "spiders.politeness.HostCapMiddleware": 960,
+    "spiders.safety.middleware.SSRFGuardMiddleware": 950,
+    "spiders.crawl.politeness.HostCapMiddleware": 960,
 }
 
 # Across every crawl in one process (all jobs of a worker): requests in flight per
@@ -77,26 +77,26 @@ DOCSPASTA_HOST_RATE = 0
 # and for local users crawling their own docs server. Nothing else turns the guard off.
 DOCSPASTA_ALLOW_HOSTS = os.environ.get("DOCSPASTA_ALLOW_HOSTS", "")
 
-# Crawler traps (spiders/traps.py): links past these limits are recorded as skipped.
+# Crawler traps (spiders/crawl/traps.py): links past these limits are recorded as skipped.
 DOCSPASTA_MAX_URL_LENGTH = 2048
 DOCSPASTA_MAX_QUERY_PARAMS = 12
 DOCSPASTA_MAX_PATH_SEGMENTS = 30
 DOCSPASTA_MAX_SEGMENT_REPEATS = 3
 
-# Processes that extract pages beside the crawl (spiders/offload.py); 0: in the crawl's own thread.
+# Processes that extract pages beside the crawl (spiders/crawl/offload.py); 0: in the crawl's own thread.
 DOCSPASTA_EXTRACT_WORKERS = 1
 
 # Stores pages in PostgreSQL for a job (web jobs, or -s DOCSPASTA_JOB_ID=... with
 # DOCSPASTA_DATABASE_URL); without a job it switches itself off.
-ITEM_PIPELINES = {"spiders.pipelines.PostgresPipeline": 300}
+ITEM_PIPELINES = {"spiders.jobs.pipeline.PostgresPipeline": 300}
 
 # Only the web is crawled: no file:, data:, s3: or ftp: fetches from typed-in URLs.
 # http and https: Scrapy's own handler, or Chromium for requests marked `playwright`
-# (spiders/render.py decides which); the browser starts on the first such request.
+# (spiders/render/policy.py decides which); the browser starts on the first such request.
 DOWNLOAD_HANDLERS = {
     "file": None, "data": None, "s3": None, "ftp": None,
-    "http": "spiders.render_handler.BrowserDownloadHandler",
-    "https": "spiders.render_handler.BrowserDownloadHandler",
+    "http": "spiders.render.handler.BrowserDownloadHandler",
+    "https": "spiders.render.handler.BrowserDownloadHandler",
 }
 
 # JavaScript rendering (scrapy-playwright with Debian's Chromium; never `playwright install`).
@@ -119,7 +119,7 @@ PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000  # ms
 DOCSPASTA_RENDER_MAX_BROWSERS = 2
 DOCSPASTA_RENDER_BROWSER_WAIT = 300.0
 # PLAYWRIGHT_ABORT_REQUEST is the handler's own: every browser request passes the SSRF
-# guard, and images, media and fonts are not fetched (spiders/render_handler.py). The
+# guard, and images, media and fonts are not fetched (spiders/render/handler.py). The
 # handler also adds its guarded proxy to the launch options above (Playwright's `proxy`,
 # and args so Chromium resolves no names and sends no UDP itself): a `proxy` set here is replaced.
 # Longest wait, in seconds, for rendered content to settle (the selector below, then network quiet).

@@ -16,7 +16,7 @@ from tests.sitefixture import FixtureSite
 # Tests send traffic to loopback only. Every connect() this process makes (in-process
 # crawls, the browser's proxy, database and HTTP clients) is checked: another address is
 # refused before any packet leaves, and the test that tried fails.
-# (In a network namespace with only a loopback interface, tests/netns_cases.py, nothing can
+# (In a network namespace with only a loopback interface, tests/safety/netns_cases.py, nothing can
 # leave anyway, and its probe must see the namespace's own "network is unreachable".)
 OUTSIDE_LOOPBACK: list[str] = []
 ISOLATED = [name for _, name in socket.if_nameindex()] == ["lo"]

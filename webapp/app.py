@@ -19,11 +19,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from webapp import api, maintenance, pages
-from webapp.csrf import CsrfTokens
-from webapp.errors import exception_handlers
-from webapp.metrics import Metrics, metrics_endpoint
-from webapp.security import BodyLimitMiddleware, SecurityHeadersMiddleware, http_href
+from webapp.views import api, maintenance, pages
+from webapp.guards.csrf import CsrfTokens
+from webapp.guards.errors import exception_handlers
+from webapp.views.metrics import Metrics, metrics_endpoint
+from webapp.guards.security import BodyLimitMiddleware, SecurityHeadersMiddleware, http_href
 from webapp.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -55,8 +55,8 @@ def routes() -> list[Any]:
 
 
 def crochet_launcher(settings: Settings) -> Any:
-    from webapp.launcher import CrochetLauncher, setup_reactor
-    from webapp.runner import JobRunner
+    from spiders.jobs.launcher import CrochetLauncher, setup_reactor
+    from spiders.jobs.runner import JobRunner
 
     setup_reactor()
     return CrochetLauncher(JobRunner(settings))
@@ -71,8 +71,8 @@ def create_app(settings: Settings | None = None, *, launcher: Any = None) -> Sta
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        from spiders.db import create_pool
-        from spiders.events import EventPublisher, connect_redis
+        from spiders.jobs.store import create_pool
+        from spiders.jobs.events import EventPublisher, connect_redis
         from webapp.migrate import migrate_url
         from webapp.store import JobStore
 
@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None, *, launcher: Any = None) -> Sta
             await jobs_launcher.start()
         try:
             if jobs_launcher is not None and not owned:
-                # An app's own runner claims these itself (webapp/runner.py); a launcher
+                # An app's own runner claims these itself (spiders/jobs/runner.py); a launcher
                 # handed in is given the jobs nobody runs: new ones, and ones to resume.
                 for job_id in await store.claimable_ids():
                     jobs_launcher.submit(job_id)

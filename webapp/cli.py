@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from spiders.options import LIMITS, RENDER_MODES, CrawlArgumentError, CrawlOptions
+from spiders.jobs.options import LIMITS, RENDER_MODES, CrawlArgumentError, CrawlOptions
 
 
 def _crawl(args: argparse.Namespace) -> int:
@@ -25,74 +25,9 @@ def _crawl(args: argparse.Namespace) -> int:
         args.json = args.json or str(output.with_suffix(".json"))
         args.llms = args.llms or str(output.with_name("llms.txt"))
 
-    # Imported here so `docspasta --help` and argument errors stay instant.
-    from scrapy import signals
-    from scrapy.crawler import CrawlerProcess
-    from scrapy.utils.project import get_project_settings
-    from tqdm import tqdm
+    from spiders.crawl.terminal import crawl_to_files  # Scrapy loads only when a crawl runs
 
-    from spiders.assemble import assemble_document
-    from spiders.llms import render_llms_full_txt, render_llms_txt
-    from spiders.docs import DocsSpider
-    from spiders.signals import pages_queued
-
-    settings = get_project_settings()
-    settings.set("LOG_LEVEL", "INFO" if args.verbose else "WARNING", priority="cmdline")
-    if args.json:
-        settings.set("FEEDS", {str(args.json): {"format": "json", "overwrite": True}}, priority="cmdline")
-    process = CrawlerProcess(settings)
-    crawler = process.create_crawler(DocsSpider)
-    items: list[dict] = []
-    bar = tqdm(total=options.max_pages, unit="page", desc="crawling", file=sys.stderr, disable=args.quiet)
-
-    def on_item(item, response=None, spider=None):
-        page = dict(item)
-        items.append(page)
-        if page["status"] == "completed":
-            bar.update(1)
-        bar.set_postfix_str(f"{page['status']}: {page['url'][-60:]}", refresh=True)
-
-    # Discovery order (the start URL, then links in the order they were found), so the
-    # document reads in the site's order rather than the order pages happened to finish.
-    discovered: dict[str, int] = {}
-
-    def on_queued(refs, spider=None):
-        for ref in refs:
-            discovered.setdefault(ref.url, len(discovered))
-
-    crawler.signals.connect(on_item, signal=signals.item_scraped, weak=False)
-    crawler.signals.connect(on_queued, signal=pages_queued, weak=False)
-    process.crawl(crawler, **options.as_dict())
-    process.start()
-    bar.close()
-
-    completed = [page for page in items if page["status"] == "completed"]
-    if not completed:
-        reason = next((page["error"] for page in items if page.get("error")), "nothing was fetched")
-        print(f"docspasta: error: no page could be crawled from {options.url}: {reason}", file=sys.stderr)
-        return 1
-    items.sort(key=lambda page: (page["depth"], discovered.get(page["url"], -1)))
-    document = assemble_document(items, source_url=options.url, quality_threshold=options.quality_threshold,
-                                 token_budget=args.token_budget)
-    if args.output == "-":
-        sys.stdout.write(document.markdown)
-    else:
-        Path(args.output).write_text(document.markdown, encoding="utf-8")
-    written = [] if args.output == "-" else [args.output]
-    if args.llms:
-        Path(args.llms).write_text(render_llms_txt(document, source_url=options.url), encoding="utf-8")
-        written.append(args.llms)
-    if args.llms_full:
-        Path(args.llms_full).write_text(render_llms_full_txt(document, source_url=options.url), encoding="utf-8")
-        written.append(args.llms_full)
-    failed = sum(page["status"] == "failed" for page in items)
-    print(
-        f"docspasta: {len(document.included)} pages in the document ({document.token_count} tokens), "
-        f"{len(document.dropped)} left out, {failed} failed"
-        + (f"; wrote {', '.join(written + ([args.json] if args.json else []))}" if written or args.json else ""),
-        file=sys.stderr,
-    )
-    return 0
+    return crawl_to_files(options, args)
 
 
 def _positive_int(text: str) -> int:

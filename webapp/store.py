@@ -1,6 +1,6 @@
 """The web side's reads and writes of jobs, on uvicorn's asyncpg pool.
 
-The crawl side writes through `spiders.db.JobWriter` on its own pool; both
+The crawl side writes through `spiders.jobs.store.JobWriter` on its own pool; both
 follow the same rule: a state change is one guarded statement.
 """
 from __future__ import annotations
@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid4
 
-from spiders.db import page_from_row
-from spiders.options import CrawlOptions
-from webapp.errors import JobNotFound
+from spiders.jobs.store import page_from_row
+from spiders.jobs.options import CrawlOptions
+from webapp.guards.errors import JobNotFound
 
 
 def parse_job_id(raw: str) -> UUID:
@@ -26,7 +26,7 @@ class JobStore:
         self.pool = pool
 
     async def create(self, options: CrawlOptions, *, client: str | None = None, conn: Any = None) -> Any:
-        """A new pending job; `conn`: inside the caller's transaction (webapp/ratelimit.py)."""
+        """A new pending job; `conn`: inside the caller's transaction (webapp/guards/ratelimit.py)."""
         return await (conn or self.pool).fetchrow(
             "INSERT INTO crawl_jobs (id, initial_url, max_pages, max_depth, quality_threshold, scope, render,"
             " client_addr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id, initial_url, status",
@@ -74,7 +74,7 @@ class JobStore:
 
     async def claimable_ids(self) -> list[UUID]:
         """Jobs no live worker holds: never started, or whose worker died (to be resumed)."""
-        from spiders.db import CLAIMABLE
+        from spiders.jobs.store import CLAIMABLE
 
         return [row["id"] for row in await self.pool.fetch(
             "SELECT id FROM crawl_jobs WHERE " + CLAIMABLE + " ORDER BY created_at")]

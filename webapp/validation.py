@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Mapping
 
-from spiders.options import CrawlArgumentError, CrawlOptions
-from webapp.errors import InvalidInput
+from spiders.jobs.options import CrawlArgumentError, CrawlOptions
+from webapp.guards.errors import InvalidInput
 from webapp.settings import Settings
 
 API_FIELDS = {"url": "url", "maxPages": "max_pages", "maxDepth": "max_depth",
@@ -39,7 +39,7 @@ def parse_job_request(data: Mapping[str, Any], settings: Settings, fields: Mappi
         if option == "url" and value is not None and not isinstance(value, str):
             raise InvalidInput(f"{name}: must be a string, got {value!r}", field=name)
         if option == "url" and isinstance(value, str) and len(value) > _max_url_length(settings):
-            # the crawl would refuse it as a trap anyway (spiders/traps.py): say so now
+            # the crawl would refuse it as a trap anyway (spiders/crawl/traps.py): say so now
             raise InvalidInput(f"{name}: longer than {_max_url_length(settings)} characters", field=name)
         raw[option] = value
     ranges = {"max_pages": (1, settings.max_pages_limit), "max_depth": (1, settings.max_depth_limit),
@@ -68,7 +68,7 @@ def parse_job_request(data: Mapping[str, Any], settings: Settings, fields: Mappi
 
 
 def _max_url_length(settings: Settings) -> int:
-    from spiders.traps import TrapLimits
+    from spiders.crawl.traps import TrapLimits
 
     try:
         return int(settings.crawl_settings.get("DOCSPASTA_MAX_URL_LENGTH", TrapLimits.max_url_length))
@@ -102,7 +102,7 @@ async def check_target(options: CrawlOptions, settings: Settings, fields: Mappin
 def _needs_dns(url: str, allow_hosts: str) -> bool:
     from urllib.parse import urlsplit
 
-    from spiders.safety import AllowList, ip_literal
+    from spiders.safety.addresses import AllowList, ip_literal
 
     parts = urlsplit(url)
     host = parts.hostname or ""

@@ -30,7 +30,7 @@ def run_worker(settings) -> int:
     from twisted.internet import reactor
 
     from webapp.migrate import migrate_url
-    from webapp.runner import JobRunner
+    from spiders.jobs.runner import JobRunner
 
     runner = JobRunner(settings)
     exit_code = [0]

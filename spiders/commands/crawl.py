@@ -10,7 +10,7 @@ import sys
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 
-from spiders.options import CrawlArgumentError, CrawlOptions
+from spiders.jobs.options import CrawlArgumentError, CrawlOptions
 
 _CHECKED = ("url", "max_pages", "max_depth", "quality_threshold", "scope")
 

@@ -25,13 +25,13 @@ from twisted.internet import task, threads  # never `reactor` at import time: py
 
 from tests.sitefixture import FixtureSite, Reply, page
 from webapp.app import create_app
-from webapp.launcher import CrochetLauncher
-from webapp.runner import JobRunner
+from spiders.jobs.launcher import CrochetLauncher
+from spiders.jobs.runner import JobRunner
 from webapp.settings import Settings
 
 ADMIN_URL = os.environ.get("DOCSPASTA_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("DOCSPASTA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-# DOCSPASTA_HOST_RATE 0: the service's cap per target host (tests/test_hostrate.py) would pace
+# DOCSPASTA_HOST_RATE 0: the service's cap per target host (tests/crawl/test_hostrate.py) would pace
 # every fixture site crawl here at 20 requests/s.
 FAST_CRAWL = {"AUTOTHROTTLE_ENABLED": False, "DOCSPASTA_RETRY_BACKOFF_BASE": 0.05, "LOG_LEVEL": "WARNING",
               "DOCSPASTA_EXTRACT_WORKERS": 0, "DOCSPASTA_HOST_RATE": 0}

@@ -125,7 +125,7 @@ def server_env(database_url: str, redis_url: str, prefix: str, allow_hosts: str)
         # many jobs from one address: the job limits are tested in-process (tests/web/test_security.py)
         "DOCSPASTA_RATE_LIMIT": "0", "DOCSPASTA_MAX_JOBS_PER_CLIENT": "0", "DOCSPASTA_MAX_ACTIVE_JOBS": "0",
         # fixture sites on 127.0.0.1, crawled at full speed: the rate cap per host is tested on its own
-        # (tests/test_hostrate.py)
+        # (tests/crawl/test_hostrate.py)
         "DOCSPASTA_HOST_RATE": "0",
         "DOCSPASTA_CRAWL_SETTINGS": json.dumps({"AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "WARNING"}),
     }

@@ -288,7 +288,7 @@ def test_cancel_racing_completion_ends_one_way_only(world):
 def test_the_database_holds_the_page_budget_whatever_the_crawlers_send(database_url):
     import uuid
 
-    from spiders.db import JobWriter, create_pool
+    from spiders.jobs.store import JobWriter, create_pool
     from tests.web.conftest import run_async
     from webapp.migrate import migrate_url
 

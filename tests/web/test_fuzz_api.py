@@ -145,8 +145,8 @@ def test_any_forwarded_for_gives_a_short_client_key(values, proxies, peer):
 
     from starlette.datastructures import Headers
 
-    from webapp.ratelimit import client_key
-    from webapp.security import client_address
+    from webapp.guards.ratelimit import client_key
+    from webapp.guards.security import client_address
 
     raw = [(b"x-forwarded-for", value.encode("latin-1", "replace")) for value in values]
     request = SimpleNamespace(client=SimpleNamespace(host=peer or "198.51.100.1"), headers=Headers(raw=raw))

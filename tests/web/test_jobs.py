@@ -205,16 +205,16 @@ def test_the_page_stream_of_a_running_job_ends_with_done(web, job_runner, site):
 @pytest_twisted.inlineCallbacks
 def test_a_page_whose_processing_raises_is_failed_with_the_error_and_an_error_event(
         web, job_runner, site, database_url, monkeypatch):
-    import spiders.offload
+    import spiders.crawl.offload
 
-    real = spiders.offload.extract_page
+    real = spiders.crawl.offload.extract_page
 
     def broken(html, url, *args, **kwargs):
         if url.endswith("/p1.html"):
             raise ValueError("cannot read this page")
         return real(html, url, *args, **kwargs)
 
-    monkeypatch.setattr(spiders.offload, "extract_page", broken)  # web tests extract inline (FAST_CRAWL)
+    monkeypatch.setattr(spiders.crawl.offload, "extract_page", broken)  # web tests extract inline (FAST_CRAWL)
     url = docs_site(site, pages=3)
     job_id = yield start(web, url, maxPages=10, maxDepth=1)
     final = yield wait_ended(web, job_runner, job_id)

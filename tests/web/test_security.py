@@ -2,7 +2,7 @@
 
 Crawls are off and names resolve through a fake resolver: nothing here connects
 anywhere but PostgreSQL and Redis on loopback. (The crawl side's own cases are in
-tests/test_ssrf.py and tests/test_hostile.py.)
+tests/safety/test_ssrf.py and tests/crawl/test_hostile.py.)
 """
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.web.conftest import NO_LIMITS, REDIS_URL, form_token, run_async, sql
-from webapp import csrf
+from webapp.guards import csrf
 from webapp.app import create_app
-from webapp.security import CONTENT_SECURITY_POLICY
+from webapp.guards.security import CONTENT_SECURITY_POLICY
 from webapp.settings import Settings
 
 PUBLIC = "93.184.215.14"  # what the fake resolver answers for public-looking names (never connected to)
@@ -233,7 +233,7 @@ def test_a_token_without_its_cookie_is_a_403(base_settings):
 
 
 def test_a_planted_cookie_with_a_self_made_signature_is_a_403(base_settings):
-    from webapp.csrf import CsrfTokens
+    from webapp.guards.csrf import CsrfTokens
 
     nonce = "A" * 43
     forged = CsrfTokens("not the server's key").token(nonce)
@@ -435,10 +435,10 @@ def test_a_burst_from_one_client_gets_exactly_its_limit(base_settings, database_
 
     import asyncpg
 
-    from spiders.options import CrawlOptions
-    from webapp.errors import TooManyRequests
+    from spiders.jobs.options import CrawlOptions
+    from webapp.guards.errors import TooManyRequests
     from webapp.migrate import migrate_url
-    from webapp.ratelimit import create_within_limits
+    from webapp.guards.ratelimit import create_within_limits
     from webapp.store import JobStore
 
     client = unique_client()

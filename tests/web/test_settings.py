@@ -37,7 +37,7 @@ def test_a_bad_value_names_its_variable(name, value):
 
 
 def test_the_host_rate_reaches_every_jobs_crawl_with_the_redis_it_is_shared_through():
-    from webapp.runner import crawl_settings
+    from spiders.jobs.runner import crawl_settings
 
     settings = Settings.from_env({"DOCSPASTA_HOST_RATE": "2.5", "REDIS_URL": "redis://r/1",
                                   "DOCSPASTA_REDIS_PREFIX": "p:"})

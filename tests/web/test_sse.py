@@ -11,9 +11,9 @@ import uuid
 
 from redis.asyncio import Redis
 
-from spiders.events import Event, stream_key
+from spiders.jobs.events import Event, stream_key
 from tests.web.conftest import REDIS_URL, read_stream, run_async, sql
-from webapp import sse
+from webapp.views import sse
 
 
 def new_job(api, site) -> str:

@@ -1,0 +1,82 @@
+"""One crawl from the terminal: Scrapy's CrawlerProcess, a progress bar, and the outputs as files.
+
+No servers: pages are kept in memory, assembled in the site's order and written
+as Markdown, JSON (Scrapy's feed export) and llms.txt.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import CrawlerProcess
+from scrapy.utils.project import get_project_settings
+from tqdm import tqdm
+
+from spiders.crawl.signals import pages_queued
+from spiders.docs import DocsSpider
+from spiders.document.assemble import assemble_document
+from spiders.document.llms import render_llms_full_txt, render_llms_txt
+from spiders.jobs.options import CrawlOptions
+
+
+def crawl_to_files(options: CrawlOptions, args: Any) -> int:
+    """Crawl `options.url` and write the files `args` names; the exit status."""
+    settings = get_project_settings()
+    settings.set("LOG_LEVEL", "INFO" if args.verbose else "WARNING", priority="cmdline")
+    if args.json:
+        settings.set("FEEDS", {str(args.json): {"format": "json", "overwrite": True}}, priority="cmdline")
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(DocsSpider)
+    items: list[dict] = []
+    bar = tqdm(total=options.max_pages, unit="page", desc="crawling", file=sys.stderr, disable=args.quiet)
+
+    def on_item(item, response=None, spider=None):
+        page = dict(item)
+        items.append(page)
+        if page["status"] == "completed":
+            bar.update(1)
+        bar.set_postfix_str(f"{page['status']}: {page['url'][-60:]}", refresh=True)
+
+    # Discovery order (the start URL, then links in the order they were found), so the
+    # document reads in the site's order rather than the order pages happened to finish.
+    discovered: dict[str, int] = {}
+
+    def on_queued(refs, spider=None):
+        for ref in refs:
+            discovered.setdefault(ref.url, len(discovered))
+
+    crawler.signals.connect(on_item, signal=signals.item_scraped, weak=False)
+    crawler.signals.connect(on_queued, signal=pages_queued, weak=False)
+    process.crawl(crawler, **options.as_dict())
+    process.start()
+    bar.close()
+
+    completed = [page for page in items if page["status"] == "completed"]
+    if not completed:
+        reason = next((page["error"] for page in items if page.get("error")), "nothing was fetched")
+        print(f"docspasta: error: no page could be crawled from {options.url}: {reason}", file=sys.stderr)
+        return 1
+    items.sort(key=lambda page: (page["depth"], discovered.get(page["url"], -1)))
+    document = assemble_document(items, source_url=options.url, quality_threshold=options.quality_threshold,
+                                 token_budget=args.token_budget)
+    if args.output == "-":
+        sys.stdout.write(document.markdown)
+    else:
+        Path(args.output).write_text(document.markdown, encoding="utf-8")
+    written = [] if args.output == "-" else [args.output]
+    if args.llms:
+        Path(args.llms).write_text(render_llms_txt(document, source_url=options.url), encoding="utf-8")
+        written.append(args.llms)
+    if args.llms_full:
+        Path(args.llms_full).write_text(render_llms_full_txt(document, source_url=options.url), encoding="utf-8")
+        written.append(args.llms_full)
+    failed = sum(page["status"] == "failed" for page in items)
+    print(
+        f"docspasta: {len(document.included)} pages in the document ({document.token_count} tokens), "
+        f"{len(document.dropped)} left out, {failed} failed"
+        + (f"; wrote {', '.join(written + ([args.json] if args.json else []))}" if written or args.json else ""),
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,338 @@
+"""The assembled document: the pages that pass, in the site's order, as one Markdown file.
+
+`assemble_document(pages, source_url=...)` takes spider items (dicts: url, final_url, title,
+depth, status, markdown, quality, quality_reasons, token_count, toc_links, ...) and
+ 1. drops failed/skipped pages, duplicates (same final URL or same content) and pages below
+    `quality_threshold`, each with its reason;
+ 2. removes cross-page boilerplate: blocks (paragraphs, lists, ...) found on most pages;
+ 3. orders pages by the site's own sidebar/TOC order (`toc_links` merged across pages, or an
+    explicit `order`), then breadth-first discovery order;
+ 4. fits `token_budget` by dropping the lowest-quality pages first;
+ 5. renders a title and source line, a table of contents, each page under its own heading
+    with source URL and token count, and an appendix of dropped pages with reasons.
+`render_llms_txt` and `render_llms_full_txt` render the llms.txt proposal's two files.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+from urllib.parse import urldefrag, urlsplit
+
+from spiders.extract.tokens import count_tokens
+
+_FENCE = re.compile(r"^(`{3,}|~{3,})")
+_HEADING = re.compile(r"^(#{1,6}) ")
+_LINKS = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+
+
+@dataclass
+class AssembledDocument:
+    markdown: str
+    token_count: int
+    included: list[Mapping[str, Any]] = field(default_factory=list)
+    dropped: list[tuple[Mapping[str, Any], str]] = field(default_factory=list)
+    bodies: list[str] = field(default_factory=list)
+    """Each included page's Markdown as it appears in the document (boilerplate removed)."""
+
+
+def _norm_url(url: str) -> str:
+    """The URL a page is known by: no fragment, except a hash route (`#/guide`, `#!/guide`),
+    which single-page sites (docsify, ...) use as their pages' addresses."""
+    url, frag = urldefrag(url or "")
+    if frag.startswith(("/", "!/")):
+        return f"{url}#{frag}"
+    for suffix in ("/index.html", "/index.htm"):
+        if url.endswith(suffix):
+            return url[: -len(suffix) + 1]
+    return url
+
+
+def _page_url(page: Mapping[str, Any]) -> str:
+    return page.get("final_url") or page.get("url") or ""
+
+
+def split_blocks(markdown: str) -> list[str]:
+    """Markdown blocks separated by blank lines; a fenced code block stays one block."""
+    blocks, cur, fence = [], [], None
+    for line in markdown.split("\n"):
+        m = _FENCE.match(line.lstrip("> "))
+        if fence:
+            cur.append(line)
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line.strip().strip(fence[0]):
+                fence = None
+            continue
+        if m:
+            fence = m.group(1)
+            cur.append(line)
+            continue
+        if not line.strip():
+            if cur:
+                blocks.append("\n".join(cur))
+                cur = []
+            continue
+        cur.append(line)
+    if cur:
+        blocks.append("\n".join(cur))
+    return blocks
+
+
+def _block_key(block: str) -> str | None:
+    """The normalised text of a block that may be boilerplate; None for blocks never removed."""
+    if block.startswith(("#", "```", "~~~", "|")):
+        return None
+    text = " ".join(_LINKS.sub(r"\1", block).split())
+    if len(text.split()) < 4:  # short labels ("Parameters:") repeat legitimately
+        return None
+    return text
+
+
+def boilerplate_blocks(markdowns: Sequence[str], *, min_share: float = 0.6, min_pages: int = 4) -> set[str]:
+    """Keys of blocks that repeat on at least `min_share` of the pages (and `min_pages` pages)."""
+    if len(markdowns) < min_pages:
+        return set()
+    counts: Counter[str] = Counter()
+    for md in markdowns:
+        counts.update({k for b in split_blocks(md) if (k := _block_key(b))})
+    need = max(min_pages, min_share * len(markdowns))
+    return {k for k, n in counts.items() if n >= need}
+
+
+def strip_blocks(markdown: str, keys: set[str]) -> str:
+    if not keys:
+        return markdown
+    return "\n\n".join(b for b in split_blocks(markdown) if _block_key(b) not in keys)
+
+
+def merge_orders(pages: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One site order from every page's `toc_links`: each page's list is merged in after the
+    page itself, keeping its relative order (a child TOC lands under its parent). Linear time:
+    the order is a linked list while it is built."""
+    nxt: dict[str, str | None] = {}
+    head: str | None = None
+    tail: str | None = None
+
+    def insert_after(anchor: str | None, url: str) -> None:
+        nonlocal head, tail
+        if anchor is None:  # append
+            nxt[url] = None
+            if tail is None:
+                head = url
+            else:
+                nxt[tail] = url
+            tail = url
+            return
+        nxt[url] = nxt[anchor]
+        nxt[anchor] = url
+        if tail == anchor:
+            tail = url
+
+    for page in pages:
+        links = [_norm_url(u) for u in page.get("toc_links") or ()]
+        if not links:
+            continue
+        prev = _norm_url(_page_url(page))
+        if prev not in nxt:
+            prev = None
+        for u in links:
+            if u not in nxt:
+                insert_after(prev, u)
+            prev = u
+    order, u = [], head
+    while u is not None:
+        order.append(u)
+        u = nxt[u]
+    return order
+
+
+def order_pages(pages: Sequence[Mapping[str, Any]], order: Sequence[str] | None = None,
+                source_url: str | None = None) -> list[Mapping[str, Any]]:
+    """Pages in the site's own order, then the rest in breadth-first discovery order."""
+    indexed = list(enumerate(pages))
+    bfs = sorted(indexed, key=lambda t: (t[1].get("depth") if t[1].get("depth") is not None else 1 << 30, t[0]))
+    if order is None:
+        first = [p for p in pages if source_url and _norm_url(_page_url(p)) == _norm_url(source_url)]
+        order = merge_orders(first + [p for _, p in bfs])
+    bfs_pos = {t[0]: k for k, t in enumerate(bfs)}
+    rank = {}
+    for i, u in enumerate(order):
+        rank.setdefault(_norm_url(u), i)
+    start = _norm_url(_page_url(bfs[0][1])) if bfs else ""
+    if source_url and any(_norm_url(_page_url(p)) == _norm_url(source_url)
+                          or _norm_url(p.get("url") or "") == _norm_url(source_url) for p in pages):
+        start = _norm_url(source_url)
+    big = len(rank) + 1
+
+    def key(t):
+        i, p = t
+        u1, u2 = _norm_url(_page_url(p)), _norm_url(p.get("url") or "")
+        if u1 == start or u2 == start:
+            return (-1, 0, 0)
+        r = min(rank.get(u1, big), rank.get(u2, big))
+        return (0, r, bfs_pos[i]) if r < big else (1, 0, bfs_pos[i])
+
+    return [p for _, p in sorted(bfs, key=key)]
+
+
+def demote_headings(markdown: str, title: str, by: int = 1) -> str:
+    """Shift the page's headings down `by` levels (h6 at most); drop a leading h1 that repeats the title."""
+    out, fence = [], None
+    lines = markdown.split("\n")
+    first = next((i for i, ln in enumerate(lines) if ln.strip()), None)
+    for i, line in enumerate(lines):
+        m = _FENCE.match(line)
+        if fence:
+            if m and m.group(1)[0] == fence[0] and not line.strip().strip(fence[0]):
+                fence = None
+        elif m:
+            fence = m.group(1)
+        else:
+            h = _HEADING.match(line)
+            if h:
+                if i == first and len(h.group(1)) == 1 and _plain(line[2:]) == _plain(title):
+                    continue
+                line = "#" * min(6, len(h.group(1)) + by) + line[len(h.group(1)):]
+        out.append(line)
+    return "\n".join(out).strip("\n")
+
+
+def _plain(text: str) -> str:
+    return " ".join(_LINKS.sub(r"\1", text).replace("`", "").split()).lower()
+
+
+def _title(page: Mapping[str, Any]) -> str:
+    return " ".join(str(page.get("title") or "").split()) or _page_url(page)
+
+
+def _esc(text: str) -> str:
+    return text.replace("[", "\\[").replace("]", "\\]")
+
+
+def _select(pages, quality_threshold):
+    included, dropped = [], []
+    seen_urls: dict[str, str] = {}
+    seen_content: dict[str, str] = {}
+    for page in pages:
+        url = _page_url(page)
+        status = page.get("status") or "completed"
+        if status != "completed":
+            dropped.append((page, f"{status}: {page.get('error') or page.get('http_status') or 'not fetched'}"))
+            continue
+        nurl = _norm_url(url)
+        if nurl in seen_urls:
+            dropped.append((page, f"duplicate of {seen_urls[nurl]}"))
+            continue
+        md = page.get("markdown") or ""
+        digest = hashlib.sha1(" ".join(md.split()).encode()).hexdigest()
+        if md.strip() and digest in seen_content:
+            dropped.append((page, f"duplicate of {seen_content[digest]}"))
+            continue
+        q = page.get("quality") or 0
+        if q < quality_threshold:
+            why = "; ".join(page.get("quality_reasons") or []) or "low quality"
+            dropped.append((page, f"quality {q} below {quality_threshold}: {why}"))
+            continue
+        seen_urls[nurl] = url
+        seen_content[digest] = url
+        included.append(page)
+    return included, dropped
+
+
+def _site_title(pages, source_url: str) -> str:
+    host = urlsplit(source_url).netloc or source_url
+    return f"Documentation from {host}"
+
+
+def _render_counted(title, source_url, sections, dropped) -> tuple[str, int]:
+    """The document and its token count, its header stating that same count.
+
+    The header's number is part of what it counts, so it is found by iteration: start from
+    the pages' own tokens, then state what the document measured until the two agree (the
+    digits of a number are a token or two; two or three rounds settle it). Only the header is
+    counted again: the body follows a blank line and starts with non-whitespace, a point no
+    cl100k token spans (see tokens._chunks), so the two counts add up."""
+    body = _render_body(sections, dropped)
+    body_tokens = count_tokens(body)
+    stated = sum(t for _, _, _, t in sections)
+    for _ in range(4):
+        head = _render_head(title, source_url, len(sections), len(dropped), stated) + ("\n" if body else "")
+        tokens = count_tokens(head) + body_tokens
+        if tokens == stated:
+            break
+        stated = tokens
+    return head + body, tokens
+
+
+def _render_head(title, source_url, included: int, dropped: int, tokens: int) -> str:
+    return (f"# {title}\n\nSource: {source_url}  \n"
+            f"Pages: {included} included, {dropped} left out. Tokens (cl100k_base): ~{tokens}\n")
+
+
+def _render_body(sections, dropped) -> str:
+    parts = []
+    if sections:
+        parts += ["## Contents", ""]
+        parts += [f"{i}. [{_esc(t)}]({u}) ({n} tokens)" for i, (t, u, _, n) in enumerate(sections, 1)]
+        parts.append("")
+    for t, u, body, n in sections:
+        parts += ["---", "", f"## {t}", "", f"Source: {u} ({n} tokens)", ""]
+        if body:
+            parts += [body, ""]
+    if dropped:
+        parts += ["---", "", "## Appendix: pages left out", ""]
+        parts += [f"- {_page_url(p)}: {why}" for p, why in dropped]
+        parts.append("")
+    return "\n".join(parts)
+
+
+def assemble_document(
+    pages: Sequence[Mapping[str, Any]],
+    *,
+    source_url: str,
+    quality_threshold: int = 20,
+    token_budget: int | None = None,
+    order: Sequence[str] | None = None,
+    title: str | None = None,
+    subtract_boilerplate: bool = True,
+) -> AssembledDocument:
+    """`pages` are spider items (dicts with url, title, status, markdown, quality, ...).
+
+    `order`: page URLs in the site's order; by default merged from the items' `toc_links`.
+    `token_budget`: the document's maximum size in tokens; lowest-quality pages go first."""
+    included, dropped = _select(pages, quality_threshold)
+    included = order_pages(included, order, source_url)
+    keys = boilerplate_blocks([p.get("markdown") or "" for p in included]) if subtract_boilerplate else set()
+    sections = []
+    for p in included:
+        body = demote_headings(strip_blocks(p.get("markdown") or "", keys), _title(p))
+        sections.append([_title(p), _page_url(p), body, count_tokens(body)])
+    title = title or _site_title(included, source_url)
+    md, tokens = _render_counted(title, source_url, sections, dropped)
+    if token_budget is not None:
+        live = list(range(len(sections)))
+        while tokens > token_budget and live:
+            # lowest quality first; among equals, the largest page
+            victim = min(live, key=lambda i: ((included[i].get("quality") or 0), -sections[i][3], -i))
+            live.remove(victim)
+            dropped.append((included[victim], f"token budget {token_budget}: dropped (quality "
+                            f"{included[victim].get('quality') or 0}, {sections[victim][3]} tokens)"))
+            md, tokens = _render_counted(title, source_url, [sections[i] for i in live], dropped)
+        included = [included[i] for i in live]
+        sections = [sections[i] for i in live]
+    return AssembledDocument(md, tokens, included, dropped, [s[2] for s in sections])
+
+
+def render_llms_txt(doc: AssembledDocument, *, source_url: str, title: str | None = None,
+                    summary: str | None = None) -> str:
+    """llms.txt for an assembled document (see spiders/document/llms.py)."""
+    from spiders.document.llms import render_llms_txt as render
+    return render(doc, source_url=source_url, title=title, summary=summary)
+
+
+def render_llms_full_txt(doc: AssembledDocument, *, source_url: str, title: str | None = None,
+                         summary: str | None = None) -> str:
+    """llms-full.txt for an assembled document (see spiders/document/llms.py)."""
+    from spiders.document.llms import render_llms_full_txt as render
+    return render(doc, source_url=source_url, title=title, summary=summary)

@@ -1,0 +1,133 @@
+"""Cleaning the main content: every tab of a tab set kept under its label, and page furniture
+removed (permalink signs, edit links, prev/next, breadcrumbs, copy buttons, search boxes,
+cookie banners, local tables of contents, line numbers)."""
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from spiders.extract.main import HtmlElement, _drop, text_of
+
+_REMOVE_CLASSES = (
+    "headerlink", "breadcrumb", "edit-this-page", "edit-page", "editlink", "edit-link", "prev-next",
+    "prevnext", "pagination", "rst-footer-buttons", "footer", "cookie-banner", "cookie-consent",
+    "cookieconsent", "cookie-notice", "cookie-bar", "consent-banner", "gdpr", "searchbox",
+    "search-box", "search-form", "sr-only", "visually-hidden", "screen-reader", "skip-link", "skip-to",
+    "copybtn", "copy-button", "clipboard", "viewcode-link", "viewcode-back", "toctree-wrapper",
+    "linenos", "line-numbers", "linenodiv", "listing_lines", "hash-link", "header-anchor", "anchorjs", "theme-doc-toc", "table-of-contents", "md-source-file",
+    "md-content__button", "feedback", "announcement", "version-warning", "theme-last-updated",
+    "navbar", "navigation", "sidebar-nav", "bd-sidebar", "bd-toc", "toc-drawer", "md-sidebar",
+    "sidebar-secondary", "sidebar-primary", "page-toc", "on-this-page", "onthispage",
+)
+_EDIT_TEXTS = ("edit this page", "edit on github", "edit on gitlab", "view page source", "show source",
+               "edit page", "improve this page", "suggest an edit", "suggest changes", "view source",
+               "skip to main content", "skip to content", "copy to clipboard")
+_REMOVE_TAGS = ("nav", "footer", "form", "button", "input", "select", "textarea", "iframe", "object",
+                "embed", "canvas", "dialog")
+_REMOVE_ROLES = frozenset(("navigation", "search", "contentinfo", "banner"))
+_PERMALINK_TEXTS = frozenset(("¶", "#", "§", "🔗", "∞", ""))
+_ROLE = etree.XPath(".//*[@role]")
+_LINKS_OUTSIDE_PRE = etree.XPath(".//a[not(ancestor::pre)]")  # line anchors in code stay: they hold newlines
+_WITH_CLASS = etree.XPath(".//*[(@class or @id) and not(ancestor::pre)]")
+# whole class names only (rustdoc's "srclink" must not hit "has-srclink")
+_REMOVE_CLASS_TOKENS = ("srclink", "rightside", "hideme", "out-of-band", "lang")  # "lang": VitePress code label
+_REMOVE_CLASS_RX = re.compile("|".join(re.escape(c) for c in _REMOVE_CLASSES) + r"|(?:^|\s)(?:"
+                              + "|".join(re.escape(c) for c in _REMOVE_CLASS_TOKENS) + r")(?:\s|$)")
+_REMOVE_ID_RX = re.compile(r"breadcrumb|cookie[-_]?(?:banner|consent|notice|bar)|cookieconsent|^footer$|^toc$")
+_CONTENTS_RX = re.compile(r"(^|\s)contents(\s|$)")
+
+def _label_p(text: str) -> HtmlElement:
+    p = etree.Element("p")
+    strong = etree.SubElement(p, "strong")
+    strong.text = text
+    return p
+
+
+def expand_tabs(main: HtmlElement) -> None:
+    """Keep every tab of a tab set: each panel is preceded by its label as a bold line."""
+    # ARIA tabs (Docusaurus, sphinx-tabs, ...): a tablist of [role=tab] and [role=tabpanel] panels.
+    for tablist in main.xpath(".//*[@role='tablist']"):
+        tabs = tablist.xpath(".//*[@role='tab']")
+        scope = tablist.getparent()
+        if scope is None:
+            continue
+        panels = [p for p in scope.xpath(".//*[@role='tabpanel']")]
+        if not panels and scope.getparent() is not None:
+            panels = scope.getparent().xpath(".//*[@role='tabpanel']")
+        by_id = {p.get("id"): p for p in panels if p.get("id")}
+        targets = [tab.get("aria-controls") for tab in tabs]
+        if len(tabs) > 1 and len(set(targets)) == 1 and targets[0]:
+            _drop(tablist)  # filter buttons over one panel (Javadoc summaries), not a tab set
+            continue
+        for i, tab in enumerate(tabs):
+            panel = by_id.get(tab.get("aria-controls") or "")
+            if panel is None and i < len(panels):
+                panel = panels[i]
+            label = " ".join(text_of(tab).split())
+            if panel is not None and label and panel.getparent() is not None:
+                panel.addprevious(_label_p(label))
+        _drop(tablist)
+    # A container of labels beside a container of blocks (Material tabbed-labels, VitePress code groups).
+    for labels in main.xpath(".//*[contains(@class,'tabbed-labels') or "
+                             "(contains(@class,'tabs') and parent::*[contains(@class,'code-group')])]"):
+        names = [" ".join(text_of(lb).split()) for lb in labels.iter("label")]
+        blocks = labels.getnext()
+        while blocks is not None and not isinstance(blocks.tag, str):
+            blocks = blocks.getnext()
+        if blocks is None:
+            continue
+        items = [c for c in blocks if isinstance(c.tag, str)]
+        for name, item in zip(names, items):
+            if name:
+                item.addprevious(_label_p(name))
+        _drop(labels)
+    # label + content siblings (sphinx-design, sphinx-inline-tabs, older pymdownx tabbed).
+    for label in main.xpath(".//label[ancestor::*[contains(@class,'tab')]]"):
+        text = " ".join(text_of(label).split())
+        if text and label.getparent() is not None:
+            p = _label_p(text)
+            p.tail = label.tail
+            label.getparent().replace(label, p)
+
+
+def _to_remove(main: HtmlElement) -> list:
+    found = list(main.iter(*_REMOVE_TAGS))
+    found.extend(el for el in _ROLE(main) if el.get("role") in _REMOVE_ROLES)
+    for a in _LINKS_OUTSIDE_PRE(main):
+        text = "".join(a.itertext()).strip()
+        if len(text) > 40:
+            continue
+        if text in _PERMALINK_TEXTS:
+            href = a.get("href")
+            if (href is None or href.startswith("#")) and (text or a.find(".//img") is None):
+                found.append(a)
+        elif text.lower().startswith(_EDIT_TEXTS):
+            found.append(a)
+    for el in _WITH_CLASS(main):
+        if el.tag == "aside":
+            cls = el.get("class") or ""
+            if "toc" in cls or "nav" in cls or "menu" in cls:
+                found.append(el)
+                continue
+        cls = el.get("class")
+        if cls and (_REMOVE_CLASS_RX.search(cls) or (
+                _CONTENTS_RX.search(cls) and ("topic" in cls or el.tag in ("nav", "aside")))):
+            found.append(el)
+            continue
+        ident = el.get("id")
+        if ident and _REMOVE_ID_RX.search(ident) and el.tag != "section" and "section" not in (cls or ""):
+            found.append(el)
+    return found
+
+
+def clean_main(main: HtmlElement) -> None:
+    for el in _to_remove(main):
+        parent = el.getparent()
+        if parent is None:
+            continue
+        _drop(el)
+        # a paragraph or item left empty by removing its only link ("Edit this page")
+        if parent is not main and parent.tag in ("p", "li", "div") and not len(parent) \
+                and not (parent.text or "").strip() and parent.getparent() is not None:
+            _drop(parent)

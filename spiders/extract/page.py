@@ -1,0 +1,87 @@
+"""Main content of a documentation page, as Markdown, with a quality score.
+
+`extract_page(html, url)` is the one entry point: the spider, the web app and the
+benchmarks all call it. It is a pure function: no I/O, no Scrapy.
+
+Steps: parse (lxml) -> find the main content (generator-specific containers, then
+`main`/`article`/`[role=main]`, then text density; see `main`) -> read the site's
+sidebar/TOC order -> expand tab sets -> remove page furniture (permalinks, edit links,
+prev/next, breadcrumbs, copy buttons, search, cookie banners) -> Markdown (`markdown`) ->
+quality score (`quality`) and cl100k_base token count (`tokens`).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from spiders.extract import main as em
+from spiders.extract.clean import clean_main, expand_tabs
+from spiders.extract.toc import toc_links
+from spiders.extract.markdown import MarkdownConverter
+from spiders.extract.quality import score
+from spiders.extract.tokens import count_tokens
+
+_TITLE_SEP = re.compile(r"\s+(?:[—–|·»]|-{1,2}|::)\s+")
+
+
+@dataclass
+class ExtractedPage:
+    title: str
+    markdown: str
+    quality: int
+    quality_reasons: list[str] = field(default_factory=list)
+    word_count: int = 0
+    token_count: int = 0
+    toc_links: list[str] = field(default_factory=list)
+    """The site's sidebar/TOC order as this page shows it: absolute URLs, no fragments."""
+    description: str = ""
+    """The page's first paragraph, shortened (used for llms.txt notes)."""
+
+
+def _title(doc, markdown: str) -> str:
+    for line in markdown.split("\n", 40)[:40]:
+        if line.startswith("# "):
+            text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", line[2:]).replace("`", "").strip()
+            if text:
+                return text
+    title = " ".join((doc.findtext(".//title") or "").split())
+    if not title:
+        og = doc.xpath("//meta[@property='og:title']/@content")
+        title = og[0].strip() if og else ""
+    first = _TITLE_SEP.split(title, 1)[0].strip()
+    return first or title
+
+
+def _description(markdown: str) -> str:
+    in_code = False
+    for block in markdown.split("\n\n"):
+        if block.startswith(("```", "~~~")):
+            in_code = not block.rstrip().endswith(("```", "~~~")) or block.count("\n") == 0
+            continue
+        if in_code or block.startswith(("#", "|", ">", "- ", "`", "!", "**")) or re.match(r"\d+\. ", block):
+            continue
+        text = " ".join(re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", block).split())
+        if len(text.split()) >= 5:
+            return text if len(text) <= 200 else text[:197].rsplit(" ", 1)[0] + "..."
+    return ""
+
+
+def extract_page(html: str | bytes, url: str) -> ExtractedPage:
+    """Extract one page: its title, main content as Markdown, quality 0-100 with reasons,
+    word and token counts, the site's TOC order (`toc_links`) and a one-line description."""
+    doc = em.parse(html, url)
+    main = em.find_main(doc)
+    toc = toc_links(doc, main, url)
+    h1 = em.outside_h1(doc, main)
+    expand_tabs(main)
+    clean_main(main)
+    conv = MarkdownConverter(url)
+    markdown = conv.convert(main)
+    if h1 is not None:
+        heading = conv.inline_text(h1)
+        if heading and not markdown.startswith("# "):
+            markdown = f"# {heading}\n\n{markdown}".rstrip()
+    title = _title(doc, markdown)
+    quality, reasons, words = score(markdown, title)
+    return ExtractedPage(title, markdown, quality, reasons, words, count_tokens(markdown),
+                         toc, _description(markdown))

@@ -1,0 +1,87 @@
+"""The site's own page order, as a page's sidebar or table of contents shows it."""
+from __future__ import annotations
+
+import posixpath
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+from lxml import etree
+
+from spiders.extract.main import HtmlElement, _cls
+
+# Navigation lists outside the main content, where the site's own page order can be read.
+_NAV_LISTS = etree.XPath(
+    "//ul[not(ancestor-or-self::*[contains(@class,'related') or contains(@class,'breadcrumb') or "
+    "contains(@class,'pagination') or contains(@class,'footer') or contains(@class,'prev') or "
+    "self::footer or self::header])] | //ol[ancestor::nav] | //dl[contains(@class,'toc')] | "
+    "//nav[not(ancestor::header) and not(contains(@class,'pagination') or contains(@class,'breadcrumb') "
+    "or contains(@class,'prev') or contains(@class,'related'))] | //aside")
+_COUNT_LINKS = etree.XPath("count(.//a[@href])")
+_MAIN_TOCS = etree.XPath(f".//*[contains(@class,'toctree-wrapper') or {_cls('toc')}]")
+_ASSET_EXT = frozenset(
+    ".png .jpg .jpeg .gif .svg .webp .ico .pdf .zip .gz .tgz .bz2 .xz .tar .txt .css .js .json .xml "
+    ".woff .woff2 .ttf .eot .mp4 .webm .mp3 .epub .rst .md".split())
+
+
+def _page_link(href: str, base: str, origin: tuple[str, str]) -> str | None:
+    href = (href or "").strip()
+    if not href or href.startswith(("javascript:", "mailto:", "tel:", "data:")):
+        return None
+    try:
+        url, frag = urldefrag(urljoin(base, href))
+        parts = urlsplit(url)
+        if frag.startswith(("/", "!/")):  # a hash route (docsify, ...) is a page of its own
+            url = f"{url}#{frag}"
+    except ValueError:
+        return None
+    if (parts.scheme, parts.netloc) != origin:
+        return None
+    ext = posixpath.splitext(parts.path)[1].lower()
+    if ext in _ASSET_EXT or "/_sources/" in parts.path:
+        return None
+    return url
+
+
+def _links(container, base: str, origin) -> list[str]:
+    out, seen = [], set()
+    for a in container.iter("a"):
+        u = _page_link(a.get("href"), base, origin)
+        if u and u not in seen:
+            seen.add(u)
+            out.append(u)
+    return out
+
+
+def toc_links(doc: HtmlElement, main: HtmlElement, url: str) -> list[str]:
+    """The site's sidebar/TOC order as seen from this page: absolute page URLs, fragments removed."""
+    parts = urlsplit(url)
+    origin = (parts.scheme, parts.netloc)
+    main_and_up = set(main.iterancestors())
+    main_and_up.add(main)
+    best: list[str] = []
+    best_el, best_n = None, 0
+    parent = main.getparent()
+    placeholder = etree.Element("div")
+    if parent is not None:  # scan the page without its main content
+        tail = main.tail
+        parent.replace(main, placeholder)
+    try:
+        for lst in _NAV_LISTS(doc):
+            n = int(_COUNT_LINKS(lst))
+            if n <= best_n or lst in main_and_up:
+                continue
+            best_el, best_n = lst, n
+    finally:
+        if parent is not None:
+            parent.replace(placeholder, main)
+            main.tail = tail
+    if best_el is not None:
+        best = _links(best_el, url, origin)
+    if len(best) < 3:
+        best = []
+    seen = set(best)
+    for toc in _MAIN_TOCS(main):
+        for u in _links(toc, url, origin):
+            if u not in seen:
+                seen.add(u)
+                best.append(u)
+    return best

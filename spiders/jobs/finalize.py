@@ -1,0 +1,41 @@
+"""The finalizing step's outputs, built in one place from the job's stored pages.
+
+Calls the extraction helper's assembly (`spiders.document.assemble`): the document, its
+llms.txt, and for every page whether it is in the document and why not.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from spiders.document import assemble
+from spiders.crawl.urls import normalize_url
+
+
+@dataclass
+class Outputs:
+    markdown: str
+    token_count: int
+    llms_txt: str
+    included: list[Mapping[str, Any]] = field(default_factory=list)
+    dropped: list[tuple[Mapping[str, Any], str]] = field(default_factory=list)
+
+    @property
+    def verdicts(self) -> list[tuple[str, bool, str | None]]:
+        """(normalised URL, included, reason) for every page, as job_urls stores them."""
+        rows = [(normalize_url(page["url"]), True, None) for page in self.included]
+        rows += [(normalize_url(page["url"]), False, reason or "left out") for page, reason in self.dropped]
+        return rows
+
+
+def build_outputs(pages: Sequence[Mapping[str, Any]], *, source_url: str, quality_threshold: int) -> Outputs:
+    doc = assemble.assemble_document(pages, source_url=source_url, quality_threshold=quality_threshold)
+    render_llms_txt = getattr(assemble, "render_llms_txt", None)
+    llms_txt = render_llms_txt(doc, source_url=source_url) if render_llms_txt else _llms_txt(doc, source_url)
+    return Outputs(doc.markdown, doc.token_count, llms_txt, list(doc.included), list(doc.dropped))
+
+
+def _llms_txt(doc: Any, source_url: str) -> str:
+    lines = [f"# Documentation from {source_url}", "", f"> {len(doc.included)} pages.", ""]
+    lines += [f"- [{page.get('title') or page['url']}]({page['url']})" for page in doc.included]
+    return "\n".join(lines) + "\n"

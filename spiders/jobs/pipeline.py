@@ -1,0 +1,189 @@
+"""Store each page of a web job in PostgreSQL and publish its event to Redis.
+
+`PostgresPipeline` is on only when the crawl belongs to a job (setting
+DOCSPASTA_JOB_ID or spider argument `job_id`) and has a database: the web app's
+runner hands it the reactor loop's pool and Redis client through
+`crawler.docspasta_resources`; a terminal run gives DOCSPASTA_DATABASE_URL (and
+optionally DOCSPASTA_REDIS_URL) and the pipeline opens its own. The terminal
+crawl sets none of these, so it needs no server.
+
+The pipeline also listens to `pages_queued` and adds the new URLs to the job's
+frontier (job_urls, status pending; a URL already there is left alone).
+Settings read: DOCSPASTA_JOB_ID, DOCSPASTA_DATABASE_URL, DOCSPASTA_REDIS_URL,
+DOCSPASTA_REDIS_PREFIX, DOCSPASTA_STREAM_MAXLEN, DOCSPASTA_STREAM_TTL.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from scrapy import signals
+from scrapy.exceptions import DropItem, NotConfigured
+
+from spiders.jobs import events
+from spiders.jobs.store import JobWriter, LeaseLost, create_pool, job_status
+from spiders.jobs.events import Event, EventPublisher, connect_redis
+from spiders.crawl.frontier import PAGE_META
+from spiders.crawl.signals import pages_queued
+
+logger = logging.getLogger(__name__)
+_EVENT_STATUS = {"completed": "success", "failed": "failed", "skipped": "skipped"}
+
+
+@dataclass
+class CrawlResources:
+    """Connections that belong to the reactor's event loop, shared by every job's crawl."""
+
+    writer: JobWriter
+    publisher: EventPublisher | None
+
+
+def url_event(item: Any, job: Any) -> Event:
+    return Event(events.URL_COMPLETED, {
+        "url": item["url"], "status": _EVENT_STATUS.get(item["status"], item["status"]),
+        "title": item.get("title") or "", "quality": item.get("quality"), "depth": item.get("depth"),
+        "reason": item.get("error"), "job": job_status(job),
+    })
+
+
+class PostgresPipeline:
+    def __init__(self, job_id: UUID, resources: CrawlResources | None = None, *,
+                 database_url: str | None = None, redis_url: str | None = None,
+                 redis_prefix: str = "docspasta:", stream_maxlen: int = 10_000, stream_ttl: int = 7 * 24 * 3600):
+        self.job_id = job_id
+        self.resources = resources
+        self._own = resources is None  # opened here, closed here
+        self.database_url = database_url
+        self.redis_url = redis_url
+        self.redis_prefix = redis_prefix
+        self.stream_maxlen = stream_maxlen
+        self.stream_ttl = stream_ttl
+        self._pool: Any = None
+        self._redis: Any = None
+        self._tasks: set[asyncio.Task] = set()
+        self._lock = asyncio.Lock()
+        self.crawler: Any = None
+        self._closing = False
+        self._close_task: asyncio.Future | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> PostgresPipeline:
+        settings = crawler.settings
+        raw_id = settings.get("DOCSPASTA_JOB_ID") or getattr(crawler.spider, "job_id", None)
+        if not raw_id:
+            raise NotConfigured("no DOCSPASTA_JOB_ID; pages are not stored")
+        try:
+            job_id = UUID(str(raw_id))
+        except ValueError:
+            raise NotConfigured(f"DOCSPASTA_JOB_ID {raw_id!r} is not a UUID") from None
+        resources = getattr(crawler, "docspasta_resources", None)
+        database_url = settings.get("DOCSPASTA_DATABASE_URL")
+        if resources is None and not database_url:
+            raise NotConfigured("DOCSPASTA_DATABASE_URL not set; pages are not stored")
+        pipeline = cls(
+            job_id, resources, database_url=database_url, redis_url=settings.get("DOCSPASTA_REDIS_URL"),
+            redis_prefix=settings.get("DOCSPASTA_REDIS_PREFIX", "docspasta:"),
+            stream_maxlen=settings.getint("DOCSPASTA_STREAM_MAXLEN", 10_000),
+            stream_ttl=settings.getint("DOCSPASTA_STREAM_TTL", 7 * 24 * 3600),
+        )
+        pipeline.crawler = crawler
+        crawler.signals.connect(pipeline.on_pages_queued, signal=pages_queued)
+        crawler.signals.connect(pipeline.on_request_sent, signal=signals.request_reached_downloader)
+        return pipeline
+
+    async def open_spider(self, spider: Any = None) -> None:
+        if not self._own:
+            return
+        self._pool = await create_pool(self.database_url, 4)
+        publisher = None
+        if self.redis_url:
+            self._redis = connect_redis(self.redis_url)
+            publisher = EventPublisher(self._redis, self.redis_prefix, self.stream_maxlen, self.stream_ttl)
+        self.resources = CrawlResources(JobWriter(self._pool), publisher)
+
+    async def close_spider(self, spider: Any = None) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._own:
+            if self._redis is not None:
+                await self._redis.aclose()
+            if self._pool is not None:
+                await self._pool.close()
+
+    async def process_item(self, item: Any) -> Any:
+        # One write-and-publish at a time per job: events leave in the order their
+        # counters were committed, so a client never sees "done" go backwards.
+        async with self._lock:
+            try:
+                job = await self.resources.writer.record(self.job_id, item)
+            except LeaseLost as exc:  # another worker runs this job now: write nothing, stop
+                self._stop("lease_lost")
+                raise DropItem(f"not stored: {exc}") from exc
+            except Exception as exc:  # every failure becomes an event; Scrapy logs the drop
+                await self._publish(Event(events.ERROR, {
+                    "url": item.get("url"), "message": f"could not store the page: {type(exc).__name__}: {exc}"}))
+                raise DropItem(f"not stored: {exc}") from exc
+            if job is not None and job["status"] == "running":
+                await self._publish(url_event(item, job))
+            elif job is not None and job["status"] == "cancelled":
+                self._stop("cancelled")
+                raise DropItem("the job was cancelled; the page is not stored")
+        return item
+
+    def _stop(self, reason: str) -> None:
+        """The job was cancelled in the database (by any process), or its lease went to
+        another worker: stop this crawl now."""
+        if self._closing or self.crawler is None or self.crawler.engine is None:
+            return
+        self._closing = True
+        logger.info("job %s: closing its crawl (%s)", self.job_id, reason)
+        # Not one of self._tasks: close_spider awaits those, and this task awaits close_spider.
+        self._close_task = asyncio.ensure_future(self.crawler.engine.close_spider_async(reason=reason))
+
+    def on_pages_queued(self, refs: list[Any], spider: Any = None) -> None:
+        self._background(self._queue(list(refs)))
+
+    def on_request_sent(self, request: Any, spider: Any = None) -> None:
+        ref = request.meta.get(PAGE_META)
+        if ref is not None and self.resources is not None:
+            self._background(self._claim(ref.key, request.meta.get("retry_times", 0)))
+
+    def _background(self, coro: Any) -> None:
+        # Signal handlers cannot be awaited by the spider: run the write as a task,
+        # awaited in close_spider so the rows are complete before finalizing.
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _claim(self, key: str, retry_count: int) -> None:
+        # Under the lock: the task adding this URL to the frontier was queued first and
+        # asyncio.Lock is first-come first-served, so the row exists when this runs.
+        async with self._lock:
+            try:
+                await self.resources.writer.claim(self.job_id, key, retry_count)
+            except Exception:
+                logger.exception("job %s: could not mark %s processing", self.job_id, key)
+
+    async def _queue(self, refs: list[Any]) -> None:
+        async with self._lock:
+            try:
+                inserted, job = await self.resources.writer.queue(self.job_id, refs)
+            except LeaseLost:
+                self._stop("lease_lost")
+                return
+            except Exception:
+                logger.exception("job %s: could not add %d URLs to the frontier", self.job_id, len(refs))
+                return
+            if inserted and job is not None and job["status"] == "running":
+                await self._publish(Event(events.URLS_DISCOVERED, {"count": inserted, "job": job_status(job)}))
+
+    async def _publish(self, event: Event) -> None:
+        if self.resources.publisher is None:
+            return
+        try:
+            await self.resources.publisher.publish(self.job_id, event)
+        except Exception:  # Redis carries events, not state: the page is stored, the SSE handler reads PG
+            logger.exception("job %s: could not publish %s", self.job_id, event.type)

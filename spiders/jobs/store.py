@@ -1,0 +1,451 @@
+"""A job's rows in PostgreSQL, written from the crawl side (asyncpg, the reactor's loop).
+
+Every state change is one guarded statement or one transaction, so the database
+stays the truth whoever writes: a transition happens only from the state it
+expects (`WHERE status = 'running'`), and counters change in the transaction
+that changes the URL they count. Settings read (by the pipelines):
+DOCSPASTA_DATABASE_URL.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Iterable, Mapping
+from uuid import UUID
+
+from spiders.crawl.urls import normalize_url
+
+# The spider's item fields, as stored in job_urls (item field -> column).
+ITEM_COLUMNS = {
+    "url": "url", "final_url": "final_url", "title": "title", "depth": "depth",
+    "discovered_from": "discovered_from", "status": "status", "http_status": "http_status",
+    "error": "error_message", "markdown": "markdown", "quality": "quality",
+    "quality_reasons": "quality_reasons", "word_count": "word_count",
+    "token_count": "token_count", "fetched_at": "fetched_at",
+}
+FINISHED = ("completed", "failed", "skipped")
+_COUNTER = {"completed": "processed", "failed": "failed", "skipped": "skipped"}
+
+_BUMP = """
+UPDATE crawl_jobs SET
+    processed_urls = processed_urls + $2, failed_urls = failed_urls + $3,
+    skipped_urls = skipped_urls + $4, discovered_urls = discovered_urls + $5,
+    total_urls = (processed_urls + $2) + (failed_urls + $3) + (skipped_urls + $4)
+        + least(greatest((discovered_urls + $5) - (processed_urls + $2) - (failed_urls + $3) - (skipped_urls + $4), 0),
+                greatest(max_pages - (processed_urls + $2), 0)),
+    current_step = CASE WHEN status = 'running' AND current_step = 'discovery' AND $2 > 0
+                        THEN 'processing' ELSE current_step END,
+    updated_at = now()
+WHERE id = $1
+RETURNING *
+"""
+
+
+async def _keep_session(conn: Any) -> None:
+    """No reset on release: DocsPasta never changes session state (no SET, LISTEN or session
+    advisory locks; migrations take a transaction lock on a connection of their own), and
+    asyncpg's default reset costs a round trip on every release."""
+
+
+async def create_pool(database_url: str, max_size: int, *, min_size: int = 1) -> Any:
+    """An asyncpg pool for the calling thread's event loop (one per loop, never shared)."""
+    import asyncpg
+
+    # A process paused mid-transaction (SIGSTOP, a stalled VM) would hold the job row's lock
+    # for ever, and FOR UPDATE SKIP LOCKED would never hand its job to another worker: the
+    # server ends such a session after 10 s, releasing the lock (our transactions take ms).
+    # application_name says which process holds a session (pg_stat_activity, server logs): with
+    # many workers on many hosts, that is the first thing an operator asks.
+    return await asyncpg.create_pool(database_url, min_size=min(min_size, max_size), max_size=max_size,
+                                     reset=_keep_session,
+                                     server_settings={"idle_in_transaction_session_timeout": "10000",
+                                                      "application_name": application_name()})
+
+
+def application_name() -> str:
+    """`docspasta host:pid`, the same host:pid that starts a worker's lease tokens."""
+    import socket
+
+    return f"docspasta {socket.gethostname()}:{os.getpid()}"[:63]  # PostgreSQL keeps 63 bytes
+
+
+def _open(job: Any) -> bool:
+    """Whether a job (row) may still change: pending (a terminal run's job) or running."""
+    return job is not None and job["status"] in ("pending", "running")
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    import asyncpg
+
+    # InternalClientError: a pooled connection left mid-operation when the server went away
+    # ("cannot switch to state ...; another operation is in progress"); a retry gets a fresh one.
+    return (OSError, ConnectionError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+            asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.ConnectionDoesNotExistError,
+            asyncpg.InternalClientError)
+
+
+def retrying(method: Any) -> Any:
+    """Retry a write while PostgreSQL is unreachable (restarting, failing over), with
+    backoff, for up to `JobWriter.outage_seconds`: a page in hand is not dropped
+    because the database blinked. Each attempt is one whole transaction, so a retry
+    never half-applies anything; errors other than lost connections surface at once."""
+    import functools
+
+    @functools.wraps(method)
+    async def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        import asyncio
+        import logging
+        import time
+
+        deadline = time.monotonic() + self.outage_seconds
+        delay = 0.25
+        while True:
+            try:
+                return await method(self, *args, **kwargs)
+            except _connection_errors() as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                logging.getLogger(__name__).warning("PostgreSQL unreachable (%s: %s); retrying %s in %.1fs",
+                                                    type(exc).__name__, exc, method.__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    return wrapper
+
+
+class LeaseLost(RuntimeError):
+    """Another worker holds this job's lease now: this worker must write nothing more for it."""
+
+
+# A job a worker may take: not ended, and nobody's live lease on it.
+CLAIMABLE = ("status IN ('pending', 'running')"
+             " AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < now())")
+
+
+def job_status(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The job's status fields in the API's camelCase form (events and GET /jobs/{id})."""
+    finished = row["processed_urls"] + row["failed_urls"] + row["skipped_urls"]
+    total = row["total_urls"]
+    percent = 100 if row["status"] == "completed" else (int(100 * finished / total) if total else 0)
+    return {
+        "id": str(row["id"]),
+        "status": row["status"],
+        "currentStep": row["current_step"],
+        "url": row["initial_url"],
+        "totalUrls": total,
+        "processedUrls": row["processed_urls"],
+        "failedUrls": row["failed_urls"],
+        "skippedUrls": row["skipped_urls"],
+        "discoveredUrls": row["discovered_urls"],
+        "queuedUrls": max(row["discovered_urls"] - finished, 0),
+        "progress": min(percent, 100),
+        "error": row["error_details"],
+        "createdAt": row["created_at"].isoformat(),
+        "updatedAt": row["updated_at"].isoformat(),
+        "startedAt": row["started_at"].isoformat() if row["started_at"] else None,
+        "completedAt": row["completed_at"].isoformat() if row["completed_at"] else None,
+    }
+
+
+def page_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A job_urls row as the spider's item (plus `included` and `reason` once assembled)."""
+    page = {field: row[column] for field, column in ITEM_COLUMNS.items()}
+    reasons = page["quality_reasons"]
+    page["quality_reasons"] = json.loads(reasons) if isinstance(reasons, str) else (reasons or [])
+    extra = row["extra"]
+    page.update(json.loads(extra) if isinstance(extra, str) else (extra or {}))
+    page["included"] = row["included"]
+    page["reason"] = row["drop_reason"]
+    return page
+
+
+class JobWriter:
+    """The crawl side's statements about one job at a time, on one asyncpg pool.
+
+    With an `owner` (a worker's lease token), every write is fenced: it happens only
+    while that owner holds the job's lease, and raises `LeaseLost` otherwise, so a
+    worker that was paused or cut off and came back cannot write over the worker
+    that took its jobs over.
+    """
+
+    outage_seconds = 120.0  # how long writes keep retrying while PostgreSQL is unreachable
+
+    def __init__(self, pool: Any, owner: str | None = None):
+        self.pool = pool
+        self.owner = owner
+
+    def _check_lease(self, job: Any) -> None:
+        if self.owner is not None and job is not None and _open(job) and job["lease_owner"] != self.owner:
+            raise LeaseLost(f"job {job['id']} is leased to {job['lease_owner'] or 'nobody'} now")
+
+    @retrying
+    async def start(self, job_id: UUID, start_url: str, owner: str, lease_seconds: int) -> Any:
+        """pending -> running (step discovery), with the start URL in the frontier; None if not pending."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "UPDATE crawl_jobs SET status = 'running', current_step = 'discovery', started_at = now(),"
+                " updated_at = now(), lease_owner = $2, heartbeat_at = now(),"
+                " lease_expires_at = now() + make_interval(secs => $3)"
+                " WHERE id = $1 AND status = 'pending'"
+                " AND (lease_owner IS NULL OR lease_owner = $2 OR lease_expires_at < now()) RETURNING *",
+                job_id, owner, lease_seconds,
+            )
+            if row is None:
+                return None
+            inserted = await self._insert_pending(conn, job_id, [(start_url, normalize_url(start_url), 0, None)])
+            return await conn.fetchrow(_BUMP, job_id, 0, 0, 0, inserted)
+
+    @retrying
+    async def queue(self, job_id: UUID, refs: Iterable[Any]) -> tuple[int, Any]:
+        """Add PageRefs to the frontier (pending); returns (how many were new, the job row)."""
+        rows = [(ref.url, ref.key, ref.depth, ref.discovered_from) for ref in refs]
+        async with self.pool.acquire() as conn, conn.transaction():
+            job = await self._lock_job(conn, job_id)
+            self._check_lease(job)
+            if not _open(job):
+                return 0, None
+            inserted = await self._insert_pending(conn, job_id, rows)
+            job = await conn.fetchrow(_BUMP, job_id, 0, 0, 0, inserted) if inserted else None
+        return inserted, job
+
+    @staticmethod
+    async def _lock_job(conn: Any, job_id: UUID) -> Any:
+        # The job row first, in every transaction that changes the job's URLs: a cancel
+        # (an UPDATE of this row) is then either before the change or after it, and
+        # nothing is stored for a job once its cancel has committed.
+        return await conn.fetchrow("SELECT * FROM crawl_jobs WHERE id = $1 FOR UPDATE", job_id)
+
+    @staticmethod
+    async def _insert_pending(conn: Any, job_id: UUID, rows: list[tuple]) -> int:
+        if not rows:
+            return 0
+        result = await conn.fetch(
+            "INSERT INTO job_urls (job_id, url, normalized_url, depth, discovered_from)"
+            " SELECT $1, u.url, u.key, u.depth, u.src"
+            " FROM unnest($2::text[], $3::text[], $4::int[], $5::text[]) AS u(url, key, depth, src)"
+            " ON CONFLICT (job_id, normalized_url) DO NOTHING RETURNING 1",
+            job_id, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
+        )
+        return len(result)
+
+    @retrying
+    async def claim(self, job_id: UUID, key: str, retry_count: int) -> None:
+        """A request for the URL went out: pending -> processing (never over a finished row)."""
+        await self.pool.execute(
+            "UPDATE job_urls SET status = 'processing', processing_started_at = coalesce(processing_started_at, now()),"
+            " last_attempt_at = now(), retry_count = greatest(retry_count, $3)"
+            " WHERE job_id = $1 AND normalized_url = $2 AND status IN ('pending', 'processing')"
+            " AND EXISTS (SELECT 1 FROM crawl_jobs WHERE id = $1 AND ($4::text IS NULL OR lease_owner = $4))",
+            job_id, key, retry_count, self.owner)
+
+    @retrying
+    async def record(self, job_id: UUID, item: Mapping[str, Any]) -> Any:
+        """Store one page's result and move the counters with it; returns the job row.
+
+        A job that has ended (cancelled, failed, completed) stores nothing more: its row
+        is returned unchanged, and the caller sees why from its status.
+        """
+        key = normalize_url(item["url"])
+        status = item["status"]
+        async with self.pool.acquire() as conn, conn.transaction():
+            job = await self._lock_job(conn, job_id)
+            self._check_lease(job)
+            if not _open(job):
+                return job
+            inserted = await self._insert_pending(
+                conn, job_id, [(item["url"], key, item.get("depth") or 0, item.get("discovered_from"))])
+            previous = await conn.fetchval(
+                "SELECT status FROM job_urls WHERE job_id = $1 AND normalized_url = $2 FOR UPDATE", job_id, key)
+            error = item.get("error")
+            if status == "completed" and previous != "completed" and job["processed_urls"] >= job["max_pages"]:
+                # The budget is the database's, checked under the job row's lock: however
+                # many crawls or retries raced, no job stores more than max_pages pages.
+                status, error = "skipped", "not stored: page limit reached"
+            await conn.execute(
+                "UPDATE job_urls SET status = $3, final_url = $4, title = $5, depth = $6,"
+                " http_status = $7, error_message = $8, markdown = $9, quality = $10,"
+                " quality_reasons = $11::jsonb, word_count = $12, token_count = $13, fetched_at = $14,"
+                " extra = $15::jsonb,"
+                " last_attempt_at = now(), finished_at = now()"
+                " WHERE job_id = $1 AND normalized_url = $2",
+                job_id, key, status, item.get("final_url"), item.get("title") or "", item.get("depth") or 0,
+                item.get("http_status"), error, item.get("markdown") or "", item.get("quality"),
+                json.dumps(list(item.get("quality_reasons") or [])), item.get("word_count"),
+                item.get("token_count"), item.get("fetched_at"),
+                json.dumps({k: v for k, v in dict(item).items() if k not in ITEM_COLUMNS}, default=str),
+            )
+            deltas = {"processed": 0, "failed": 0, "skipped": 0}
+            if previous in _COUNTER:
+                deltas[_COUNTER[previous]] -= 1
+            deltas[_COUNTER[status]] += 1
+            return await conn.fetchrow(
+                _BUMP, job_id, deltas["processed"], deltas["failed"], deltas["skipped"], inserted)
+
+    @retrying
+    async def set_step(self, job_id: UUID, step: str) -> Any:
+        return await self.pool.fetchrow(
+            "UPDATE crawl_jobs SET current_step = $2, updated_at = now()"
+            " WHERE id = $1 AND status = 'running' AND current_step <> $2"
+            " AND ($3::text IS NULL OR lease_owner = $3) RETURNING *", job_id, step, self.owner)
+
+    @retrying
+    async def close_frontier(self, job_id: UUID, reason: str) -> Any:
+        """URLs never fetched become skipped with `reason`; counters are recounted from the rows."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE job_urls SET status = 'skipped', error_message = $2, finished_at = now()"
+                " WHERE job_id = $1 AND status IN ('pending', 'processing')", job_id, reason)
+            return await conn.fetchrow(
+                "UPDATE crawl_jobs j SET processed_urls = c.completed, failed_urls = c.failed,"
+                " skipped_urls = c.skipped, discovered_urls = c.total, total_urls = c.total, updated_at = now()"
+                " FROM (SELECT count(*) FILTER (WHERE status = 'completed') AS completed,"
+                "              count(*) FILTER (WHERE status = 'failed') AS failed,"
+                "              count(*) FILTER (WHERE status = 'skipped') AS skipped, count(*) AS total"
+                "       FROM job_urls WHERE job_id = $1) c"
+                " WHERE j.id = $1 RETURNING j.*", job_id)
+
+    @retrying
+    async def pages(self, job_id: UUID) -> list[dict[str, Any]]:
+        # A server-side cursor, 500 rows at a time: the rows of a 10,000-page job never
+        # sit in memory all at once beside the pages made from them.
+        async with self.pool.acquire() as conn, conn.transaction():
+            return [page_from_row(row) async for row in conn.cursor(
+                # discovery order (breadth-first: depth, then the order links were found), which
+                # assembly falls back on when the pages carry no table of contents
+                "SELECT * FROM job_urls WHERE job_id = $1 ORDER BY depth, id", job_id, prefetch=500)]
+
+    @retrying
+    async def complete(self, job_id: UUID, markdown: str, token_count: int, llms_txt: str,
+                       verdicts: list[tuple[str, bool, str | None]]) -> Any:
+        """running -> completed (step done) with the document; None if the job is no longer running."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "UPDATE crawl_jobs SET status = 'completed', current_step = 'done', final_markdown = $2,"
+                " final_token_count = $3, llms_txt = $4, completed_at = now(), updated_at = now(),"
+                " close_reason = 'finished', lease_owner = NULL, lease_expires_at = NULL"
+                " WHERE id = $1 AND status = 'running' AND ($5::text IS NULL OR lease_owner = $5) RETURNING *",
+                job_id, markdown, token_count, llms_txt, self.owner)
+            if row is not None and verdicts:
+                await conn.execute(
+                    "UPDATE job_urls j SET included = v.included, drop_reason = v.reason"
+                    " FROM unnest($2::text[], $3::bool[], $4::text[]) AS v(key, included, reason)"
+                    " WHERE j.job_id = $1 AND j.normalized_url = v.key",
+                    job_id, [v[0] for v in verdicts], [v[1] for v in verdicts], [v[2] for v in verdicts])
+            return row
+
+    @retrying
+    async def end(self, job_id: UUID, status: str, *, error: str | None = None, reason: str | None = None) -> Any:
+        """pending|running -> failed|cancelled; None if the job had already ended."""
+        return await self.pool.fetchrow(
+            "UPDATE crawl_jobs SET status = $2, current_step = 'done', error_details = coalesce($3, error_details),"
+            " close_reason = coalesce($4, close_reason), completed_at = now(), updated_at = now(),"
+            " lease_owner = NULL, lease_expires_at = NULL"
+            " WHERE id = $1 AND status IN ('pending', 'running')"
+            " AND ($5::text IS NULL OR lease_owner IS NULL OR lease_owner = $5 OR lease_expires_at < now())"
+            " RETURNING *",
+            job_id, status, error, reason, self.owner)
+
+    @retrying
+    async def get(self, job_id: UUID) -> Any:
+        return await self.pool.fetchrow("SELECT * FROM crawl_jobs WHERE id = $1", job_id)
+
+    async def renew_leases(self, job_ids: list[UUID], owner: str, lease_seconds: int) -> set[UUID]:
+        """Extend this owner's leases; returns the jobs whose lease it still holds."""
+        if not job_ids:
+            return set()
+        rows = await self.pool.fetch(
+            "UPDATE crawl_jobs SET heartbeat_at = now(), lease_expires_at = now() + make_interval(secs => $3)"
+            " WHERE id = ANY($1::uuid[]) AND lease_owner = $2 AND status IN ('pending', 'running') RETURNING id",
+            job_ids, owner, lease_seconds)
+        return {row["id"] for row in rows}
+
+    async def claim_jobs(self, owner: str, limit: int, lease_seconds: int, exclude: list[UUID]) -> list[Any]:
+        """Lease up to `limit` jobs nobody holds (new ones, or ones whose worker died),
+        oldest first; workers skip each other's locked rows instead of waiting."""
+        if limit <= 0:
+            return []
+        return await self.pool.fetch(
+            "WITH picked AS (SELECT id FROM crawl_jobs WHERE " + CLAIMABLE + " AND id <> ALL($4::uuid[])"
+            "  ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+            " UPDATE crawl_jobs j SET lease_owner = $1, heartbeat_at = now(),"
+            "  lease_expires_at = now() + make_interval(secs => $3)"
+            " FROM picked WHERE j.id = picked.id RETURNING j.id, j.status",
+            owner, limit, lease_seconds, exclude)
+
+    @retrying
+    async def take_over(self, job_id: UUID, owner: str, lease_seconds: int) -> Any:
+        """Hold a running job's lease to resume it; None if it ended or another worker holds it."""
+        return await self.pool.fetchrow(
+            "UPDATE crawl_jobs SET lease_owner = $2, heartbeat_at = now(), updated_at = now(),"
+            " lease_expires_at = now() + make_interval(secs => $3)"
+            " WHERE id = $1 AND status = 'running'"
+            " AND (lease_owner IS NULL OR lease_owner = $2 OR lease_expires_at < now()) RETURNING *",
+            job_id, owner, lease_seconds)
+
+    @retrying
+    async def release(self, job_id: UUID, owner: str) -> None:
+        """Give the lease up (shutting down): any worker may resume the job at once."""
+        await self.pool.execute(
+            "UPDATE crawl_jobs SET lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
+            " WHERE id = $1 AND lease_owner = $2", job_id, owner)
+
+    @retrying
+    async def snapshot(self, job_id: UUID) -> Any:
+        """The stored frontier to resume from; URLs left processing go back to pending."""
+        from spiders.crawl.frontier import FrontierSnapshot, PageRef
+
+        async with self.pool.acquire() as conn, conn.transaction():
+            job = await self._lock_job(conn, job_id)
+            self._check_lease(job)
+            await conn.execute(
+                "UPDATE job_urls SET status = 'pending', processing_started_at = NULL"
+                " WHERE job_id = $1 AND status = 'processing'", job_id)
+            rows = await conn.fetch(
+                "SELECT url, normalized_url, status, depth, discovered_from, retry_count, final_url"
+                " FROM job_urls WHERE job_id = $1 ORDER BY depth, id", job_id)
+        start_key = normalize_url(job["initial_url"])
+        snapshot = FrontierSnapshot(site_url=None, completed=0)
+        for row in rows:
+            key = row["normalized_url"]
+            snapshot.seen_keys.add(key)
+            if row["status"] == "completed":
+                snapshot.completed += 1
+                snapshot.done_keys.add(key)
+                if row["final_url"]:
+                    snapshot.done_keys.add(normalize_url(row["final_url"]))
+            elif row["status"] == "pending":
+                snapshot.pending.append(PageRef(row["url"], key, row["depth"], row["discovered_from"]))
+                if row["retry_count"]:
+                    snapshot.attempts[key] = row["retry_count"]
+            if key == start_key and row["status"] != "pending":
+                snapshot.site_url = row["final_url"] or row["url"]
+        return snapshot
+
+    async def expire_leases_of(self, owners: list[str]) -> int:
+        """Leases of workers known to be dead end now, so their jobs are taken over at once."""
+        if not owners:
+            return 0
+        result = await self.pool.execute(
+            "UPDATE crawl_jobs SET lease_expires_at = now() - interval '1 second'"
+            " WHERE lease_owner = ANY($1::text[]) AND status IN ('pending', 'running')", owners)
+        return int(result.split()[-1])
+
+    async def lease_owners(self) -> list[str]:
+        rows = await self.pool.fetch(
+            "SELECT DISTINCT lease_owner FROM crawl_jobs"
+            " WHERE lease_owner IS NOT NULL AND status IN ('pending', 'running') AND lease_expires_at > now()")
+        return [row["lease_owner"] for row in rows]
+
+    async def reap(self) -> dict[str, int]:
+        """Jobs whose worker stopped heartbeating: lease cleared, their URLs left
+        processing back to pending, so the next claim resumes them."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            jobs = await conn.fetch(
+                "UPDATE crawl_jobs SET lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
+                " WHERE status IN ('pending', 'running') AND lease_owner IS NOT NULL"
+                " AND lease_expires_at < now() RETURNING id")
+            ids = [row["id"] for row in jobs]
+            result = await conn.execute(
+                "UPDATE job_urls SET status = 'pending', processing_started_at = NULL"
+                " WHERE job_id = ANY($1::uuid[]) AND status = 'processing'", ids)
+        return {"jobs": len(ids), "urls": int(result.split()[-1])}

@@ -1,0 +1,260 @@
+"""The download handler behind http and https: Scrapy's own for plain requests,
+scrapy-playwright's Chromium for requests marked `playwright`.
+
+scrapy-playwright starts its Playwright driver (a Node.js process) when the engine
+starts, in every crawl, and Chromium on the first browser request. This handler
+defers both to the first browser request, so a static site's crawl starts no
+extra process at all. Scrapy builds one handler per scheme; the first one built
+for a crawl owns its browser and the other hands browser requests to it, so a site
+with both http and https links still gets one Chromium. The browser is bounded by
+PLAYWRIGHT_MAX_CONTEXTS and PLAYWRIGHT_MAX_PAGES_PER_CONTEXT, and closed, with the
+driver, when the crawl's downloader closes. Across the crawls of one process (the
+web app runs several jobs at once) at most DOCSPASTA_RENDER_MAX_BROWSERS browsers
+run; a crawl that needs one waits for a free one up to DOCSPASTA_RENDER_BROWSER_WAIT
+seconds, then its page fails with the reason.
+
+Chromium never connects anywhere by itself. The owner starts a guarded forward
+proxy (spiders/safety/browser_proxy.py) on the crawl's event loop with the browser, and
+launches Chromium with it as its only way out: Playwright's `proxy` option with
+the `<-loopback>` bypass rule, so loopback and link-local targets are proxied too
+(Chromium sends them direct by default). For every connection the browser asks
+for, the page, its scripts, XHR, redirects, iframes, service workers, WebSockets
+and beacons alike, the proxy resolves the name itself, checks every answer and
+connects to the checked address, so a name that changes its answer between two
+lookups (DNS rebinding) cannot slip an internal address past the check. Chromium
+cannot resolve names at all (`--host-resolver-rules`), and WebRTC may not send UDP
+outside the proxy. A refused connection is logged and counted like an aborted
+request. A page refused there fails as "blocked: ..." over http (the proxy's 403
+names the reason); over https the tunnel's refusal reaches Chromium only as
+net::ERR_TUNNEL_CONNECTION_FAILED, and the log says why.
+
+Every request Playwright's routing sees (not redirect hops, WebSockets or service
+workers' fetches: only the proxy sees those) passes `_abort` first: the same check
+(DOCSPASTA_ALLOW_HOSTS allowing), once per host and port, so a refusal has its
+reason early and the request never leaves the browser; and images, media and fonts are not fetched at all: they never
+carry text, and they cost time and memory. Names are resolved by the reactor's
+resolver under the SSRF guard (tests put an attacker's DNS there), with this
+crawl's own allow-list.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
+
+from playwright.async_api import Error as PlaywrightError
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Request, Response
+from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+
+from spiders.safety.browser_proxy import BLOCKED_HEADER, GuardedProxy, Refused
+from spiders.safety.middleware import BlockedRequest
+from spiders.safety.addresses import AllowList, answers_refusal, blocked_reason, install_guarded_resolver, ip_literal, resolve
+
+logger = logging.getLogger(__name__)
+
+SKIPPED_RESOURCES = frozenset({"image", "media", "font"})
+_NO_NETWORK = ("data", "blob", "about")
+# With the proxy: what else could reach the network without it. Chromium may not
+# resolve any name itself (the proxy's own address is a literal), and WebRTC may
+# use no UDP that does not go through the proxy (that is: none).
+LOCKDOWN_ARGS = (
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+)
+
+_BROWSER_SLOTS: dict[int, asyncio.Semaphore] = {}
+
+
+def browser_slots(limit: int) -> asyncio.Semaphore:
+    """The process-wide browser slots: crawls with the same limit share them."""
+    return _BROWSER_SLOTS.setdefault(limit, asyncio.Semaphore(limit))
+
+
+class NoBrowserFree(Exception):
+    """Every browser this process may run is busy with other crawls."""
+
+
+class BrowserError(Exception):
+    """The browser could not load or render the page (the first line of Playwright's error)."""
+
+
+# Signal sent when a crawl starts waiting for a free browser: `browser_wait(limit)`.
+browser_wait = object()
+
+
+class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
+    _owners: ClassVar[WeakKeyDictionary[Crawler, BrowserDownloadHandler]] = WeakKeyDictionary()
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        # The handler that owns this crawl's browser: this one, or the one built before it.
+        self.owner: BrowserDownloadHandler = self._owners.setdefault(crawler, self)
+        self.allow = AllowList.parse(crawler.settings.get("DOCSPASTA_ALLOW_HOSTS"))
+        from twisted.internet import reactor
+
+        self.guard = install_guarded_resolver(reactor, self.allow)
+        self.abort_request = self._abort
+        self._verdicts: dict[tuple[str, int], str | None] = {}  # (host, port) -> why refused
+        self.proxy: GuardedProxy | None = None  # the owner's, from launch to close
+        self._launch_options = self.config.launch_options  # as configured, without the proxy
+        self._launch_lock = asyncio.Lock()
+        self.launched = False
+        self.max_browsers = max(1, crawler.settings.getint("DOCSPASTA_RENDER_MAX_BROWSERS", 2))
+        self.browser_wait = crawler.settings.getfloat("DOCSPASTA_RENDER_BROWSER_WAIT", 300.0)
+        self._slot: asyncio.Semaphore | None = None  # held from launch to close
+        self.max_size = crawler.settings.getint("DOWNLOAD_MAXSIZE")
+
+    async def _maybe_launch_in_thread(self) -> None:
+        """Not at engine start: `_download_request` launches on the first browser request."""
+
+    def _engine_started(self) -> None:  # the same, for Scrapy < 2.14
+        return None
+
+    async def _download_request(self, request: Request, spider: Any = None) -> Response:
+        if self.owner is not self:
+            return await self.owner._download_request(request, spider)
+        if reason := await self.refusal(request.url):
+            raise BlockedRequest(f"blocked: {reason}")
+        if not self.launched:
+            async with self._launch_lock:
+                if not self.launched:
+                    await self._start_browser()
+        try:
+            response = await super()._download_request(request, spider)
+        except PlaywrightError as exc:
+            # Playwright's messages carry a multi-line call log: the first line is the reason.
+            lines = (exc.message or str(exc)).strip().splitlines()
+            raise BrowserError(lines[0] if lines else type(exc).__name__) from exc
+        if response.status == 403 and (reason := response.headers.get(BLOCKED_HEADER)):
+            # The proxy refused the page itself (a page can only ever fail its own load this way).
+            raise BlockedRequest(f"blocked: {reason.decode('latin-1')}")
+        if self.max_size and len(response.body) > self.max_size:
+            # No byte counter runs inside the browser: a page can build any DOM it likes.
+            raise IgnoreRequest(f"rendered page over DOWNLOAD_MAXSIZE ({len(response.body)} bytes)")
+        return response
+
+    async def _start_browser(self) -> None:
+        slots = browser_slots(self.max_browsers)
+        await self._take_slot(slots)
+        self._slot = slots
+        try:
+            self.proxy = await GuardedProxy(self._route, self._refused).start()
+            options = self._launch_options
+            self.config.launch_options = {
+                **options,
+                "proxy": {"server": self.proxy.url, "bypass": "<-loopback>"},
+                "args": [*options.get("args", ()), *LOCKDOWN_ARGS],
+            }
+            await self._launch()
+        except BaseException:
+            await self._close_proxy()
+            self._slot = None
+            slots.release()
+            raise
+        self.launched = True
+
+    async def _take_slot(self, slots: asyncio.Semaphore) -> None:
+        """Wait for a browser slot, up to `browser_wait` seconds, and not past the crawl's
+        closing: Scrapy closes a crawl only once its requests are done, so a cancelled
+        job must not sit here."""
+        if not slots.locked():
+            await slots.acquire()  # free: returns at once
+            return
+        self._crawler.signals.send_catch_log(browser_wait, limit=self.max_browsers)
+        acquire = asyncio.ensure_future(slots.acquire())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.browser_wait
+        try:
+            while not acquire.done():
+                await asyncio.wait({acquire}, timeout=max(0.0, min(0.25, deadline - loop.time())))
+                if acquire.done():
+                    break
+                if self._crawl_closing():
+                    raise NoBrowserFree("the crawl closed while it waited for a free browser")
+                if loop.time() >= deadline:
+                    raise NoBrowserFree(f"no browser free after {self.browser_wait:g} s: DOCSPASTA_RENDER_MAX_BROWSERS="
+                                        f"{self.max_browsers} in use by other crawls")
+        except BaseException:
+            if acquire.done() and not acquire.cancelled():
+                slots.release()  # acquired just as the wait gave up
+            acquire.cancel()
+            raise
+
+    def _crawl_closing(self) -> bool:
+        # Scrapy has no signal for "closing started"; the engine slot's `closing` is it.
+        slot = getattr(self._crawler.engine, "_slot", None)
+        return getattr(slot, "closing", None) is not None
+
+    async def _close(self) -> None:
+        try:
+            await super()._close()
+        finally:
+            await self._close_proxy()  # after the browser: nothing uses it any more
+            if self._slot is not None:
+                self._slot.release()
+                self._slot = None
+
+    async def _close_proxy(self) -> None:
+        proxy, self.proxy = self.proxy, None
+        if proxy is not None:
+            await proxy.close()
+
+    async def refusal(self, url: str) -> str | None:
+        """Why the browser may not fetch `url`, or None (`_abort`'s check: one verdict
+        per host and port; the proxy checks again at each connection)."""
+        parts = urlsplit(url)
+        if parts.scheme in _NO_NETWORK:
+            return None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return f"{parts.scheme or 'no'} scheme; only http and https are fetched"
+        host, port = _host_port(url)
+        if self.allow.allows(host, port):
+            return None
+        if (host, port) not in self._verdicts:
+            self._verdicts[host, port] = (await self.check(host, port))[1]
+        return self._verdicts[host, port]
+
+    async def check(self, host: str, port: int) -> tuple[list[str], str | None]:
+        """The addresses `host` has now, and why they are refused (None: they may be used).
+
+        Every answer is checked. The resolver is the one under the reactor's SSRF guard,
+        asked directly: this crawl's own allow-list decides, not every crawl's together.
+        """
+        if (literal := ip_literal(host)) is not None:
+            addresses = [str(literal)]
+            reason = blocked_reason(literal)
+        else:
+            addresses = await resolve(self.guard.wrapped, host, port)
+            reason = answers_refusal(host, addresses)
+        return addresses, (None if self.allow.allows(host, port) else reason)
+
+    async def _route(self, host: str, port: int) -> list[str]:
+        """For the proxy: where to connect for host:port, checked now (raises Refused)."""
+        addresses, reason = await self.check(host, port)
+        if reason:
+            raise Refused(reason)
+        return addresses
+
+    def _refused(self, target: str, reason: str) -> None:
+        logger.warning("browser connection to %s blocked: %s", target, reason)
+        self.stats.inc_value("docspasta/render/blocked")
+        self.stats.inc_value("docspasta/render/blocked_at_connect")
+
+    async def _abort(self, request: Any) -> bool:
+        """PLAYWRIGHT_ABORT_REQUEST for every request the browser makes."""
+        if request.resource_type in SKIPPED_RESOURCES:
+            return True
+        if reason := await self.refusal(request.url):
+            logger.warning("browser request to %s blocked: %s", request.url, reason)
+            self.stats.inc_value("docspasta/render/blocked")
+            return True
+        return False
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)

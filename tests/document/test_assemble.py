@@ -1,0 +1,130 @@
+"""The assembled document, llms.txt and llms-full.txt."""
+from __future__ import annotations
+
+from spiders.document.assemble import (assemble_document, boilerplate_blocks, demote_headings, merge_orders,
+                              render_llms_full_txt, render_llms_txt, split_blocks)
+from spiders.extract.tokens import count_tokens
+
+BASE = "https://docs.example.test/"
+FOOTER = "Copyright 2024 Example Corp. All rights reserved."
+
+
+def page(path, title, body, *, depth=1, quality=100, toc=(), status="completed", reasons=()):
+    md = f"# {title}\n\n{body}\n\n{FOOTER}"
+    return {"url": BASE + path, "final_url": BASE + path, "title": title, "depth": depth, "status": status,
+            "markdown": md, "quality": quality, "quality_reasons": list(reasons), "token_count": count_tokens(md),
+            "toc_links": [BASE + t for t in toc], "error": None, "http_status": 200}
+
+
+def site():
+    toc = ("index.html", "intro.html", "guide/index.html", "guide/a.html", "guide/b.html", "api.html")
+    return [
+        page("index.html", "Home", "Welcome to the example documentation, read on.", depth=0, toc=toc),
+        page("api.html", "API", "The API reference with all functions listed.", toc=toc),  # discovered first
+        page("guide/b.html", "Guide B", "Second guide page about things.", depth=2, toc=toc),
+        page("intro.html", "Intro", "An introduction to everything here.", toc=toc),
+        page("guide/a.html", "Guide A", "First guide page about other things.", depth=2, toc=toc),
+        page("guide/index.html", "Guide", "The guide section with its pages.", toc=toc),
+        page("orphan.html", "Orphan", "A page that no sidebar lists at all.", depth=3),
+        page("stub.html", "Stub", "Soon.", quality=4, reasons=["thin content (2 words)"]),
+        page("broken.html", "Broken", "", status="failed"),
+        dict(page("intro.html", "Intro", "An introduction to everything here."), url=BASE + "intro2.html"),
+    ]
+
+
+def test_order_follows_site_toc_then_bfs():
+    doc = assemble_document(site(), source_url=BASE + "index.html")
+    titles = [p["title"] for p in doc.included]
+    assert titles == ["Home", "Intro", "Guide", "Guide A", "Guide B", "API", "Orphan"]
+    toc = doc.markdown.split("## Contents", 1)[1].split("---", 1)[0]
+    assert toc.index("[Intro]") < toc.index("[Guide A]") < toc.index("[API]") < toc.index("[Orphan]")
+
+
+def test_dropped_pages_listed_with_reasons():
+    doc = assemble_document(site(), source_url=BASE + "index.html")
+    reasons = {p["url"]: why for p, why in doc.dropped}
+    assert reasons[BASE + "stub.html"] == "quality 4 below 20: thin content (2 words)"
+    assert reasons[BASE + "broken.html"].startswith("failed")
+    assert reasons[BASE + "intro2.html"] == f"duplicate of {BASE}intro.html"
+    appendix = doc.markdown.split("## Appendix: pages left out", 1)[1]
+    assert f"- {BASE}stub.html: quality 4 below 20" in appendix
+
+
+def test_boilerplate_subtracted_and_pages_under_headings():
+    doc = assemble_document(site(), source_url=BASE + "index.html")
+    assert FOOTER not in doc.markdown
+    assert "## Guide A\n\nSource: https://docs.example.test/guide/a.html (" in doc.markdown
+    assert "\n# Guide A" not in doc.markdown  # the page's own h1 is not repeated
+    assert doc.markdown.startswith("# Documentation from docs.example.test\n\nSource: https://docs.example.test/index.html")
+    assert doc.token_count == count_tokens(doc.markdown)
+
+
+def test_the_header_states_the_whole_documents_token_count():
+    """The number a reader sees at the top is the one the API and the CLI report."""
+    for budget in (None, 400):
+        doc = assemble_document(site(), source_url=BASE + "index.html", token_budget=budget)
+        assert f"Tokens (cl100k_base): ~{doc.token_count}\n" in doc.markdown
+        assert doc.token_count == count_tokens(doc.markdown)
+
+
+def test_token_budget_drops_lowest_quality_first():
+    pages = site()
+    pages[1]["quality"] = 50  # API
+    pages[6]["quality"] = 30  # Orphan
+    full = assemble_document(pages, source_url=BASE + "index.html")
+    doc = assemble_document(pages, source_url=BASE + "index.html", token_budget=full.token_count - 5)
+    assert doc.token_count <= full.token_count - 5
+    budget_drops = [p["title"] for p, why in doc.dropped if why.startswith("token budget")]
+    assert budget_drops[0] == "Orphan"
+    assert "Orphan" not in [p["title"] for p in doc.included]
+
+
+def test_explicit_order_wins():
+    pages = site()
+    order = [BASE + "api.html", BASE + "intro.html"]
+    doc = assemble_document(pages, source_url=BASE + "index.html", order=order)
+    assert [p["title"] for p in doc.included][:3] == ["Home", "API", "Intro"]
+
+
+def test_merge_orders_nests_child_tocs():
+    pages = [{"url": BASE + "index.html", "toc_links": [BASE + "a/index.html", BASE + "b.html"]},
+             {"url": BASE + "a/index.html", "toc_links": [BASE + "a/x.html", BASE + "a/y.html"]}]
+    assert merge_orders(pages) == [BASE + "a/", BASE + "a/x.html", BASE + "a/y.html", BASE + "b.html"]
+
+
+def test_demote_headings_skips_code():
+    md = "# Title\n\nText\n\n## Part\n\n```python\n# comment\n```"
+    assert demote_headings(md, "Title") == "Text\n\n### Part\n\n```python\n# comment\n```"
+
+
+def test_split_blocks_keeps_code_whole():
+    assert split_blocks("a\n\n```\nx\n\ny\n```\n\nb") == ["a", "```\nx\n\ny\n```", "b"]
+
+
+def test_boilerplate_needs_most_pages():
+    mds = [f"Unique text number {i} here.\n\nShared banner text on every page." for i in range(5)]
+    assert boilerplate_blocks(mds) == {"Shared banner text on every page."}
+    assert boilerplate_blocks(mds[:3]) == set()
+
+
+def test_llms_txt_and_full():
+    doc = assemble_document(site(), source_url=BASE + "index.html")
+    txt = render_llms_txt(doc, source_url=BASE + "index.html", title="Example")
+    lines = txt.split("\n")
+    assert lines[0] == "# Example" and lines[2].startswith("> ")
+    assert "## Docs" in txt and "## Guide" in txt
+    assert f"- [Guide A]({BASE}guide/a.html): First guide page about other things." in txt
+    full = render_llms_full_txt(doc, source_url=BASE + "index.html", title="Example")
+    assert full.startswith("# Example\n\n> ")
+    assert "## Guide A\n\nSource: https://docs.example.test/guide/a.html\n\nFirst guide page" in full
+    assert FOOTER not in full
+
+
+def test_hash_routes_are_distinct_pages():
+    pages = [page("index.html#/", "Home", "Home page text for the site.", depth=0),
+             page("index.html#/quickstart", "Quickstart", "Install with pip install pastry today."),
+             page("index.html#/faq", "FAQ", "Questions that people ask about it."),
+             page("index.html#section", "Home", "Home page text for the site.")]
+    doc = assemble_document(pages, source_url=BASE + "index.html#/")
+    assert [p["title"] for p in doc.included] == ["Home", "Quickstart", "FAQ"]
+    assert "pip install pastry" in doc.markdown

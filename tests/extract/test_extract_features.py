@@ -1,0 +1,178 @@
+"""Feature tests of extract_page on small pages written in each generator's markup."""
+from __future__ import annotations
+
+import pytest
+
+from spiders.extract.page import extract_page
+from spiders.extract.tokens import count_tokens, tokenizer_name
+
+URL = "https://docs.example.test/guide/page.html"
+
+
+def md(body: str, head: str = "<title>Page — Site</title>") -> str:
+    return extract_page(f"<html><head>{head}</head><body>{body}</body></html>", URL).markdown
+
+
+@pytest.mark.parametrize("html,lang", [
+    ('<pre><code class="language-rust">fn main() {}</code></pre>', "rust"),
+    ('<div class="highlight-python notranslate"><div class="highlight"><pre>x = 1</pre></div></div>', "python"),
+    ('<div class="sourceCode"><pre class="sourceCode haskell"><code>main = pure ()</code></pre></div>', "haskell"),
+    ('<pre data-lang="toml">a = 1</pre>', "toml"),
+    ('<div class="language-ts vp-adaptive-theme"><pre class="shiki"><code>let a</code></pre></div>', "ts"),
+    ('<pre>plain</pre>', ""),
+])
+def test_code_language_from_html(html, lang):
+    out = md(f"<main><h1>T</h1><p>Some words here to read.</p>{html}</main>")
+    assert f"```{lang}\n" in out
+
+
+def test_code_text_is_byte_exact():
+    code = "def f(a, *b):\n\tif a < b and b > 2:\n        return '**not** _emphasis_ [x](y)'\n\n# trailing"
+    html_code = code.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    out = md(f'<main><pre class="language-python"><span class="k">{html_code[:3]}</span>{html_code[3:]}</pre></main>')
+    assert f"```python\n{code}\n```" in out
+
+
+def test_code_with_fences_inside_gets_longer_fence():
+    out = md("<main><pre>```\ninner\n```</pre></main>")
+    assert out.startswith("````\n```\ninner\n```\n````")
+
+
+def test_docusaurus_page():
+    body = """
+    <nav class="navbar">Docs API Blog</nav>
+    <main><div class="row"><div class="col"><article>
+      <nav aria-label="Breadcrumbs"><ul class="breadcrumbs"><li>Home</li><li>Guide</li></ul></nav>
+      <div class="theme-doc-markdown markdown">
+        <header><h1>Install</h1></header>
+        <p>Install the tool first.<a href="#install" class="hash-link">#</a></p>
+        <div class="theme-admonition theme-admonition-warning alert alert--warning">
+          <div class="admonitionHeading_x">warning</div><div class="admonitionContent_y"><p>Back up first.</p></div></div>
+        <div class="tabs-container"><ul role="tablist"><li role="tab">npm</li><li role="tab">Yarn</li></ul>
+          <div class="margin-top--md"><div role="tabpanel"><pre><code class="language-bash">npm i x</code></pre></div>
+          <div role="tabpanel" hidden><pre><code class="language-bash">yarn add x</code></pre></div></div></div>
+      </div>
+      <footer class="theme-doc-footer"><a href="https://github.com/x/edit/main/docs/install.md">Edit this page</a></footer>
+      <nav class="pagination-nav"><a href="/intro">Previous Intro</a><a href="/next">Next Usage</a></nav>
+    </article></div><div class="col col--3"><div class="tableOfContents">On this page</div></div></div></main>
+    <footer class="footer">Copyright 2024</footer>"""
+    out = md(body)
+    assert out == (
+        "# Install\n\nInstall the tool first.\n\n> **Warning**\n>\n> Back up first.\n\n"
+        "**npm**\n\n```bash\nnpm i x\n```\n\n**Yarn**\n\n```bash\nyarn add x\n```")
+
+
+def test_mkdocs_material_page():
+    body = """
+    <header class="md-header"><div class="md-search">Search</div></header>
+    <div class="md-container"><main class="md-main"><div class="md-main__inner">
+    <div class="md-sidebar md-sidebar--primary"><nav class="md-nav md-nav--primary"><ul>
+      <li><a href="../index.html">Home</a></li><li><a href="page.html">Page</a></li><li><a href="other.html">Other</a></li></ul></nav></div>
+    <div class="md-content"><article class="md-content__inner md-typeset">
+      <a href="https://github.com/x/edit/docs/page.md" class="md-content__button md-icon" title="Edit this page">e</a>
+      <h1 id="setup">Setup<a class="headerlink" href="#setup" title="Permanent link">&para;</a></h1>
+      <div class="admonition note"><p class="admonition-title">Note</p><p>Read <em>this</em>.</p></div>
+      <div class="tabbed-set tabbed-alternate"><input checked id="__tabbed_1_1" type="radio"><input id="__tabbed_1_2" type="radio">
+        <div class="tabbed-labels"><label for="__tabbed_1_1">Linux</label><label for="__tabbed_1_2">macOS</label></div>
+        <div class="tabbed-content"><div class="tabbed-block"><p>apt install x</p></div><div class="tabbed-block"><p>brew install x</p></div></div></div>
+      <ul><li>one<ul><li>nested <code>a|b</code></li></ul></li><li>two</li></ul>
+    </article></div></div></main><footer class="md-footer"><a class="md-footer__link--prev" href="../">Previous</a></footer></div>"""
+    out = md(body)
+    assert out == (
+        "# Setup\n\n> **Note**\n>\n> Read *this*.\n\n**Linux**\n\napt install x\n\n**macOS**\n\nbrew install x\n\n"
+        "- one\n  - nested `a|b`\n- two")
+
+
+def test_vitepress_code_group_and_custom_block():
+    body = """<div class="VPDoc"><aside class="VPDocAside">On this page</aside><div class="vp-doc"><div>
+      <h1 id="start">Start <a class="header-anchor" href="#start">​</a></h1>
+      <div class="tip custom-block"><p class="custom-block-title">TIP</p><p>Use pnpm.</p></div>
+      <div class="vp-code-group"><div class="tabs"><input type="radio" id="t1"><label for="t1">npm</label><input type="radio" id="t2"><label for="t2">pnpm</label></div>
+      <div class="blocks"><div class="language-sh active"><button class="copy"></button><span class="lang">sh</span><pre class="shiki"><code><span class="line">npm add -D vitepress</span></code></pre></div>
+      <div class="language-sh"><button class="copy"></button><span class="lang">sh</span><pre class="shiki"><code><span class="line">pnpm add -D vitepress</span></code></pre></div></div></div>
+    </div></div></div>"""
+    out = md(body)
+    assert out == ("# Start\n\n> **TIP**\n>\n> Use pnpm.\n\n**npm**\n\n```sh\nnpm add -D vitepress\n```\n\n"
+                   "**pnpm**\n\n```sh\npnpm add -D vitepress\n```")
+
+
+def test_sphinx_design_tabs_and_signature():
+    body = """<div class="document"><div class="body" role="main"><section><h1>API</h1>
+      <div class="sd-tab-set docutils"><input checked id="sd-tab-item-0" type="radio"><label class="sd-tab-label" for="sd-tab-item-0">Unix</label>
+      <div class="sd-tab-content docutils"><p>Run it.</p></div><input id="sd-tab-item-1" type="radio"><label class="sd-tab-label" for="sd-tab-item-1">Windows</label>
+      <div class="sd-tab-content docutils"><p>Click it.</p></div></div>
+      <dl class="py function"><dt class="sig sig-object py" id="m.f"><span class="sig-prename descclassname">m.</span><span class="sig-name descname">f</span>(<em class="sig-param">x</em>)<a class="headerlink" href="#m.f">¶</a></dt>
+      <dd><p>Do f.</p></dd></dl></section></div></div>
+      <div class="sphinxsidebar" role="navigation"><h3>Navigation</h3></div>"""
+    assert md(body) == "# API\n\n**Unix**\n\nRun it.\n\n**Windows**\n\nClick it.\n\n`m.f(x)`\n\nDo f."
+
+
+def test_unknown_site_falls_back_to_density():
+    body = """<div class="top"><a href="/">Home</a> <a href="/a">A</a> <a href="/b">B</a></div>
+      <div class="wrap"><div class="left"><a href="/x">X</a><a href="/y">Y</a></div>
+      <div class="text"><h2>Topic</h2><p>""" + "This is the real text of the page. " * 12 + """</p>
+      <p>Second paragraph with <a href="/more">a link</a>.</p></div></div><div id="footer">© Someone</div>"""
+    out = md(body)
+    assert out.startswith("## Topic\n\nThis is the real text")
+    assert "Home" not in out and "©" not in out and "[a link](https://docs.example.test/more)" in out
+
+
+def test_tables_gfm_and_spans():
+    body = """<main><table><thead><tr><th>Name</th><th>Value</th></tr></thead>
+      <tbody><tr><td>a|b</td><td>1</td></tr><tr><td colspan="2">wide</td></tr><tr><td rowspan="2">r</td><td>2</td></tr><tr><td>3</td></tr></tbody></table></main>"""
+    assert md(body) == ("| Name | Value |\n|---|---|\n| a\\|b | 1 |\n| wide |  |\n| r | 2 |\n| r | 3 |")
+
+
+def test_images_and_links_absolute():
+    out = md('<article><p>See <a href="../api/x.html#y">x</a> <img src="img/a.png" alt="A diagram"></p></article>')
+    assert out == "See [x](https://docs.example.test/api/x.html#y) ![A diagram](https://docs.example.test/guide/img/a.png)"
+
+
+def test_cookie_banner_and_search_removed():
+    body = """<main><div class="cookie-consent">We use cookies. Accept</div><div role="search"><input></div>
+      <h1>Title</h1><section id="cookies"><h2>Cookies</h2><p>Session cookies are signed.</p></section></main>"""
+    assert md(body) == "# Title\n\n## Cookies\n\nSession cookies are signed."
+
+
+def test_quality_scores_and_reasons():
+    good = extract_page("<main><h1>Guide</h1><p>" + "Words that say things. " * 40 + "</p></main>", URL)
+    assert good.quality == 100 and good.quality_reasons == []
+    thin = extract_page("<main><h1>Stub</h1><p>Coming soon.</p></main>", URL)
+    assert thin.quality < 20 and thin.quality_reasons[0].startswith("thin content")
+    e404 = extract_page("<title>404 Not Found</title><main><h1>Page not found</h1><p>"
+                        + "Sorry, we could not find what you wanted here. " * 3 + "</p></main>", URL)
+    assert e404.quality <= 5 and "soft 404 or error page" in e404.quality_reasons
+    links = "".join(f'<li><a href="p{i}.html">Page number {i}</a></li>' for i in range(40))
+    nav = extract_page(f"<main><h1>Index</h1><ul>{links}</ul></main>", URL)
+    assert nav.quality <= 10 and any(r.startswith("navigation only") for r in nav.quality_reasons)
+
+
+def test_token_count_is_real_bpe_offline():
+    assert tokenizer_name() == "cl100k_base"
+    assert count_tokens("hello world") == 2
+    page = extract_page("<main><h1>T</h1><p>" + "tokens " * 100 + "</p></main>", URL)
+    assert page.token_count == count_tokens(page.markdown)
+    assert page.word_count == 101
+
+
+def test_toc_links_in_sidebar_order():
+    body = """<div class="sphinxsidebar" role="navigation"><ul>
+      <li><a href="../index.html">Home</a></li><li><a href="install.html">Install</a></li>
+      <li><a href="page.html#top">Page</a></li><li><a href="https://elsewhere.test/x">Ext</a></li>
+      <li><a href="../_images/a.png">img</a></li><li><a href="usage.html">Usage</a></li></ul></div>
+      <div class="body" role="main"><h1>Page</h1><p>Text of the page that is long enough.</p></div>"""
+    page = extract_page(f"<html><body>{body}</body></html>", URL)
+    assert page.toc_links == ["https://docs.example.test/index.html", "https://docs.example.test/guide/install.html",
+                              URL, "https://docs.example.test/guide/usage.html"]
+
+
+def test_empty_and_broken_input():
+    assert extract_page("", URL).markdown == ""
+    assert extract_page(b"<html><body><p>unclosed <b>bold", URL).markdown == "unclosed **bold**"
+    assert extract_page('<?xml version="1.0" encoding="utf-8"?><html><body><main><p>x</p></main></body></html>',
+                        URL).markdown == "x"
+
+
+def test_inline_code_with_backticks_never_opens_a_fence():
+    out = md("<main><p>first line<br><code>The ``::`` may be tacked on</code></p></main>")
+    assert out == "first line\n`The ``::`` may be tacked on`"

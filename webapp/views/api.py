@@ -1,0 +1,105 @@
+"""The JSON API (`/api/v3`): jobs, their live events, and their outputs."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from spiders.jobs.store import job_status
+from webapp.views import sse
+from webapp.guards.errors import JobConflict, MalformedBody, NotReady, UnsupportedMediaType
+from webapp.views.jobs import cancel_job, create_job
+from webapp.guards.security import client_address
+from webapp.store import parse_job_id
+
+
+def job_data(row: Any) -> dict[str, Any]:
+    """The job's status fields plus its settings (and document size once assembled)."""
+    return {
+        **job_status(row),
+        "maxPages": row["max_pages"], "maxDepth": row["max_depth"],
+        "qualityThreshold": row["quality_threshold"], "scope": row["scope"], "render": row["render"],
+        **({"tokenCount": row["final_token_count"]} if "final_token_count" in row.keys() else {}),
+    }
+
+
+def ok(data: Any, status_code: int = 200, **kwargs: Any) -> JSONResponse:
+    return JSONResponse({"success": True, "data": data}, status_code=status_code, **kwargs)
+
+
+async def post_job(request: Request) -> JSONResponse:
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not (media_type.startswith("application/") and media_type.endswith("+json")):
+        # also what keeps another site's plain form from posting here: it cannot send this type without a preflight
+        raise UnsupportedMediaType(f"content-type: must be application/json, got {media_type or 'none'!r}",
+                                   field="content-type")
+    try:
+        body = json.loads(await request.body() or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise MalformedBody("the body must be a JSON object, e.g. {\"url\": \"https://docs.example.org/\"}") from None
+    if not isinstance(body, dict):
+        raise MalformedBody("the body must be a JSON object, e.g. {\"url\": \"https://docs.example.org/\"}")
+    row = await create_job(request.state, body, client=client_address(request, request.state.settings.trust_proxy))
+    return ok({"jobId": str(row["id"]), "url": row["initial_url"], "status": row["status"]}, 201,
+              headers={"Location": f"/api/v3/jobs/{row['id']}"})
+
+
+async def list_jobs(request: Request) -> JSONResponse:
+    rows = await request.state.store.recent(request.state.settings.recent_jobs)
+    return ok([job_data(row) for row in rows])
+
+
+async def get_job(request: Request) -> JSONResponse:
+    row = await request.state.store.get(parse_job_id(request.path_params["job_id"]))
+    return ok(job_data(row))
+
+
+async def cancel(request: Request) -> JSONResponse:
+    row, _changed = await cancel_job(request.state, parse_job_id(request.path_params["job_id"]))
+    if row["status"] != "cancelled":
+        raise JobConflict(f"the job has already ended ({row['status']}); only a pending or running job can be cancelled",
+                          field="status")
+    return ok(job_data(row))
+
+
+async def stream(request: Request) -> StreamingResponse:
+    state = request.state
+    job_id = parse_job_id(request.path_params["job_id"])
+    await state.store.get(job_id)  # 404 before the stream starts
+    batches = sse.job_events(state.store.get, state.redis, state.settings.redis_prefix, job_id,
+                             request.headers.get("last-event-id"))
+    return StreamingResponse(state.metrics.track_stream(sse.json_stream(batches)), media_type="text/event-stream",
+                             headers=sse.HEADERS)
+
+
+async def export_json(request: Request) -> JSONResponse:
+    store = request.state.store
+    job_id = parse_job_id(request.path_params["job_id"])
+    row = await store.get(job_id)
+    pages = await store.pages(job_id)
+    dropped = [{"url": page["url"], "reason": page["reason"]} for page in pages if page["included"] is False]
+    return JSONResponse({"job": job_data(row), "pages": pages, "dropped": dropped},
+                        headers=_attachment(f"docspasta-{job_id}.json"))
+
+
+async def document_md(request: Request) -> Response:
+    return await _output(request, "final_markdown", "text/markdown; charset=utf-8", "md")
+
+
+async def llms_txt(request: Request) -> Response:
+    return await _output(request, "llms_txt", "text/plain; charset=utf-8", "llms.txt")
+
+
+async def _output(request: Request, column: str, media_type: str, suffix: str) -> Response:
+    job_id = parse_job_id(request.path_params["job_id"])
+    row = await request.state.store.get(job_id)
+    if row[column] is None:
+        raise NotReady(f"the job is {row['status']}; its document is ready once it has completed", field="status")
+    name = f"docspasta-{job_id}.{suffix}" if suffix == "md" else f"docspasta-{job_id}-{suffix}"
+    return Response(row[column], media_type=media_type, headers=_attachment(name))
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}

@@ -1,0 +1,121 @@
+"""The HTML pages and their HTMX fragments.
+
+Form errors render in one place: `_form.html` with status 422, which the page's
+htmx config swaps (htmx ignores 4xx by default); a browser without JavaScript
+gets the whole page with the same form, also 422.
+"""
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+
+from webapp.guards import csrf
+from webapp.views import sse
+from webapp.views.api import job_data
+from webapp.guards.errors import ApiError, AtCapacity, InvalidInput, JobNotFound, TooManyRequests
+from webapp.views.jobs import cancel_job, create_job
+from webapp.guards.security import client_address
+from webapp.store import parse_job_id
+from webapp.validation import FORM_FIELDS
+
+FORM_DEFAULTS = {"url": "", "max_pages": "50", "max_depth": "2", "quality_threshold": "20", "scope": "prefix",
+                 "render": "auto"}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None  # an uploaded file is no token
+
+
+def _htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def _render(request: Request, name: str, context: dict[str, Any], status_code: int = 200,
+            headers: dict[str, str] | None = None) -> HTMLResponse:
+    token, new_nonce = request.state.csrf.page_token(request)
+    response = request.state.templates.TemplateResponse(request, name, {**context, "csrf_token": token},
+                                                        status_code=status_code, headers=headers)
+    if new_nonce:
+        csrf.set_cookie(request, response, new_nonce)
+    return response
+
+
+async def index(request: Request) -> HTMLResponse:
+    return await _index(request, dict(FORM_DEFAULTS), None)
+
+
+async def _index(request: Request, form: dict[str, str], error: ApiError | None) -> HTMLResponse:
+    jobs = [job_data(row) for row in await request.state.store.recent(request.state.settings.recent_jobs)]
+    context = {"form": form, "error": error, "jobs": jobs, "settings": request.state.settings}
+    status = error.status_code if error else 200  # 422, or 429/503 for the limits (with Retry-After)
+    headers = {"Retry-After": str(error.retry_after)} if error and error.retry_after is not None else None
+    if error and _htmx(request):
+        return _render(request, "_form.html", context, status, headers)
+    return _render(request, "index.html", context, status, headers)
+
+
+async def submit(request: Request) -> Response:
+    form = await request.form()
+    request.state.csrf.check(request, _text(form.get(csrf.FIELD)))
+    values = {name: str(form.get(name, "")).strip() for name in FORM_FIELDS}
+    data = {name: value for name, value in values.items() if value != ""}
+    ignore = tuple(k for k in form if k not in FORM_FIELDS)
+    try:
+        row = await create_job(request.state, data, FORM_FIELDS, ignore=ignore,
+                               client=client_address(request, request.state.settings.trust_proxy))
+    except (InvalidInput, TooManyRequests, AtCapacity) as error:
+        return await _index(request, {**FORM_DEFAULTS, **values}, error)
+    location = request.url_for("job_page", job_id=str(row["id"])).path
+    if _htmx(request):
+        return Response(status_code=200, headers={"HX-Redirect": location})
+    return RedirectResponse(location, status_code=303)
+
+
+async def state_context(request: Request, job_id: UUID) -> dict[str, Any]:
+    state = request.state
+    row = await state.store.get(job_id)
+    log = await state.store.log(job_id, state.settings.log_lines)
+    document = row["final_markdown"]
+    return {
+        "job": job_data(row), "log": log, "error": row["error_details"],
+        "preview": document[:6000] if document else None, "document_chars": len(document or ""),
+    }
+
+
+async def job_page(request: Request) -> HTMLResponse:
+    try:
+        job_id = parse_job_id(request.path_params["job_id"])
+        context = await state_context(request, job_id)
+    except JobNotFound:
+        return _render(request, "not_found.html", {"what": request.path_params["job_id"]}, 404)
+    return _render(request, "job.html", context)
+
+
+async def job_events(request: Request) -> StreamingResponse:
+    state = request.state
+    job_id = parse_job_id(request.path_params["job_id"])
+    await state.store.get(job_id)
+    template = state.templates.get_template("_job_state.html")
+
+    token, _ = state.csrf.page_token(request)  # the page set the cookie; without one, Cancel is refused (403)
+
+    async def render() -> str:
+        return template.render({"request": request, "csrf_token": token, **await state_context(request, job_id)})
+
+    batches = sse.job_events(state.store.get, state.redis, state.settings.redis_prefix, job_id,
+                             request.headers.get("last-event-id"))
+    return StreamingResponse(state.metrics.track_stream(sse.fragment_stream(batches, render)), media_type="text/event-stream",
+                             headers=sse.HEADERS)
+
+
+async def cancel(request: Request) -> Response:
+    job_id = parse_job_id(request.path_params["job_id"])
+    form = await request.form()
+    request.state.csrf.check(request, _text(form.get(csrf.FIELD)))
+    await cancel_job(request.state, job_id)
+    if _htmx(request):
+        return _render(request, "_job_state.html", await state_context(request, job_id))
+    return RedirectResponse(request.url_for("job_page", job_id=str(job_id)).path, status_code=303)
