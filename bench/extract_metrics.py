@@ -8,7 +8,7 @@ from collections import Counter
 
 from lxml import etree
 
-from spiders.extract.markdown import code_language
+from spiders.extract.code import code_language
 
 _WORD = re.compile(r"[^\W_]+(?:_+[^\W_]+)*", re.U)  # "_emphasis_" markup is not part of the word
 _MDLINK = re.compile(r"(?<!\\)!?\[((?:[^\[\]]|\[[^\]]*\])*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")

@@ -36,8 +36,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from extract_metrics import (furniture_strings, leak_strings, leaked, output_stats, parse,  # noqa: E402
-                             plain_text, prf, reference, rst_words, words)
+from extract_metrics import (  # noqa: E402
+    furniture_strings,
+    leak_strings,
+    leaked,
+    output_stats,
+    parse,
+    plain_text,
+    prf,
+    reference,
+    rst_words,
+    words,
+)
 
 from spiders.extract.page import extract_page  # noqa: E402
 
@@ -155,19 +165,19 @@ def bench_site(name, root, generator, kind, limit, show_leaks=False):
         fn(htmls[0], urls[0])  # warm up (imports, tokenizer)
     outputs = {tool: [] for tool, _ in TOOLS}
     seconds = {tool: 0.0 for tool, _ in TOOLS}
-    for h, u in zip(htmls, urls):
+    for h, u in zip(htmls, urls, strict=True):
         for tool, fn in TOOLS:
             t0 = time.perf_counter()
             outputs[tool].append(fn(h, u))
             seconds[tool] += time.perf_counter() - t0
     rows = []
-    for tool, fn in TOOLS:
+    for tool, _ in TOOLS:
         outs = outputs[tool]
         rate = len(files) / seconds[tool]
-        scores = [prf(words(plain_text(o)), rst_words(s)) for o, s in zip(outs, sources) if s]
+        scores = [prf(words(plain_text(o)), rst_words(s)) for o, s in zip(outs, sources, strict=True) if s]
         agg = {k: [0, 0] for k in ("code", "lang", "headings", "rows")}
         leaks = 0
-        for o, r, f, src in zip(outs, refs, files, sources):
+        for o, r, f, src in zip(outs, refs, files, sources, strict=True):
             st = output_stats(o, r)
             for k in agg:
                 agg[k][0] += st[k][0]
@@ -195,7 +205,8 @@ def main(argv=None) -> int:
     ap.add_argument("--show-leaks", action="store_true")
     args = ap.parse_args(argv)
     wanted = set(filter(None, args.sites.split(",")))
-    header = f"  {'tool':<12} {'P':>5} {'R':>5} {'F1':>5} {'leak%':>6} {'code%':>6} {'lang%':>6} {'head%':>6} {'rows%':>6} {'pages/s':>8}"
+    header = (f"  {'tool':<12} {'P':>5} {'R':>5} {'F1':>5} {'leak%':>6} {'code%':>6} {'lang%':>6} {'head%':>6}"
+              f" {'rows%':>6} {'pages/s':>8}")
     total_pages, summary = 0, {}
     for name, root, generator, kind in SITES:
         if (wanted and name not in wanted) or not os.path.isdir(root):

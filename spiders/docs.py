@@ -27,15 +27,15 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
-from spiders.crawl.offload import Extractor
 from spiders.crawl.failures import describe_failure, too_large
 from spiders.crawl.frontier import PAGE_META, FrontierSnapshot, PageRef
 from spiders.crawl.items import PageItem
+from spiders.crawl.offload import Extractor
 from spiders.crawl.signals import pages_queued
 from spiders.crawl.traps import TrapLimits
+from spiders.crawl.urls import Scope, clean_url, is_http_url, is_non_html_url, normalize_url, url_extension
 from spiders.jobs.options import CrawlOptions
 from spiders.render.policy import RenderPolicy, render_fields
-from spiders.crawl.urls import Scope, clean_url, is_http_url, is_non_html_url, normalize_url, url_extension
 
 BYTES_META = "docspasta_bytes_received"
 MAX_SITEMAPS = 20

@@ -19,12 +19,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from webapp.views import api, maintenance, pages
 from webapp.guards.csrf import CsrfTokens
 from webapp.guards.errors import exception_handlers
-from webapp.views.metrics import Metrics, metrics_endpoint
 from webapp.guards.security import BodyLimitMiddleware, SecurityHeadersMiddleware, http_href
 from webapp.settings import Settings
+from webapp.views import api, maintenance, pages
+from webapp.views.metrics import Metrics, metrics_endpoint
 
 logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,8 +71,8 @@ def create_app(settings: Settings | None = None, *, launcher: Any = None) -> Sta
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        from spiders.jobs.store import create_pool
         from spiders.jobs.events import EventPublisher, connect_redis
+        from spiders.jobs.store import create_pool
         from webapp.migrate import migrate_url
         from webapp.store import JobStore
 

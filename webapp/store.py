@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid4
 
-from spiders.jobs.store import page_from_row
 from spiders.jobs.options import CrawlOptions
+from spiders.jobs.store import page_from_row
 from webapp.guards.errors import JobNotFound
 
 

@@ -29,8 +29,8 @@ def run_worker(settings) -> int:
     from scrapy.utils.defer import deferred_from_coro
     from twisted.internet import reactor
 
-    from webapp.migrate import migrate_url
     from spiders.jobs.runner import JobRunner
+    from webapp.migrate import migrate_url
 
     runner = JobRunner(settings)
     exit_code = [0]

@@ -6,11 +6,16 @@ web page and the event stream, so none of them may be a bare exception name.
 from __future__ import annotations
 
 from scrapy.exceptions import (
-    CannotResolveHostError, DownloadCancelledError, DownloadConnectionRefusedError, DownloadTimeoutError,
-    IgnoreRequest, ResponseDataLossError,
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
 )
 from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet.error import ConnectionLost, TimeoutError as TxTimeoutError
+from twisted.internet.error import ConnectionLost
+from twisted.internet.error import TimeoutError as TxTimeoutError
 from twisted.python.failure import Failure
 
 

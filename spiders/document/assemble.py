@@ -10,7 +10,7 @@ depth, status, markdown, quality, quality_reasons, token_count, toc_links, ...) 
  4. fits `token_budget` by dropping the lowest-quality pages first;
  5. renders a title and source line, a table of contents, each page under its own heading
     with source URL and token count, and an appendix of dropped pages with reasons.
-`render_llms_txt` and `render_llms_full_txt` render the llms.txt proposal's two files.
+llms.txt and llms-full.txt are rendered from its result by `spiders.document.llms`.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from spiders.extract.tokens import count_tokens
 
 _FENCE = re.compile(r"^(`{3,}|~{3,})")
 _HEADING = re.compile(r"^(#{1,6}) ")
-_LINKS = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 
 
 @dataclass
@@ -50,7 +50,7 @@ def _norm_url(url: str) -> str:
     return url
 
 
-def _page_url(page: Mapping[str, Any]) -> str:
+def page_url(page: Mapping[str, Any]) -> str:
     return page.get("final_url") or page.get("url") or ""
 
 
@@ -83,7 +83,7 @@ def _block_key(block: str) -> str | None:
     """The normalised text of a block that may be boilerplate; None for blocks never removed."""
     if block.startswith(("#", "```", "~~~", "|")):
         return None
-    text = " ".join(_LINKS.sub(r"\1", block).split())
+    text = " ".join(MARKDOWN_LINK.sub(r"\1", block).split())
     if len(text.split()) < 4:  # short labels ("Parameters:") repeat legitimately
         return None
     return text
@@ -133,7 +133,7 @@ def merge_orders(pages: Sequence[Mapping[str, Any]]) -> list[str]:
         links = [_norm_url(u) for u in page.get("toc_links") or ()]
         if not links:
             continue
-        prev = _norm_url(_page_url(page))
+        prev = _norm_url(page_url(page))
         if prev not in nxt:
             prev = None
         for u in links:
@@ -153,21 +153,21 @@ def order_pages(pages: Sequence[Mapping[str, Any]], order: Sequence[str] | None 
     indexed = list(enumerate(pages))
     bfs = sorted(indexed, key=lambda t: (t[1].get("depth") if t[1].get("depth") is not None else 1 << 30, t[0]))
     if order is None:
-        first = [p for p in pages if source_url and _norm_url(_page_url(p)) == _norm_url(source_url)]
+        first = [p for p in pages if source_url and _norm_url(page_url(p)) == _norm_url(source_url)]
         order = merge_orders(first + [p for _, p in bfs])
     bfs_pos = {t[0]: k for k, t in enumerate(bfs)}
     rank = {}
     for i, u in enumerate(order):
         rank.setdefault(_norm_url(u), i)
-    start = _norm_url(_page_url(bfs[0][1])) if bfs else ""
-    if source_url and any(_norm_url(_page_url(p)) == _norm_url(source_url)
+    start = _norm_url(page_url(bfs[0][1])) if bfs else ""
+    if source_url and any(_norm_url(page_url(p)) == _norm_url(source_url)
                           or _norm_url(p.get("url") or "") == _norm_url(source_url) for p in pages):
         start = _norm_url(source_url)
     big = len(rank) + 1
 
     def key(t):
         i, p = t
-        u1, u2 = _norm_url(_page_url(p)), _norm_url(p.get("url") or "")
+        u1, u2 = _norm_url(page_url(p)), _norm_url(p.get("url") or "")
         if u1 == start or u2 == start:
             return (-1, 0, 0)
         r = min(rank.get(u1, big), rank.get(u2, big))
@@ -199,14 +199,14 @@ def demote_headings(markdown: str, title: str, by: int = 1) -> str:
 
 
 def _plain(text: str) -> str:
-    return " ".join(_LINKS.sub(r"\1", text).replace("`", "").split()).lower()
+    return " ".join(MARKDOWN_LINK.sub(r"\1", text).replace("`", "").split()).lower()
 
 
-def _title(page: Mapping[str, Any]) -> str:
-    return " ".join(str(page.get("title") or "").split()) or _page_url(page)
+def page_title(page: Mapping[str, Any]) -> str:
+    return " ".join(str(page.get("title") or "").split()) or page_url(page)
 
 
-def _esc(text: str) -> str:
+def escape_brackets(text: str) -> str:
     return text.replace("[", "\\[").replace("]", "\\]")
 
 
@@ -215,7 +215,7 @@ def _select(pages, quality_threshold):
     seen_urls: dict[str, str] = {}
     seen_content: dict[str, str] = {}
     for page in pages:
-        url = _page_url(page)
+        url = page_url(page)
         status = page.get("status") or "completed"
         if status != "completed":
             dropped.append((page, f"{status}: {page.get('error') or page.get('http_status') or 'not fetched'}"))
@@ -240,7 +240,7 @@ def _select(pages, quality_threshold):
     return included, dropped
 
 
-def _site_title(pages, source_url: str) -> str:
+def site_title(pages, source_url: str) -> str:
     host = urlsplit(source_url).netloc or source_url
     return f"Documentation from {host}"
 
@@ -274,7 +274,7 @@ def _render_body(sections, dropped) -> str:
     parts = []
     if sections:
         parts += ["## Contents", ""]
-        parts += [f"{i}. [{_esc(t)}]({u}) ({n} tokens)" for i, (t, u, _, n) in enumerate(sections, 1)]
+        parts += [f"{i}. [{escape_brackets(t)}]({u}) ({n} tokens)" for i, (t, u, _, n) in enumerate(sections, 1)]
         parts.append("")
     for t, u, body, n in sections:
         parts += ["---", "", f"## {t}", "", f"Source: {u} ({n} tokens)", ""]
@@ -282,7 +282,7 @@ def _render_body(sections, dropped) -> str:
             parts += [body, ""]
     if dropped:
         parts += ["---", "", "## Appendix: pages left out", ""]
-        parts += [f"- {_page_url(p)}: {why}" for p, why in dropped]
+        parts += [f"- {page_url(p)}: {why}" for p, why in dropped]
         parts.append("")
     return "\n".join(parts)
 
@@ -306,9 +306,9 @@ def assemble_document(
     keys = boilerplate_blocks([p.get("markdown") or "" for p in included]) if subtract_boilerplate else set()
     sections = []
     for p in included:
-        body = demote_headings(strip_blocks(p.get("markdown") or "", keys), _title(p))
-        sections.append([_title(p), _page_url(p), body, count_tokens(body)])
-    title = title or _site_title(included, source_url)
+        body = demote_headings(strip_blocks(p.get("markdown") or "", keys), page_title(p))
+        sections.append([page_title(p), page_url(p), body, count_tokens(body)])
+    title = title or site_title(included, source_url)
     md, tokens = _render_counted(title, source_url, sections, dropped)
     if token_budget is not None:
         live = list(range(len(sections)))
@@ -322,17 +322,3 @@ def assemble_document(
         included = [included[i] for i in live]
         sections = [sections[i] for i in live]
     return AssembledDocument(md, tokens, included, dropped, [s[2] for s in sections])
-
-
-def render_llms_txt(doc: AssembledDocument, *, source_url: str, title: str | None = None,
-                    summary: str | None = None) -> str:
-    """llms.txt for an assembled document (see spiders/document/llms.py)."""
-    from spiders.document.llms import render_llms_txt as render
-    return render(doc, source_url=source_url, title=title, summary=summary)
-
-
-def render_llms_full_txt(doc: AssembledDocument, *, source_url: str, title: str | None = None,
-                         summary: str | None = None) -> str:
-    """llms-full.txt for an assembled document (see spiders/document/llms.py)."""
-    from spiders.document.llms import render_llms_full_txt as render
-    return render(doc, source_url=source_url, title=title, summary=summary)

@@ -5,8 +5,16 @@ from __future__ import annotations
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from spiders.document.assemble import (_LINKS, AssembledDocument, _esc, _page_url, _site_title, _title, demote_headings,
-                       split_blocks)
+from spiders.document.assemble import (
+    MARKDOWN_LINK,
+    AssembledDocument,
+    demote_headings,
+    escape_brackets,
+    page_title,
+    page_url,
+    site_title,
+    split_blocks,
+)
 
 
 def _note(page: Mapping[str, Any]) -> str:
@@ -14,7 +22,7 @@ def _note(page: Mapping[str, Any]) -> str:
     if not note:
         for block in split_blocks(page.get("markdown") or ""):
             if block[:1].isalpha() or block.startswith(("*", "`", "[")) and not block.startswith("**"):
-                note = " ".join(_LINKS.sub(r"\1", block).split())
+                note = " ".join(MARKDOWN_LINK.sub(r"\1", block).split())
                 if len(note.split()) >= 5:
                     break
                 note = ""
@@ -36,15 +44,15 @@ def _section_name(url: str, source_url: str) -> str:
 def render_llms_txt(doc: AssembledDocument, *, source_url: str, title: str | None = None,
                     summary: str | None = None) -> str:
     """llms.txt: an H1, a summary blockquote, then sections of `- [title](url): note`."""
-    title = title or _site_title(doc.included, source_url)
+    title = title or site_title(doc.included, source_url)
     summary = summary or (f"Documentation crawled from {source_url}: {len(doc.included)} pages, "
                           f"~{doc.token_count} tokens in llms-full.txt.")
     sections: dict[str, list[str]] = {}
     for p in doc.included:
-        url = _page_url(p)
+        url = page_url(p)
         note = _note(p)
         sections.setdefault(_section_name(url, source_url), []).append(
-            f"- [{_esc(_title(p))}]({url})" + (f": {note}" if note else ""))
+            f"- [{escape_brackets(page_title(p))}]({url})" + (f": {note}" if note else ""))
     parts = [f"# {title}", "", f"> {summary}", ""]
     for name, items in sections.items():
         parts += [f"## {name}", "", *items, ""]
@@ -54,10 +62,10 @@ def render_llms_txt(doc: AssembledDocument, *, source_url: str, title: str | Non
 def render_llms_full_txt(doc: AssembledDocument, *, source_url: str, title: str | None = None,
                          summary: str | None = None) -> str:
     """llms-full.txt: the same header as llms.txt, then every included page in full."""
-    title = title or _site_title(doc.included, source_url)
+    title = title or site_title(doc.included, source_url)
     summary = summary or f"Documentation crawled from {source_url}: {len(doc.included)} pages."
     parts = [f"# {title}", "", f"> {summary}", ""]
-    bodies = doc.bodies or [demote_headings(p.get("markdown") or "", _title(p)) for p in doc.included]
-    for p, body in zip(doc.included, bodies):
-        parts += [f"## {_title(p)}", "", f"Source: {_page_url(p)}", "", body, ""]
+    bodies = doc.bodies or [demote_headings(p.get("markdown") or "", page_title(p)) for p in doc.included]
+    for p, body in zip(doc.included, bodies, strict=True):
+        parts += [f"## {page_title(p)}", "", f"Source: {page_url(p)}", "", body, ""]
     return "\n".join(parts)

@@ -7,7 +7,7 @@ import re
 
 from lxml import etree
 
-from spiders.extract.main import HtmlElement, _drop, text_of
+from spiders.extract.main import HtmlElement, drop_element, text_of
 
 _REMOVE_CLASSES = (
     "headerlink", "breadcrumb", "edit-this-page", "edit-page", "editlink", "edit-link", "prev-next",
@@ -15,7 +15,8 @@ _REMOVE_CLASSES = (
     "cookieconsent", "cookie-notice", "cookie-bar", "consent-banner", "gdpr", "searchbox",
     "search-box", "search-form", "sr-only", "visually-hidden", "screen-reader", "skip-link", "skip-to",
     "copybtn", "copy-button", "clipboard", "viewcode-link", "viewcode-back", "toctree-wrapper",
-    "linenos", "line-numbers", "linenodiv", "listing_lines", "hash-link", "header-anchor", "anchorjs", "theme-doc-toc", "table-of-contents", "md-source-file",
+    "linenos", "line-numbers", "linenodiv", "listing_lines", "hash-link", "header-anchor", "anchorjs",
+    "theme-doc-toc", "table-of-contents", "md-source-file",
     "md-content__button", "feedback", "announcement", "version-warning", "theme-last-updated",
     "navbar", "navigation", "sidebar-nav", "bd-sidebar", "bd-toc", "toc-drawer", "md-sidebar",
     "sidebar-secondary", "sidebar-primary", "page-toc", "on-this-page", "onthispage",
@@ -58,7 +59,7 @@ def expand_tabs(main: HtmlElement) -> None:
         by_id = {p.get("id"): p for p in panels if p.get("id")}
         targets = [tab.get("aria-controls") for tab in tabs]
         if len(tabs) > 1 and len(set(targets)) == 1 and targets[0]:
-            _drop(tablist)  # filter buttons over one panel (Javadoc summaries), not a tab set
+            drop_element(tablist)  # filter buttons over one panel (Javadoc summaries), not a tab set
             continue
         for i, tab in enumerate(tabs):
             panel = by_id.get(tab.get("aria-controls") or "")
@@ -67,7 +68,7 @@ def expand_tabs(main: HtmlElement) -> None:
             label = " ".join(text_of(tab).split())
             if panel is not None and label and panel.getparent() is not None:
                 panel.addprevious(_label_p(label))
-        _drop(tablist)
+        drop_element(tablist)
     # A container of labels beside a container of blocks (Material tabbed-labels, VitePress code groups).
     for labels in main.xpath(".//*[contains(@class,'tabbed-labels') or "
                              "(contains(@class,'tabs') and parent::*[contains(@class,'code-group')])]"):
@@ -78,10 +79,10 @@ def expand_tabs(main: HtmlElement) -> None:
         if blocks is None:
             continue
         items = [c for c in blocks if isinstance(c.tag, str)]
-        for name, item in zip(names, items):
+        for name, item in zip(names, items, strict=False):
             if name:
                 item.addprevious(_label_p(name))
-        _drop(labels)
+        drop_element(labels)
     # label + content siblings (sphinx-design, sphinx-inline-tabs, older pymdownx tabbed).
     for label in main.xpath(".//label[ancestor::*[contains(@class,'tab')]]"):
         text = " ".join(text_of(label).split())
@@ -126,8 +127,8 @@ def clean_main(main: HtmlElement) -> None:
         parent = el.getparent()
         if parent is None:
             continue
-        _drop(el)
+        drop_element(el)
         # a paragraph or item left empty by removing its only link ("Edit this page")
         if parent is not main and parent.tag in ("p", "li", "div") and not len(parent) \
                 and not (parent.text or "").strip() and parent.getparent() is not None:
-            _drop(parent)
+            drop_element(parent)

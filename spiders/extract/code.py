@@ -42,6 +42,6 @@ def code_language(pre: etree._Element) -> str:
     return ""
 
 
-def _fence(code: str) -> str:
+def fence_for(code: str) -> str:
     longest = max((len(m) for m in re.findall(r"`{3,}|~{3,}", code)), default=0)
     return "`" * max(3, longest + 1)

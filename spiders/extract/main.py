@@ -19,11 +19,11 @@ def text_of(el) -> str:
     return etree.tostring(el, method="text", encoding="unicode", with_tail=False)
 
 
-def _cls(name: str) -> str:
+def has_class(name: str) -> str:
     return f"contains(concat(' ',normalize-space(@class),' '),' {name} ')"
 
 
-_DOCBOOK = " or ".join(_cls(c) for c in (
+_DOCBOOK = " or ".join(has_class(c) for c in (
     "refentry", "chapter", "sect1", "book", "part", "article", "preface", "appendix", "reference",
     "glossary", "index", "section", "set", "colophon", "refsect1", "bibliography"))
 
@@ -33,31 +33,31 @@ _DOCBOOK = " or ".join(_cls(c) for c in (
 # generator-specific match is taken as soon as it holds text; a generic one must also hold a
 # fair share of the page's text. The token lets one pass over the page skip most xpaths.
 MAIN_XPATHS: list[tuple[etree.XPath, bool, str | None]] = [(etree.XPath(x), t, k) for x, t, k in [
-    (f"//*[{_cls('theme-doc-markdown')}]", True, "theme-doc-markdown"),           # Docusaurus
-    (f"//*[{_cls('vp-doc')}]", True, "vp-doc"),                                   # VitePress
+    (f"//*[{has_class('theme-doc-markdown')}]", True, "theme-doc-markdown"),           # Docusaurus
+    (f"//*[{has_class('vp-doc')}]", True, "vp-doc"),                                   # VitePress
     ("//article[contains(@class,'md-content__inner')]", True, "md-content__inner"),  # MkDocs Material
     ("//*[@itemprop='articleBody']", True, "articleBody"),                        # Sphinx Read the Docs theme
     ("//article[@id='furo-main-content']", True, "furo-main-content"),           # Sphinx furo
     ("//article[contains(@class,'bd-article')]", True, "bd-article"),            # Sphinx pydata / book
-    (f"//div[{_cls('body')}][@role='main']", True, "body"),                       # Sphinx classic, alabaster
-    (f"//div[{_cls('body')}][parent::div[contains(@class,'bodywrapper') or "
+    (f"//div[{has_class('body')}][@role='main']", True, "body"),                       # Sphinx classic, alabaster
+    (f"//div[{has_class('body')}][parent::div[contains(@class,'bodywrapper') or "
      "contains(@class,'documentwrapper')]]", True, "body"),
     ("//section[@id='main-content']", True, "main-content"),                     # rustdoc
     ("//*[@id='apicontent']", True, "apicontent"),                               # Node.js doc tool
-    (f"//div[@id='content'][div[{_cls('innertube')}]]", True, "innertube"),      # Erlang erl_docgen
+    (f"//div[@id='content'][div[{has_class('innertube')}]]", True, "innertube"),      # Erlang erl_docgen
     ("//div[@id='content']/main", True, "content"),                              # mdBook
     ("//*[@id='content-area']", True, "content-area"),                           # Mintlify
-    (f"//*[{_cls('markdown-section')}]", True, "markdown-section"),              # GitBook (legacy), docsify
-    (f"//*[{_cls('page-inner')}]//section[{_cls('normal')}]", True, "page-inner"),  # GitBook (legacy)
-    (f"//*[{_cls('markdown-body')}]", True, "markdown-body"),
+    (f"//*[{has_class('markdown-section')}]", True, "markdown-section"),              # GitBook (legacy), docsify
+    (f"//*[{has_class('page-inner')}]//section[{has_class('normal')}]", True, "page-inner"),  # GitBook (legacy)
+    (f"//*[{has_class('markdown-body')}]", True, "markdown-body"),
     ("//main[@role='main']", True, "main"),                                       # Javadoc 11+
-    (f"//div[{_cls('contentContainer')}]", True, "contentContainer"),            # Javadoc <= 8
+    (f"//div[{has_class('contentContainer')}]", True, "contentContainer"),            # Javadoc <= 8
     (f"/html/body/div[{_DOCBOOK}]", True, None),                                 # DocBook (gtk-doc, ...)
     ("//main", False, None),
     ("//*[@role='main']", False, "main"),
     ("//article", False, None),
     ("//*[@id='main-content' or @id='maincontent' or @id='content' or @id='main']", False, None),
-    (f"//*[{_cls('content') } or {_cls('main-content')} or {_cls('document')}]", False, None),
+    (f"//*[{has_class('content') } or {has_class('main-content')} or {has_class('document')}]", False, None),
 ]]
 _TOKENS = etree.XPath("//@class|//@id|//@role|//@itemprop", smart_strings=False)
 
@@ -78,11 +78,11 @@ def parse(html: str | bytes, url: str) -> HtmlElement:
         etree.SubElement(doc, "body")
     for el in _PRECLEAN(doc):
         if isinstance(el, etree._Comment) or el.getparent() is not None:
-            _drop(el)
+            drop_element(el)
     return doc
 
 
-def _drop(el) -> None:
+def drop_element(el) -> None:
     parent = el.getparent()
     if parent is None:
         return
@@ -143,7 +143,7 @@ def _densest(body: HtmlElement) -> HtmlElement:
     found.extend(el for el in _ROLE(body) if el.get("role") in _BOILER_ROLES)
     for el in found:
         if el.getparent() is not None:
-            _drop(el)
+            drop_element(el)
     node = body
     while True:
         total = len(text_of(node))

@@ -12,8 +12,8 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-from spiders.extract.code import _fence, code_language  # noqa: F401 (code_language is public here)
-from spiders.extract.tables import _GRID, _GRID_WIDTH, TableRenderer
+from spiders.extract.code import code_language, fence_for
+from spiders.extract.tables import GRID_CLASS, GRID_WIDTH, TableRenderer
 
 _WS = re.compile(r"[ \t\n\r\f\v\u00a0\u200b]+")
 _BR = "\x00"
@@ -210,9 +210,9 @@ class MarkdownConverter(TableRenderer):
         if label is not None:
             return [self.admonition(el, label)]
         if tag == "div":
-            m = _GRID.search(_classes(el))
+            m = GRID_CLASS.search(_classes(el))
             if m:
-                return self.div_grid(el, _GRID_WIDTH[m.group(1)])
+                return self.div_grid(el, GRID_WIDTH[m.group(1)])
         return self.blocks(el)
 
     def quote(self, body: str) -> str:
@@ -248,7 +248,7 @@ class MarkdownConverter(TableRenderer):
         code = code.lstrip("\n").rstrip()
         if not code.strip():
             return ""
-        fence = _fence(code)
+        fence = fence_for(code)
         return f"{fence}{code_language(pre)}\n{code}\n{fence}"
 
     def list_block(self, el, ordered: bool) -> str:

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 from spiders.extract import main as em
 from spiders.extract.clean import clean_main, expand_tabs
-from spiders.extract.toc import toc_links
 from spiders.extract.markdown import MarkdownConverter
 from spiders.extract.quality import score
+from spiders.extract.toc import toc_links
 from spiders.extract.tokens import count_tokens
 
 _TITLE_SEP = re.compile(r"\s+(?:[—–|·»]|-{1,2}|::)\s+")

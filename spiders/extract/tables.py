@@ -15,8 +15,8 @@ def _gfm(grid: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-_GRID = re.compile(r"\b(two|three|four|five)-column-summary\b")
-_GRID_WIDTH = {"two": 2, "three": 3, "four": 4, "five": 5}
+GRID_CLASS = re.compile(r"\b(two|three|four|five)-column-summary\b")
+GRID_WIDTH = {"two": 2, "three": 3, "four": 4, "five": 5}
 
 
 class TableRenderer:

@@ -6,7 +6,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 from lxml import etree
 
-from spiders.extract.main import HtmlElement, _cls
+from spiders.extract.main import HtmlElement, has_class
 
 # Navigation lists outside the main content, where the site's own page order can be read.
 _NAV_LISTS = etree.XPath(
@@ -16,7 +16,7 @@ _NAV_LISTS = etree.XPath(
     "//nav[not(ancestor::header) and not(contains(@class,'pagination') or contains(@class,'breadcrumb') "
     "or contains(@class,'prev') or contains(@class,'related'))] | //aside")
 _COUNT_LINKS = etree.XPath("count(.//a[@href])")
-_MAIN_TOCS = etree.XPath(f".//*[contains(@class,'toctree-wrapper') or {_cls('toc')}]")
+_MAIN_TOCS = etree.XPath(f".//*[contains(@class,'toctree-wrapper') or {has_class('toc')}]")
 _ASSET_EXT = frozenset(
     ".png .jpg .jpeg .gif .svg .webp .ico .pdf .zip .gz .tgz .bz2 .xz .tar .txt .css .js .json .xml "
     ".woff .woff2 .ttf .eot .mp4 .webm .mp3 .epub .rst .md".split())

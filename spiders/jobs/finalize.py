@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from spiders.document import assemble
 from spiders.crawl.urls import normalize_url
+from spiders.document.assemble import assemble_document
+from spiders.document.llms import render_llms_txt
 
 
 @dataclass
@@ -29,13 +30,6 @@ class Outputs:
 
 
 def build_outputs(pages: Sequence[Mapping[str, Any]], *, source_url: str, quality_threshold: int) -> Outputs:
-    doc = assemble.assemble_document(pages, source_url=source_url, quality_threshold=quality_threshold)
-    render_llms_txt = getattr(assemble, "render_llms_txt", None)
-    llms_txt = render_llms_txt(doc, source_url=source_url) if render_llms_txt else _llms_txt(doc, source_url)
+    doc = assemble_document(pages, source_url=source_url, quality_threshold=quality_threshold)
+    llms_txt = render_llms_txt(doc, source_url=source_url)
     return Outputs(doc.markdown, doc.token_count, llms_txt, list(doc.included), list(doc.dropped))
-
-
-def _llms_txt(doc: Any, source_url: str) -> str:
-    lines = [f"# Documentation from {source_url}", "", f"> {len(doc.included)} pages.", ""]
-    lines += [f"- [{page.get('title') or page['url']}]({page['url']})" for page in doc.included]
-    return "\n".join(lines) + "\n"

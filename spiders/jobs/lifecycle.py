@@ -11,10 +11,10 @@ import logging
 from typing import Any
 from uuid import UUID
 
-from spiders.jobs.store import job_status
 from spiders.jobs.events import Event
-from spiders.jobs.options import CrawlOptions
 from spiders.jobs.finalize import build_outputs
+from spiders.jobs.options import CrawlOptions
+from spiders.jobs.store import job_status
 
 logger = logging.getLogger(__name__)
 

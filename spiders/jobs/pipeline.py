@@ -23,11 +23,11 @@ from uuid import UUID
 from scrapy import signals
 from scrapy.exceptions import DropItem, NotConfigured
 
-from spiders.jobs import events
-from spiders.jobs.store import JobWriter, LeaseLost, create_pool, job_status
-from spiders.jobs.events import Event, EventPublisher, connect_redis
 from spiders.crawl.frontier import PAGE_META
 from spiders.crawl.signals import pages_queued
+from spiders.jobs import events
+from spiders.jobs.events import Event, EventPublisher, connect_redis
+from spiders.jobs.store import JobWriter, LeaseLost, create_pool, job_status
 
 logger = logging.getLogger(__name__)
 _EVENT_STATUS = {"completed": "success", "failed": "failed", "skipped": "skipped"}

@@ -96,9 +96,9 @@ class JobRunner:
     async def _open(self) -> None:
         from twisted.internet import task
 
-        from spiders.jobs.store import JobWriter, create_pool
         from spiders.jobs.events import EventPublisher, connect_redis
         from spiders.jobs.pipeline import CrawlResources
+        from spiders.jobs.store import JobWriter, create_pool
 
         self._pool = await create_pool(self.settings.database_url, self.settings.crawl_db_pool_size)
         self._redis = connect_redis(self.settings.redis_url)

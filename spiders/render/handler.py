@@ -50,9 +50,9 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
+from spiders.safety.addresses import AllowList, answers_refusal, blocked_reason, install_guarded_resolver, ip_literal, resolve
 from spiders.safety.browser_proxy import BLOCKED_HEADER, GuardedProxy, Refused
 from spiders.safety.middleware import BlockedRequest
-from spiders.safety.addresses import AllowList, answers_refusal, blocked_reason, install_guarded_resolver, ip_literal, resolve
 
 logger = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 from scrapy.http import Response, TextResponse
 from scrapy.settings import BaseSettings
 
-from spiders.jobs.options import RENDER_MODES
 from spiders.crawl.urls import normalize_url
+from spiders.jobs.options import RENDER_MODES
 
 RENDER_META = "docspasta_render"  # why the request goes through the browser
 PLAIN_WORDS_META = "docspasta_plain_words"  # words the plain fetch of the page had

@@ -131,6 +131,10 @@ class AllowList:
                 raise ValueError(f"DOCSPASTA_ALLOW_HOSTS: {entry.strip()!r} is not host:port")
             self._pairs.add((host.strip("[]").lower(), int(port)))
 
+    def add_all(self, other: AllowList) -> None:
+        """Allow what `other` allows too (a second crawl's entries on a shared resolver)."""
+        self._pairs |= other._pairs
+
     def allows(self, host: str, port: int) -> bool:
         return (host.strip("[]").lower(), port) in self._pairs
 
@@ -233,9 +237,9 @@ def install_guarded_resolver(reactor, allow: AllowList) -> GuardedResolver:
     """Wrap the reactor's resolver once; later calls add their allow-list entries."""
     current = reactor.nameResolver
     if isinstance(current, GuardedResolver):
-        current.allow._pairs |= allow._pairs
+        current.allow.add_all(allow)
         return current
     guarded = GuardedResolver(current, AllowList())
-    guarded.allow._pairs |= allow._pairs
+    guarded.allow.add_all(allow)
     reactor.installNameResolver(guarded)
     return guarded

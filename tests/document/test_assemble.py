@@ -1,8 +1,14 @@
 """The assembled document, llms.txt and llms-full.txt."""
 from __future__ import annotations
 
-from spiders.document.assemble import (assemble_document, boilerplate_blocks, demote_headings, merge_orders,
-                              render_llms_full_txt, render_llms_txt, split_blocks)
+from spiders.document.assemble import (
+    assemble_document,
+    boilerplate_blocks,
+    demote_headings,
+    merge_orders,
+    split_blocks,
+)
+from spiders.document.llms import render_llms_full_txt, render_llms_txt
 from spiders.extract.tokens import count_tokens
 
 BASE = "https://docs.example.test/"

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from scrapy.http import HtmlResponse, Request
 
+from spiders.crawl.urls import clean_url, normalize_url
 from spiders.jobs.options import CrawlArgumentError, CrawlOptions
 from spiders.render.policy import PLAIN_WORDS_META, RENDER_META, RenderPolicy, needs_rendering
-from spiders.crawl.urls import clean_url, normalize_url
 
 PROSE = " ".join(["Documentation prose with enough words to be a real page."] * 12)
 

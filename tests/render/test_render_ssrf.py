@@ -25,10 +25,10 @@ from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.interfaces import IHostnameResolver
 from zope.interface import implementer
 
-from spiders.safety.browser_proxy import BLOCKED_HEADER, GuardedProxy, Refused
 from spiders.safety.addresses import AllowList, install_guarded_resolver
-from tests.sitefixture import FixtureSite, Reply, page
+from spiders.safety.browser_proxy import BLOCKED_HEADER, GuardedProxy, Refused
 from tests.render.test_render_crawl import CLIENT_PAGE, D, needs_chromium, no_browser_left_behind  # noqa: F401
+from tests.sitefixture import FixtureSite, Reply, page
 
 PUBLIC = "93.184.216.34"  # passes the check; never connected to: only the first answer of a rebinding name
 

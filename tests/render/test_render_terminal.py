@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import sys
 
-from tests.render.test_render_crawl import D, needs_chromium, serve_docsify
 from tests.crawl.test_terminal import run
+from tests.render.test_render_crawl import D, needs_chromium, serve_docsify
 
 
 @needs_chromium

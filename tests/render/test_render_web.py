@@ -7,8 +7,8 @@ import json
 import subprocess
 import sys
 
-from tests.render.test_render_crawl import D, needs_chromium, serve_docsify
 from tests.crawl.test_terminal import ENV, ROOT
+from tests.render.test_render_crawl import D, needs_chromium, serve_docsify
 
 JOB = """
 import json, sys

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import pytest
 import pytest_twisted
-from twisted.internet import defer, reactor
+from twisted.internet import reactor
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.interfaces import IHostnameResolver, IResolutionReceiver
 from zope.interface import implementer
 
 from spiders.safety.addresses import (
-    AllowList, GuardedResolver, blocked_reason, install_guarded_resolver, ip_literal, target_refusal,
+    AllowList,
+    GuardedResolver,
+    blocked_reason,
+    install_guarded_resolver,
+    ip_literal,
+    target_refusal,
 )
 from tests.sitefixture import FixtureSite, Reply, page
 

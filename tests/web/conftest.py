@@ -23,10 +23,10 @@ import redis
 from starlette.testclient import TestClient
 from twisted.internet import task, threads  # never `reactor` at import time: pytest-twisted installs it
 
-from tests.sitefixture import FixtureSite, Reply, page
-from webapp.app import create_app
 from spiders.jobs.launcher import CrochetLauncher
 from spiders.jobs.runner import JobRunner
+from tests.sitefixture import FixtureSite, Reply, page
+from webapp.app import create_app
 from webapp.settings import Settings
 
 ADMIN_URL = os.environ.get("DOCSPASTA_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

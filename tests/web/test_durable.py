@@ -78,7 +78,7 @@ def test_kill_9_mid_crawl_then_a_restart_completes_the_job_with_every_page_once(
 
     restarted = ServerProcess(env, tmp / "serve-2.log").wait_ready()
     started.append(restarted)
-    wait_for(lambda: job_row(database_url, job_id)["status"] == "completed", what="the resumed job to complete")
+    wait_for(lambda job_id=job_id: job_row(database_url, job_id)["status"] == "completed", what="the resumed job to complete")
     assert_every_page_once(database_url, job_id, 25)
     export = httpx.get(f"{restarted.url}/api/v3/jobs/{job_id}/export.json", timeout=10).json()
     urls = [page["url"] for page in export["pages"] if page["status"] == "completed"]
@@ -103,7 +103,7 @@ def test_two_workers_share_a_set_of_jobs(world):
                for n in range(2)]
     started.extend(workers)
     for job_id in job_ids:
-        wait_for(lambda: job_row(database_url, job_id)["status"] == "completed", what=f"job {job_id}")
+        wait_for(lambda job_id=job_id: job_row(database_url, job_id)["status"] == "completed", what=f"job {job_id}")
         assert_every_page_once(database_url, job_id, 9)
     logs = [worker.log() for worker in workers]
     assert all("claiming jobs" in log for log in logs), logs
@@ -149,7 +149,7 @@ def test_a_paused_worker_woken_mid_crawl_is_fenced_out_and_writes_nothing(world)
     assert job_row(database_url, job_id)["status"] == "running"
     woken_at = sql(database_url, "SELECT clock_timestamp() AS now")[0]["now"]
     os.kill(first.process.pid, signal.SIGCONT)  # mid-crawl: its responses and timers all fire now
-    wait_for(lambda: job_row(database_url, job_id)["status"] == "completed", what="the job to complete")
+    wait_for(lambda job_id=job_id: job_row(database_url, job_id)["status"] == "completed", what="the job to complete")
     time.sleep(1)  # anything the woken worker still had queued gets its chance to write
     late = sql(database_url, "SELECT tbl, op, at FROM write_audit WHERE app = $1 AND at >= $2", paused_app, woken_at)
     assert late == [], f"the fenced-out worker wrote {len(late)} rows after waking: {late[:4]}"
@@ -171,7 +171,7 @@ def test_sigterm_drains_and_another_worker_resumes_at_once(world):
     assert job["status"] == "running" and job["lease_owner"] is None  # released, not failed
     second = WorkerProcess(env, tmp / "worker-b.log")
     started.append(second)
-    wait_for(lambda: job_row(database_url, job_id)["status"] == "completed", timeout=60, what="the job to complete")
+    wait_for(lambda job_id=job_id: job_row(database_url, job_id)["status"] == "completed", timeout=60, what="the job to complete")
     assert_every_page_once(database_url, job_id, 21)
 
 
@@ -230,7 +230,7 @@ def test_a_redis_restart_mid_crawl_loses_nothing_and_the_stream_recovers(world):
         redis.kill()
         time.sleep(2)  # the crawl goes on without Redis meanwhile
         redis.start()
-        wait_for(lambda: job_row(database_url, job_id)["status"] == "completed", what="the job to complete")
+        wait_for(lambda job_id=job_id: job_row(database_url, job_id)["status"] == "completed", what="the job to complete")
         assert_every_page_once(database_url, job_id, 25)
         _, events = stream(server, job_id, timeout=30)
         assert events[-1]["job"]["status"] == "completed" and events[-1]["job"]["processedUrls"] == 25
@@ -269,7 +269,7 @@ def test_cancel_racing_completion_ends_one_way_only(world):
         job_id = create(server, url, maxPages=5, maxDepth=1)
         time.sleep(delay)  # cancel at a different moment of the crawl each time
         response = httpx.post(f"{server.url}/api/v3/jobs/{job_id}/cancel", timeout=10)
-        wait_for(lambda: job_row(database_url, job_id)["status"] in ("completed", "cancelled"), timeout=30,
+        wait_for(lambda job_id=job_id: job_row(database_url, job_id)["status"] in ("completed", "cancelled"), timeout=30,
                  what="the job to end")
         job = job_row(database_url, job_id)
         outcomes.add(job["status"])

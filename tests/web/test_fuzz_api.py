@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import socket
-import uuid
 from typing import Any, Iterator
 from urllib.parse import quote
 

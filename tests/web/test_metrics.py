@@ -8,10 +8,8 @@ pytest.importorskip("prometheus_client")
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
-# the web tests' fixtures: a database and Redis prefix of this module's own, the app with crawls off
-from tests.web.conftest import (  # noqa: E402,F401
-    REDIS_URL, api, api_site, database_url, redis_prefix, run_async, sql,
-)
+# the web tests' fixtures (database_url, redis_prefix, api, api_site) come from tests/web/conftest.py
+from tests.web.conftest import REDIS_URL, run_async, sql  # noqa: E402,F401
 from webapp.app import create_app  # noqa: E402
 from webapp.settings import Settings  # noqa: E402
 

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from webapp.logs import JobIdFilter, JsonFormatter, TEXT_FORMAT, job_context
+from webapp.logs import TEXT_FORMAT, JobIdFilter, JsonFormatter, job_context
 from webapp.settings import Settings, SettingsError
 
 JOB = "8c1e5d2a-0000-4000-8000-000000000001"

@@ -15,8 +15,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.web.conftest import NO_LIMITS, REDIS_URL, form_token, run_async, sql
-from webapp.guards import csrf
 from webapp.app import create_app
+from webapp.guards import csrf
 from webapp.guards.security import CONTENT_SECURITY_POLICY
 from webapp.settings import Settings
 
@@ -437,8 +437,8 @@ def test_a_burst_from_one_client_gets_exactly_its_limit(base_settings, database_
 
     from spiders.jobs.options import CrawlOptions
     from webapp.guards.errors import TooManyRequests
-    from webapp.migrate import migrate_url
     from webapp.guards.ratelimit import create_within_limits
+    from webapp.migrate import migrate_url
     from webapp.store import JobStore
 
     client = unique_client()

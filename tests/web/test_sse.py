@@ -106,8 +106,9 @@ def generator_run(settings, database_url, job_id: str, script):
     """Drive sse.job_events on a loop of its own; `script(events, publish)` does the talking."""
 
     async def main():
-        from webapp.store import JobStore
         import asyncpg
+
+        from webapp.store import JobStore
 
         pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
         redis = Redis.from_url(REDIS_URL)

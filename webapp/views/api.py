@@ -8,11 +8,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from spiders.jobs.store import job_status
-from webapp.views import sse
 from webapp.guards.errors import JobConflict, MalformedBody, NotReady, UnsupportedMediaType
-from webapp.views.jobs import cancel_job, create_job
 from webapp.guards.security import client_address
 from webapp.store import parse_job_id
+from webapp.views import sse
+from webapp.views.jobs import cancel_job, create_job
 
 
 def job_data(row: Any) -> dict[str, Any]:

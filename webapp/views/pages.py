@@ -13,13 +13,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from webapp.guards import csrf
-from webapp.views import sse
-from webapp.views.api import job_data
 from webapp.guards.errors import ApiError, AtCapacity, InvalidInput, JobNotFound, TooManyRequests
-from webapp.views.jobs import cancel_job, create_job
 from webapp.guards.security import client_address
 from webapp.store import parse_job_id
 from webapp.validation import FORM_FIELDS
+from webapp.views import sse
+from webapp.views.api import job_data
+from webapp.views.jobs import cancel_job, create_job
 
 FORM_DEFAULTS = {"url": "", "max_pages": "50", "max_depth": "2", "quality_threshold": "20", "scope": "prefix",
                  "render": "auto"}

@@ -16,8 +16,8 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 from uuid import UUID
 
 from spiders.jobs import events
-from spiders.jobs.store import job_status
 from spiders.jobs.events import Event, stream_key
+from spiders.jobs.store import job_status
 
 logger = logging.getLogger(__name__)
 KEEPALIVE = b": keepalive\n\n"
