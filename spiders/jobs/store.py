@@ -120,6 +120,15 @@ class LeaseLost(RuntimeError):
     """Another worker holds this job's lease now: this worker must write nothing more for it."""
 
 
+# Every column of a job but its outputs (final_markdown, llms_txt: tens of MB for a large
+# job): what a status read, an event or the job page needs. The outputs are read only by
+# what returns them (`output`, `preview`), never to answer a question about the status.
+JOB_COLUMNS = ("id, status, current_step, initial_url, max_pages, max_depth, quality_threshold, scope, render,"
+               " total_urls, processed_urls, failed_urls, skipped_urls, discovered_urls, error_details, close_reason,"
+               " final_token_count, lease_owner, lease_expires_at, heartbeat_at, cancel_requested_at, client_addr,"
+               " created_at, updated_at, started_at, completed_at")
+OUTPUTS = ("final_markdown", "llms_txt")
+
 # A job a worker may take: not ended, and nobody's live lease on it.
 CLAIMABLE = ("status IN ('pending', 'running')"
              " AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < now())")
@@ -326,7 +335,8 @@ class JobStore:
 
     @retrying
     async def get(self, job_id: UUID) -> Any:
-        return await self.pool.fetchrow("SELECT * FROM crawl_jobs WHERE id = $1", job_id)
+        """The job's status and settings (JOB_COLUMNS), or None."""
+        return await self.pool.fetchrow("SELECT " + JOB_COLUMNS + " FROM crawl_jobs WHERE id = $1", job_id)
 
     async def renew_leases(self, job_ids: list[UUID], owner: str, lease_seconds: int) -> set[UUID]:
         """Extend this owner's leases; returns the jobs whose lease it still holds."""
@@ -441,10 +451,19 @@ class JobStore:
 
     async def recent(self, limit: int) -> list[Any]:
         return await self.pool.fetch(
-            "SELECT id, status, current_step, initial_url, max_pages, max_depth, quality_threshold, scope, render,"
-            " total_urls, processed_urls, failed_urls, skipped_urls, discovered_urls, error_details,"
-            " created_at, updated_at, started_at, completed_at FROM crawl_jobs"
-            " ORDER BY created_at DESC LIMIT $1", limit)
+            "SELECT " + JOB_COLUMNS + " FROM crawl_jobs ORDER BY created_at DESC LIMIT $1", limit)
+
+    async def output(self, job_id: UUID, name: str) -> Any:
+        """(status, output) of one of the job's OUTPUTS, or None for an unknown job."""
+        if name not in OUTPUTS:
+            raise ValueError(f"not a job output: {name!r}")
+        return await self.pool.fetchrow(f"SELECT status, {name} AS output FROM crawl_jobs WHERE id = $1", job_id)
+
+    async def preview(self, job_id: UUID, chars: int) -> Any:
+        """The document's first `chars` characters and its length, without sending the rest."""
+        return await self.pool.fetchrow(
+            "SELECT left(final_markdown, $2) AS preview, length(final_markdown) AS chars"
+            " FROM crawl_jobs WHERE id = $1", job_id, chars)
 
     async def log(self, job_id: UUID, limit: int) -> list[Any]:
         """The newest finished URLs first: the job page's per-URL log."""
@@ -460,7 +479,7 @@ class JobStore:
             "UPDATE crawl_jobs SET status = 'cancelled', current_step = 'done', close_reason = 'cancelled',"
             " cancel_requested_at = now(), completed_at = now(), updated_at = now(),"
             " lease_owner = NULL, lease_expires_at = NULL"
-            " WHERE id = $1 AND status IN ('pending', 'running') RETURNING *", job_id)
+            " WHERE id = $1 AND status IN ('pending', 'running') RETURNING " + JOB_COLUMNS, job_id)
         if row is not None:
             return row, True
         return await self.get(job_id), False

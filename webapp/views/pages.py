@@ -21,6 +21,7 @@ from webapp.validation import FORM_FIELDS
 from webapp.views import sse
 from webapp.views.jobs import cancel_job, create_job, load_job, parse_job_id
 
+PREVIEW_CHARS = 6000  # of the document, on the job page (the whole of it is a download)
 FORM_DEFAULTS = {"url": "", "max_pages": "50", "max_depth": "2", "quality_threshold": "20", "scope": "prefix",
                  "render": "auto"}
 
@@ -78,10 +79,11 @@ async def state_context(request: Request, job_id: UUID) -> dict[str, Any]:
     state = request.state
     row = await load_job(state, job_id)
     log = await state.store.log(job_id, state.settings.log_lines)
-    document = row["final_markdown"]
+    # a document exists once it has a token count: only then is its preview read
+    document = await state.store.preview(job_id, PREVIEW_CHARS) if row["final_token_count"] is not None else None
     return {
         "job": job_data(row), "log": log, "error": row["error_details"],
-        "preview": document[:6000] if document else None, "document_chars": len(document or ""),
+        "preview": document["preview"] if document else None, "document_chars": document["chars"] if document else 0,
     }
 
 
