@@ -460,10 +460,13 @@ class JobStore:
         return await self.pool.fetchrow(f"SELECT status, {name} AS output FROM crawl_jobs WHERE id = $1", job_id)
 
     async def preview(self, job_id: UUID, chars: int) -> Any:
-        """The document's first `chars` characters and its length, without sending the rest."""
+        """The document's first `chars` characters (and whether there is more) and its size in bytes.
+
+        Its size, not its length in characters: octet_length is read from the stored value's
+        header, while length() decompresses the whole document (0.36 s for 31 MB)."""
         return await self.pool.fetchrow(
-            "SELECT left(final_markdown, $2) AS preview, length(final_markdown) AS chars"
-            " FROM crawl_jobs WHERE id = $1", job_id, chars)
+            "SELECT left(final_markdown, $2) AS preview, octet_length(final_markdown) AS bytes,"
+            " length(left(final_markdown, $2 + 1)) > $2 AS more FROM crawl_jobs WHERE id = $1", job_id, chars)
 
     async def log(self, job_id: UUID, limit: int) -> list[Any]:
         """The newest finished URLs first: the job page's per-URL log."""

@@ -78,7 +78,7 @@ def test_the_job_page_reads_only_its_preview(metered, finished_job):
     job_id, document = finished_job
     read, response = cost(meter, lambda: client.get(f"/jobs/{job_id}"))
     assert response.status_code == 200 and 'id="document-preview"' in response.text
-    assert f"{len(document)} characters" in response.text and document[:500] in response.text
+    assert "4.0 MB" in response.text and document[:500] in response.text and document[6000:6100] not in response.text
     assert read < SMALL, f"the job page read {read:,} bytes from PostgreSQL"
     read, messages = cost(meter, lambda: read_stream(client, f"/jobs/{job_id}/events"))
     assert messages[-1]["event"] == "done" and 'id="document-preview"' in messages[-1]["data"]

@@ -83,7 +83,8 @@ async def state_context(request: Request, job_id: UUID) -> dict[str, Any]:
     document = await state.store.preview(job_id, PREVIEW_CHARS) if row["final_token_count"] is not None else None
     return {
         "job": job_data(row), "log": log, "error": row["error_details"],
-        "preview": document["preview"] if document else None, "document_chars": document["chars"] if document else 0,
+        "preview": document["preview"] if document and document["preview"] else None,
+        "document_bytes": document["bytes"] if document else 0, "preview_cut": bool(document and document["more"]),
     }
 
 
