@@ -40,5 +40,5 @@ def job_data(row: Mapping[str, Any]) -> dict[str, Any]:
         **job_status(row),
         "maxPages": row["max_pages"], "maxDepth": row["max_depth"],
         "qualityThreshold": row["quality_threshold"], "scope": row["scope"], "render": row["render"],
-        **({"tokenCount": row["final_token_count"]} if "final_token_count" in row.keys() else {}),
+        "tokenCount": row["final_token_count"],
     }

@@ -201,7 +201,7 @@ class JobStore:
         # The job row first, in every transaction that changes the job's URLs: a cancel
         # (an UPDATE of this row) is then either before the change or after it, and
         # nothing is stored for a job once its cancel has committed.
-        return await conn.fetchrow("SELECT * FROM crawl_jobs WHERE id = $1 FOR UPDATE", job_id)
+        return await conn.fetchrow("SELECT " + JOB_COLUMNS + " FROM crawl_jobs WHERE id = $1 FOR UPDATE", job_id)
 
     @staticmethod
     async def _insert_pending(conn: Any, job_id: UUID, rows: list[tuple]) -> int:
