@@ -72,9 +72,8 @@ def create_app(settings: Settings | None = None, *, launcher: Any = None) -> Sta
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         from spiders.jobs.events import EventPublisher, connect_redis
-        from spiders.jobs.store import create_pool
+        from spiders.jobs.store import JobStore, create_pool
         from webapp.migrate import migrate_url
-        from webapp.store import JobStore
 
         applied = await migrate_url(settings.database_url)
         if applied:
@@ -82,7 +81,7 @@ def create_app(settings: Settings | None = None, *, launcher: Any = None) -> Sta
         # every connection opened now: opening one mid-burst costs a request tens of milliseconds
         pool = await create_pool(settings.database_url, settings.db_pool_size, min_size=settings.db_pool_size)
         redis = connect_redis(settings.redis_url)
-        store = JobStore(pool)
+        store = JobStore(pool, outage_seconds=0)  # a request answers now (503), it does not wait an outage out
         jobs_launcher = launcher if launcher is not None else own_launcher
         owned = own_launcher is not None
         if owned:

@@ -14,7 +14,7 @@ from uuid import UUID
 from spiders.jobs.events import Event
 from spiders.jobs.finalize import build_outputs
 from spiders.jobs.options import CrawlOptions
-from spiders.jobs.store import job_status
+from spiders.jobs.status import job_status
 
 logger = logging.getLogger(__name__)
 

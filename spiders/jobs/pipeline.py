@@ -27,7 +27,8 @@ from spiders.crawl.frontier import PAGE_META
 from spiders.crawl.signals import pages_queued
 from spiders.jobs import events
 from spiders.jobs.events import Event, EventPublisher, connect_redis
-from spiders.jobs.store import JobWriter, LeaseLost, create_pool, job_status
+from spiders.jobs.status import job_status
+from spiders.jobs.store import JobStore, LeaseLost, create_pool
 
 logger = logging.getLogger(__name__)
 _EVENT_STATUS = {"completed": "success", "failed": "failed", "skipped": "skipped"}
@@ -37,7 +38,7 @@ _EVENT_STATUS = {"completed": "success", "failed": "failed", "skipped": "skipped
 class CrawlResources:
     """Connections that belong to the reactor's event loop, shared by every job's crawl."""
 
-    writer: JobWriter
+    writer: JobStore
     publisher: EventPublisher | None
 
 
@@ -102,7 +103,7 @@ class PostgresPipeline:
         if self.redis_url:
             self._redis = connect_redis(self.redis_url)
             publisher = EventPublisher(self._redis, self.redis_prefix, self.stream_maxlen, self.stream_ttl)
-        self.resources = CrawlResources(JobWriter(self._pool), publisher)
+        self.resources = CrawlResources(JobStore(self._pool), publisher)
 
     async def close_spider(self, spider: Any = None) -> None:
         if self._tasks:

@@ -98,13 +98,13 @@ class JobRunner:
 
         from spiders.jobs.events import EventPublisher, connect_redis
         from spiders.jobs.pipeline import CrawlResources
-        from spiders.jobs.store import JobWriter, create_pool
+        from spiders.jobs.store import JobStore, create_pool
 
         self._pool = await create_pool(self.settings.database_url, self.settings.crawl_db_pool_size)
         self._redis = connect_redis(self.settings.redis_url)
         publisher = EventPublisher(self._redis, self.settings.redis_prefix, self.settings.stream_maxlen,
                                    self.settings.stream_ttl)
-        self.resources = CrawlResources(JobWriter(self._pool, owner=self.owner), publisher)
+        self.resources = CrawlResources(JobStore(self._pool, owner=self.owner), publisher)
         self._lease_loop = task.LoopingCall(self._renew_leases)
         self._lease_loop.start(self.lease_seconds / 3, now=False).addErrback(
             lambda failure: logger.error("lease renewal stopped: %s", failure.getTraceback()))

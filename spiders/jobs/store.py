@@ -1,4 +1,6 @@
-"""A job's rows in PostgreSQL, written from the crawl side (asyncpg, the reactor's loop).
+"""The one repository for a job's rows (`crawl_jobs`, `job_urls`), used by the crawl
+side (on the reactor's loop) and the web side (on uvicorn's loop), each with its
+own asyncpg pool: a pool belongs to the loop that made it and is never shared.
 
 Every state change is one guarded statement or one transaction, so the database
 stays the truth whoever writes: a transition happens only from the state it
@@ -11,9 +13,10 @@ from __future__ import annotations
 import json
 import os
 from typing import Any, Iterable, Mapping
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from spiders.crawl.urls import normalize_url
+from spiders.jobs.options import CrawlOptions
 
 # The spider's item fields, as stored in job_urls (item field -> column).
 ITEM_COLUMNS = {
@@ -86,7 +89,7 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
 
 def retrying(method: Any) -> Any:
     """Retry a write while PostgreSQL is unreachable (restarting, failing over), with
-    backoff, for up to `JobWriter.outage_seconds`: a page in hand is not dropped
+    backoff, for up to `JobStore.outage_seconds`: a page in hand is not dropped
     because the database blinked. Each attempt is one whole transaction, so a retry
     never half-applies anything; errors other than lost connections surface at once."""
     import functools
@@ -117,34 +120,18 @@ class LeaseLost(RuntimeError):
     """Another worker holds this job's lease now: this worker must write nothing more for it."""
 
 
+# Every column of a job but its outputs (final_markdown, llms_txt: tens of MB for a large
+# job): what a status read, an event or the job page needs. The outputs are read only by
+# what returns them (`output`, `preview`), never to answer a question about the status.
+JOB_COLUMNS = ("id, status, current_step, initial_url, max_pages, max_depth, quality_threshold, scope, render,"
+               " total_urls, processed_urls, failed_urls, skipped_urls, discovered_urls, error_details, close_reason,"
+               " final_token_count, lease_owner, lease_expires_at, heartbeat_at, cancel_requested_at, client_addr,"
+               " created_at, updated_at, started_at, completed_at")
+OUTPUTS = ("final_markdown", "llms_txt")
+
 # A job a worker may take: not ended, and nobody's live lease on it.
 CLAIMABLE = ("status IN ('pending', 'running')"
              " AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < now())")
-
-
-def job_status(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The job's status fields in the API's camelCase form (events and GET /jobs/{id})."""
-    finished = row["processed_urls"] + row["failed_urls"] + row["skipped_urls"]
-    total = row["total_urls"]
-    percent = 100 if row["status"] == "completed" else (int(100 * finished / total) if total else 0)
-    return {
-        "id": str(row["id"]),
-        "status": row["status"],
-        "currentStep": row["current_step"],
-        "url": row["initial_url"],
-        "totalUrls": total,
-        "processedUrls": row["processed_urls"],
-        "failedUrls": row["failed_urls"],
-        "skippedUrls": row["skipped_urls"],
-        "discoveredUrls": row["discovered_urls"],
-        "queuedUrls": max(row["discovered_urls"] - finished, 0),
-        "progress": min(percent, 100),
-        "error": row["error_details"],
-        "createdAt": row["created_at"].isoformat(),
-        "updatedAt": row["updated_at"].isoformat(),
-        "startedAt": row["started_at"].isoformat() if row["started_at"] else None,
-        "completedAt": row["completed_at"].isoformat() if row["completed_at"] else None,
-    }
 
 
 def page_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -159,20 +146,21 @@ def page_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
     return page
 
 
-class JobWriter:
-    """The crawl side's statements about one job at a time, on one asyncpg pool.
+class JobStore:
+    """Statements about jobs, on one asyncpg pool (the caller's, on the caller's loop).
 
-    With an `owner` (a worker's lease token), every write is fenced: it happens only
-    while that owner holds the job's lease, and raises `LeaseLost` otherwise, so a
-    worker that was paused or cut off and came back cannot write over the worker
-    that took its jobs over.
+    With an `owner` (a worker's lease token), every crawl-side write is fenced: it
+    happens only while that owner holds the job's lease, and raises `LeaseLost`
+    otherwise, so a worker that was paused or cut off and came back cannot write
+    over the worker that took its jobs over. `outage_seconds`: how long writes keep
+    retrying while PostgreSQL is unreachable; the web side passes 0, so a request
+    is answered at once (503) instead of waiting out an outage.
     """
 
-    outage_seconds = 120.0  # how long writes keep retrying while PostgreSQL is unreachable
-
-    def __init__(self, pool: Any, owner: str | None = None):
+    def __init__(self, pool: Any, owner: str | None = None, *, outage_seconds: float = 120.0):
         self.pool = pool
         self.owner = owner
+        self.outage_seconds = outage_seconds
 
     def _check_lease(self, job: Any) -> None:
         if self.owner is not None and job is not None and _open(job) and job["lease_owner"] != self.owner:
@@ -213,7 +201,7 @@ class JobWriter:
         # The job row first, in every transaction that changes the job's URLs: a cancel
         # (an UPDATE of this row) is then either before the change or after it, and
         # nothing is stored for a job once its cancel has committed.
-        return await conn.fetchrow("SELECT * FROM crawl_jobs WHERE id = $1 FOR UPDATE", job_id)
+        return await conn.fetchrow("SELECT " + JOB_COLUMNS + " FROM crawl_jobs WHERE id = $1 FOR UPDATE", job_id)
 
     @staticmethod
     async def _insert_pending(conn: Any, job_id: UUID, rows: list[tuple]) -> int:
@@ -347,7 +335,8 @@ class JobWriter:
 
     @retrying
     async def get(self, job_id: UUID) -> Any:
-        return await self.pool.fetchrow("SELECT * FROM crawl_jobs WHERE id = $1", job_id)
+        """The job's status and settings (JOB_COLUMNS), or None."""
+        return await self.pool.fetchrow("SELECT " + JOB_COLUMNS + " FROM crawl_jobs WHERE id = $1", job_id)
 
     async def renew_leases(self, job_ids: list[UUID], owner: str, lease_seconds: int) -> set[UUID]:
         """Extend this owner's leases; returns the jobs whose lease it still holds."""
@@ -449,3 +438,56 @@ class JobWriter:
                 "UPDATE job_urls SET status = 'pending', processing_started_at = NULL"
                 " WHERE job_id = ANY($1::uuid[]) AND status = 'processing'", ids)
         return {"jobs": len(ids), "urls": int(result.split()[-1])}
+
+    # The web side's statements (requests, on uvicorn's loop).
+
+    async def create(self, options: CrawlOptions, *, client: str | None = None, conn: Any = None) -> Any:
+        """A new pending job; `conn`: inside the caller's transaction (webapp/guards/ratelimit.py)."""
+        return await (conn or self.pool).fetchrow(
+            "INSERT INTO crawl_jobs (id, initial_url, max_pages, max_depth, quality_threshold, scope, render,"
+            " client_addr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id, initial_url, status",
+            uuid4(), options.url, options.max_pages, options.max_depth, options.quality_threshold, options.scope,
+            options.render, client)
+
+    async def recent(self, limit: int) -> list[Any]:
+        return await self.pool.fetch(
+            "SELECT " + JOB_COLUMNS + " FROM crawl_jobs ORDER BY created_at DESC LIMIT $1", limit)
+
+    async def output(self, job_id: UUID, name: str) -> Any:
+        """(status, output) of one of the job's OUTPUTS, or None for an unknown job."""
+        if name not in OUTPUTS:
+            raise ValueError(f"not a job output: {name!r}")
+        return await self.pool.fetchrow(f"SELECT status, {name} AS output FROM crawl_jobs WHERE id = $1", job_id)
+
+    async def preview(self, job_id: UUID, chars: int) -> Any:
+        """The document's first `chars` characters (and whether there is more) and its size in bytes.
+
+        Its size, not its length in characters: octet_length is read from the stored value's
+        header, while length() decompresses the whole document (0.36 s for 31 MB)."""
+        return await self.pool.fetchrow(
+            "SELECT left(final_markdown, $2) AS preview, octet_length(final_markdown) AS bytes,"
+            " length(left(final_markdown, $2 + 1)) > $2 AS more FROM crawl_jobs WHERE id = $1", job_id, chars)
+
+    async def log(self, job_id: UUID, limit: int) -> list[Any]:
+        """The newest finished URLs first: the job page's per-URL log."""
+        return await self.pool.fetch(
+            "SELECT url, status, title, quality, error_message, http_status, depth, included, drop_reason,"
+            " (extra->>'rendered')::boolean AS rendered, extra->>'render_reason' AS render_reason"
+            " FROM job_urls WHERE job_id = $1 AND finished_at IS NOT NULL"
+            " ORDER BY finished_at DESC, id DESC LIMIT $2", job_id, limit)
+
+    async def cancel(self, job_id: UUID) -> tuple[Any, bool]:
+        """pending|running -> cancelled; returns (the job or None if unknown, whether this call changed it)."""
+        row = await self.pool.fetchrow(
+            "UPDATE crawl_jobs SET status = 'cancelled', current_step = 'done', close_reason = 'cancelled',"
+            " cancel_requested_at = now(), completed_at = now(), updated_at = now(),"
+            " lease_owner = NULL, lease_expires_at = NULL"
+            " WHERE id = $1 AND status IN ('pending', 'running') RETURNING " + JOB_COLUMNS, job_id)
+        if row is not None:
+            return row, True
+        return await self.get(job_id), False
+
+    async def claimable_ids(self) -> list[UUID]:
+        """Jobs no live worker holds: never started, or whose worker died (to be resumed)."""
+        return [row["id"] for row in await self.pool.fetch(
+            "SELECT id FROM crawl_jobs WHERE " + CLAIMABLE + " ORDER BY created_at")]

@@ -288,7 +288,7 @@ def test_cancel_racing_completion_ends_one_way_only(world):
 def test_the_database_holds_the_page_budget_whatever_the_crawlers_send(database_url):
     import uuid
 
-    from spiders.jobs.store import JobWriter, create_pool
+    from spiders.jobs.store import JobStore, create_pool
     from tests.web.conftest import run_async
     from webapp.migrate import migrate_url
 
@@ -300,7 +300,7 @@ def test_the_database_holds_the_page_budget_whatever_the_crawlers_send(database_
         try:
             await pool.execute("INSERT INTO crawl_jobs (id, status, initial_url, max_pages, max_depth,"
                                " quality_threshold) VALUES ($1, 'running', 'http://x.test/', 3, 1, 20)", job_id)
-            writer = JobWriter(pool)
+            writer = JobStore(pool)
             for n in range(5):  # two more completed pages than the budget, e.g. from a buggy or raced crawl
                 await writer.record(job_id, {"url": f"http://x.test/p{n}", "status": "completed", "depth": 1,
                                              "markdown": "text", "title": f"P{n}"})

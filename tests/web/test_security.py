@@ -436,10 +436,10 @@ def test_a_burst_from_one_client_gets_exactly_its_limit(base_settings, database_
     import asyncpg
 
     from spiders.jobs.options import CrawlOptions
+    from spiders.jobs.store import JobStore
     from webapp.guards.errors import TooManyRequests
     from webapp.guards.ratelimit import create_within_limits
     from webapp.migrate import migrate_url
-    from webapp.store import JobStore
 
     client = unique_client()
     limited = dataclasses.replace(base_settings, rate_limit=5)

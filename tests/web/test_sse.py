@@ -108,7 +108,7 @@ def generator_run(settings, database_url, job_id: str, script):
     async def main():
         import asyncpg
 
-        from webapp.store import JobStore
+        from spiders.jobs.store import JobStore
 
         pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
         redis = Redis.from_url(REDIS_URL)
@@ -173,7 +173,7 @@ def test_while_redis_is_down_the_stream_follows_postgresql(api, api_site, settin
     async def main():
         import asyncpg
 
-        from webapp.store import JobStore
+        from spiders.jobs.store import JobStore
 
         pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
         dead = Redis.from_url("redis://127.0.0.1:1", socket_connect_timeout=1)  # nothing listens there

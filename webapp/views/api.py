@@ -2,27 +2,17 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from spiders.jobs.store import job_status
+from spiders.jobs.status import job_data
 from webapp.guards.errors import JobConflict, MalformedBody, NotReady, UnsupportedMediaType
 from webapp.guards.security import client_address
-from webapp.store import parse_job_id
 from webapp.views import sse
-from webapp.views.jobs import cancel_job, create_job
-
-
-def job_data(row: Any) -> dict[str, Any]:
-    """The job's status fields plus its settings (and document size once assembled)."""
-    return {
-        **job_status(row),
-        "maxPages": row["max_pages"], "maxDepth": row["max_depth"],
-        "qualityThreshold": row["quality_threshold"], "scope": row["scope"], "render": row["render"],
-        **({"tokenCount": row["final_token_count"]} if "final_token_count" in row.keys() else {}),
-    }
+from webapp.views.jobs import cancel_job, create_job, found, load_job, parse_job_id
 
 
 def ok(data: Any, status_code: int = 200, **kwargs: Any) -> JSONResponse:
@@ -52,7 +42,7 @@ async def list_jobs(request: Request) -> JSONResponse:
 
 
 async def get_job(request: Request) -> JSONResponse:
-    row = await request.state.store.get(parse_job_id(request.path_params["job_id"]))
+    row = await load_job(request.state, parse_job_id(request.path_params["job_id"]))
     return ok(job_data(row))
 
 
@@ -67,8 +57,8 @@ async def cancel(request: Request) -> JSONResponse:
 async def stream(request: Request) -> StreamingResponse:
     state = request.state
     job_id = parse_job_id(request.path_params["job_id"])
-    await state.store.get(job_id)  # 404 before the stream starts
-    batches = sse.job_events(state.store.get, state.redis, state.settings.redis_prefix, job_id,
+    await load_job(state, job_id)  # 404 before the stream starts
+    batches = sse.job_events(partial(load_job, state), state.redis, state.settings.redis_prefix, job_id,
                              request.headers.get("last-event-id"))
     return StreamingResponse(state.metrics.track_stream(sse.json_stream(batches)), media_type="text/event-stream",
                              headers=sse.HEADERS)
@@ -77,7 +67,7 @@ async def stream(request: Request) -> StreamingResponse:
 async def export_json(request: Request) -> JSONResponse:
     store = request.state.store
     job_id = parse_job_id(request.path_params["job_id"])
-    row = await store.get(job_id)
+    row = await load_job(request.state, job_id)
     pages = await store.pages(job_id)
     dropped = [{"url": page["url"], "reason": page["reason"]} for page in pages if page["included"] is False]
     return JSONResponse({"job": job_data(row), "pages": pages, "dropped": dropped},
@@ -94,11 +84,11 @@ async def llms_txt(request: Request) -> Response:
 
 async def _output(request: Request, column: str, media_type: str, suffix: str) -> Response:
     job_id = parse_job_id(request.path_params["job_id"])
-    row = await request.state.store.get(job_id)
-    if row[column] is None:
+    row = found(await request.state.store.output(job_id, column), job_id)
+    if row["output"] is None:
         raise NotReady(f"the job is {row['status']}; its document is ready once it has completed", field="status")
     name = f"docspasta-{job_id}.{suffix}" if suffix == "md" else f"docspasta-{job_id}-{suffix}"
-    return Response(row[column], media_type=media_type, headers=_attachment(name))
+    return Response(row["output"], media_type=media_type, headers=_attachment(name))
 
 
 def _attachment(filename: str) -> dict[str, str]:

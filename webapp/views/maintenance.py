@@ -11,7 +11,6 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from spiders.jobs.store import JobWriter
 from webapp.guards.errors import Unauthorized
 from webapp.guards.security import bearer_matches
 
@@ -22,7 +21,7 @@ async def process(request: Request) -> JSONResponse:
         raise Unauthorized("a valid `Authorization: Bearer <CRON_SECRET>` header is required"
                            + ("" if secret else " (CRON_SECRET is not set on the server)"), field="authorization")
     store = request.state.store
-    reaped = await JobWriter(store.pool).reap()
+    reaped = await store.reap()
     waiting = await store.claimable_ids()
     launcher = request.state.launcher
     if launcher is not None:

@@ -6,21 +6,22 @@ gets the whole page with the same form, also 422.
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
+from spiders.jobs.status import job_data
 from webapp.guards import csrf
 from webapp.guards.errors import ApiError, AtCapacity, InvalidInput, JobNotFound, TooManyRequests
 from webapp.guards.security import client_address
-from webapp.store import parse_job_id
 from webapp.validation import FORM_FIELDS
 from webapp.views import sse
-from webapp.views.api import job_data
-from webapp.views.jobs import cancel_job, create_job
+from webapp.views.jobs import cancel_job, create_job, load_job, parse_job_id
 
+PREVIEW_CHARS = 6000  # of the document, on the job page (the whole of it is a download)
 FORM_DEFAULTS = {"url": "", "max_pages": "50", "max_depth": "2", "quality_threshold": "20", "scope": "prefix",
                  "render": "auto"}
 
@@ -76,12 +77,14 @@ async def submit(request: Request) -> Response:
 
 async def state_context(request: Request, job_id: UUID) -> dict[str, Any]:
     state = request.state
-    row = await state.store.get(job_id)
+    row = await load_job(state, job_id)
     log = await state.store.log(job_id, state.settings.log_lines)
-    document = row["final_markdown"]
+    # a document exists once it has a token count: only then is its preview read
+    document = await state.store.preview(job_id, PREVIEW_CHARS) if row["final_token_count"] is not None else None
     return {
         "job": job_data(row), "log": log, "error": row["error_details"],
-        "preview": document[:6000] if document else None, "document_chars": len(document or ""),
+        "preview": document["preview"] if document and document["preview"] else None,
+        "document_bytes": document["bytes"] if document else 0, "preview_cut": bool(document and document["more"]),
     }
 
 
@@ -97,7 +100,7 @@ async def job_page(request: Request) -> HTMLResponse:
 async def job_events(request: Request) -> StreamingResponse:
     state = request.state
     job_id = parse_job_id(request.path_params["job_id"])
-    await state.store.get(job_id)
+    await load_job(state, job_id)  # 404 before the stream starts
     template = state.templates.get_template("_job_state.html")
 
     token, _ = state.csrf.page_token(request)  # the page set the cookie; without one, Cancel is refused (403)
@@ -105,7 +108,7 @@ async def job_events(request: Request) -> StreamingResponse:
     async def render() -> str:
         return template.render({"request": request, "csrf_token": token, **await state_context(request, job_id)})
 
-    batches = sse.job_events(state.store.get, state.redis, state.settings.redis_prefix, job_id,
+    batches = sse.job_events(partial(load_job, state), state.redis, state.settings.redis_prefix, job_id,
                              request.headers.get("last-event-id"))
     return StreamingResponse(state.metrics.track_stream(sse.fragment_stream(batches, render)), media_type="text/event-stream",
                              headers=sse.HEADERS)

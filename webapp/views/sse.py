@@ -17,7 +17,7 @@ from uuid import UUID
 
 from spiders.jobs import events
 from spiders.jobs.events import Event, stream_key
-from spiders.jobs.store import job_status
+from spiders.jobs.status import job_status
 
 logger = logging.getLogger(__name__)
 KEEPALIVE = b": keepalive\n\n"

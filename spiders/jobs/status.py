@@ -1,0 +1,44 @@
+"""A job as the API shows it: one camelCase shape for GET /api/v3/jobs/{id}, the
+SSE snapshots and the events published from the crawl side.
+
+It reads only the status and settings columns (`spiders.jobs.store.JOB_COLUMNS`),
+never the document.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+
+def job_status(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The job's status fields in the API's camelCase form (events and GET /jobs/{id})."""
+    finished = row["processed_urls"] + row["failed_urls"] + row["skipped_urls"]
+    total = row["total_urls"]
+    percent = 100 if row["status"] == "completed" else (int(100 * finished / total) if total else 0)
+    return {
+        "id": str(row["id"]),
+        "status": row["status"],
+        "currentStep": row["current_step"],
+        "url": row["initial_url"],
+        "totalUrls": total,
+        "processedUrls": row["processed_urls"],
+        "failedUrls": row["failed_urls"],
+        "skippedUrls": row["skipped_urls"],
+        "discoveredUrls": row["discovered_urls"],
+        "queuedUrls": max(row["discovered_urls"] - finished, 0),
+        "progress": min(percent, 100),
+        "error": row["error_details"],
+        "createdAt": row["created_at"].isoformat(),
+        "updatedAt": row["updated_at"].isoformat(),
+        "startedAt": row["started_at"].isoformat() if row["started_at"] else None,
+        "completedAt": row["completed_at"].isoformat() if row["completed_at"] else None,
+    }
+
+
+def job_data(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The job's status fields plus its settings (and document size once assembled)."""
+    return {
+        **job_status(row),
+        "maxPages": row["max_pages"], "maxDepth": row["max_depth"],
+        "qualityThreshold": row["quality_threshold"], "scope": row["scope"], "render": row["render"],
+        "tokenCount": row["final_token_count"],
+    }
