@@ -9,6 +9,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from scrapy.settings import BaseSettings
+
+from spiders.crawl.traps import TrapLimits
+from spiders.safety.addresses import AllowList
+
 
 class SettingsError(ValueError):
     """An environment variable has a value the app cannot use; the message names it."""
@@ -52,6 +57,15 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw is None or raw.strip() == "":
         return default
     return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _allow_hosts(env: Mapping[str, str], name: str) -> str:
+    raw = env.get(name, "")
+    try:
+        AllowList.parse(raw)
+    except ValueError as exc:  # refused at start, not on every job submitted
+        raise SettingsError(str(exc)) from None
+    return raw
 
 
 def _proxies(env: Mapping[str, str], name: str) -> int:
@@ -129,7 +143,7 @@ class Settings:
             db_pool_size=_int(env, "DOCSPASTA_DB_POOL_SIZE", cls.db_pool_size, 2, 200),
             crawl_db_pool_size=_int(env, "DOCSPASTA_CRAWL_DB_POOL_SIZE", cls.crawl_db_pool_size, 2, 200),
             host_rate=_float(env, "DOCSPASTA_HOST_RATE", cls.host_rate, 0, 10_000),
-            allow_hosts=env.get("DOCSPASTA_ALLOW_HOSTS", ""),
+            allow_hosts=_allow_hosts(env, "DOCSPASTA_ALLOW_HOSTS"),
             run_crawls=_bool(env, "DOCSPASTA_RUN_CRAWLS", cls.run_crawls),
             rate_limit=_int(env, "DOCSPASTA_RATE_LIMIT", cls.rate_limit, 0, 100_000),
             max_jobs_per_client=_int(env, "DOCSPASTA_MAX_JOBS_PER_CLIENT", cls.max_jobs_per_client, 0, 1_000_000),
@@ -139,3 +153,16 @@ class Settings:
             secret_key=env.get("DOCSPASTA_SECRET_KEY", ""),
             crawl_settings=crawl_settings,
         )
+
+    @property
+    def job_bounds(self) -> dict[str, tuple[int, int]]:
+        """The web's narrower ranges for a job's options (spiders/jobs/options.py has the crawl's)."""
+        return {"max_pages": (1, self.max_pages_limit), "max_depth": (1, self.max_depth_limit)}
+
+    @property
+    def max_url_length(self) -> int:
+        """The crawl's longest URL: a longer start URL would only be skipped as a trap."""
+        try:
+            return TrapLimits.from_settings(BaseSettings(self.crawl_settings)).max_url_length
+        except (TypeError, ValueError):  # the crawl will say what is wrong with DOCSPASTA_CRAWL_SETTINGS
+            return TrapLimits.max_url_length
