@@ -12,6 +12,7 @@ from typing import Any, Mapping
 from scrapy.settings import BaseSettings
 
 from spiders.crawl.traps import TrapLimits
+from spiders.jobs.events import REDIS_PREFIX, STREAM_MAXLEN, STREAM_TTL
 from spiders.safety.addresses import AllowList
 
 
@@ -86,11 +87,11 @@ class Settings:
     data_dir: str = ""  # embedded servers' data; empty: $XDG_DATA_HOME/docspasta or ~/.local/share/docspasta
     log_format: str = "text"  # text | json (one JSON object a line), both with the job id
     metrics_token: str = ""  # GET /metrics needs `Authorization: Bearer <token>`; refused while unset
-    redis_prefix: str = "docspasta:"  # every Redis key starts with it
+    redis_prefix: str = REDIS_PREFIX  # every Redis key starts with it
     max_pages_limit: int = 200  # the highest maxPages the API accepts
     max_depth_limit: int = 5
-    stream_maxlen: int = 10_000  # events kept per job stream (XADD MAXLEN ~)
-    stream_ttl: int = 7 * 24 * 3600  # seconds a job's stream lives after its last event
+    stream_maxlen: int = STREAM_MAXLEN  # events kept per job stream (XADD MAXLEN ~)
+    stream_ttl: int = STREAM_TTL  # seconds a job's stream lives after its last event
     log_lines: int = 50  # per-URL log lines on the job page
     recent_jobs: int = 20
     db_pool_size: int = 20  # uvicorn's pool: one connection per request in flight avoids queueing for one
