@@ -106,9 +106,10 @@ def parse_options(raw: Mapping[str, Any], dialect: Dialect = ARGS, *, bounds: Ma
                   max_url_length: int | None = None) -> CrawlOptions:
     """CrawlOptions from what a client sent, or CrawlArgumentError naming the first bad field.
 
-    Checked in this order: the field names and text (UTF-8), each value's type, then each
-    option's value in OPTIONS order. `bounds` narrows an option's range (the web's limits);
-    `max_url_length` refuses a longer start URL now rather than as a crawler trap later.
+    Checked in this order, the first failure reported: the field names and text (UTF-8),
+    each value's type, the numbers, the start URL, the words. `bounds` narrows a number's
+    range (the web's limits); `max_url_length` refuses a longer start URL now rather than
+    as a crawler trap later.
     """
     names = dialect.names
     known = {names[option.name]: option for option in OPTIONS}
@@ -135,32 +136,38 @@ def parse_options(raw: Mapping[str, Any], dialect: Dialect = ARGS, *, bounds: Ma
                 # the crawl would refuse it as a trap anyway (spiders/crawl/traps.py): say so now
                 raise CrawlArgumentError(field, f"longer than {max_url_length} characters")
 
-    parsed = {option.name: _value(option, values[option.name], names[option.name], dialect, bounds or {})
-              for option in OPTIONS}
-    return CrawlOptions(**parsed)
+    numbers = {option.name: _number(option, values[option.name], names[option.name], (bounds or {}).get(option.name))
+               for option in OPTIONS if option.bounds}
+    url = _url(values["url"], names["url"], dialect.example)
+    words = {option.name: _word(option, values[option.name], names[option.name]) for option in OPTIONS if option.choices}
+    return CrawlOptions(url=url, **numbers, **words)
 
 
-def _value(option: Option, value: Any, field: str, dialect: Dialect, bounds: Mapping[str, tuple[int, int]]) -> Any:
-    if option.name == "url":
-        if value is None or not str(value).strip():
-            raise CrawlArgumentError(field, f"missing; give the documentation site's address, e.g. {dialect.example}")
-        url = str(value).strip()
-        if any(ch in url for ch in "\r\n\t\\ ") or not is_http_url(url):
-            raise CrawlArgumentError(field, f"must be an http:// or https:// address with a host, got {url!r}")
-        return url
-    if option.bounds:
-        low, high = option.bounds
-        if option.name in bounds:
-            low, high = max(low, bounds[option.name][0]), min(high, bounds[option.name][1])
-        if value is None or value == "":
-            return option.default
-        try:
-            number = int(str(value).strip())
-        except ValueError:
-            raise CrawlArgumentError(field, f"must be a whole number from {low} to {high}, got {value!r}") from None
-        if not low <= number <= high:
-            raise CrawlArgumentError(field, f"must be from {low} to {high}, got {number}")
-        return number
+def _number(option: Option, value: Any, field: str, narrower: tuple[int, int] | None) -> int:
+    low, high = option.bounds or (0, 0)
+    if narrower:
+        low, high = max(low, narrower[0]), min(high, narrower[1])
+    if value is None or value == "":
+        return option.default
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise CrawlArgumentError(field, f"must be a whole number from {low} to {high}, got {value!r}") from None
+    if not low <= number <= high:
+        raise CrawlArgumentError(field, f"must be from {low} to {high}, got {number}")
+    return number
+
+
+def _url(value: Any, field: str, example: str) -> str:
+    if value is None or not str(value).strip():
+        raise CrawlArgumentError(field, f"missing; give the documentation site's address, e.g. {example}")
+    url = str(value).strip()
+    if any(ch in url for ch in "\r\n\t\\ ") or not is_http_url(url):
+        raise CrawlArgumentError(field, f"must be an http:// or https:// address with a host, got {url!r}")
+    return url
+
+
+def _word(option: Option, value: Any, field: str) -> str:
     word = str(value or option.default).strip().lower()
     if word not in option.choices:
         raise CrawlArgumentError(field, f"must be one of {', '.join(option.choices)}, got {value!r}")
