@@ -6,16 +6,14 @@ import os
 import sys
 from pathlib import Path
 
-from spiders.jobs.options import LIMITS, RENDER_MODES, CrawlArgumentError, CrawlOptions
+from spiders.jobs.options import OPTION, OPTIONS, CrawlArgumentError, parse_options
 
 
 def _crawl(args: argparse.Namespace) -> int:
     try:
-        options = CrawlOptions.parse(url=args.url, max_pages=args.max_pages, max_depth=args.max_depth,
-                                     quality_threshold=args.quality_threshold, scope=args.scope,
-                                     render=args.render)
+        options = parse_options({option.name: getattr(args, option.name) for option in OPTIONS})
         options.check_target(os.environ.get("DOCSPASTA_ALLOW_HOSTS"))
-    except (CrawlArgumentError, ValueError) as exc:
+    except (CrawlArgumentError, ValueError) as exc:  # ValueError: a bad DOCSPASTA_ALLOW_HOSTS
         print(f"docspasta: error: {exc}", file=sys.stderr)
         return 2
 
@@ -36,13 +34,6 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
-LIMIT_HELP = {
-    "max_pages": "at most N completed pages",
-    "max_depth": "follow links at most N steps from the start page",
-    "quality_threshold": "leave pages scoring below N out of the document",
-}
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="docspasta",
@@ -57,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     crawl = commands.add_parser("crawl", help="crawl a site from the terminal and write the Markdown document",
                                 description="Crawl a documentation site and write one Markdown document.")
-    crawl.add_argument("url", help="the documentation site's start URL (http or https)")
+    crawl.add_argument("url", help=OPTION["url"].help)
     crawl.add_argument("-o", "--output", default="docs.md", help="Markdown file to write, '-' for stdout (default: docs.md)")
     crawl.add_argument("--json", metavar="FILE",
                        help="every page as JSON, the export format (default: the output's name with .json)")
@@ -68,14 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--llms-full", metavar="FILE", help="also write llms-full.txt (every page in full)")
     crawl.add_argument("--token-budget", metavar="N", type=_positive_int,
                        help="fit the document in N tokens, dropping the lowest-quality pages first")
-    for name, (low, high, default) in LIMITS.items():
-        flag = "--" + name.replace("_", "-")
-        crawl.add_argument(flag, dest=name, metavar="N", help=f"{LIMIT_HELP[name]}, {low}..{high} (default: {default})")
-    crawl.add_argument("--render", choices=RENDER_MODES, default="auto",
-                       help="JavaScript rendering in Chromium: auto renders only pages whose plain HTML is an "
-                            "empty shell (default); always; never")
-    crawl.add_argument("--scope", choices=("prefix", "host"), default="prefix",
-                       help="prefix: only under the start URL's directory (default); host: the whole host")
+    for option in OPTIONS:  # values checked by parse_options, which names a bad value's option
+        if option.name == "url":
+            continue
+        if option.bounds:
+            low, high = option.bounds
+            crawl.add_argument(option.flag, dest=option.name, metavar="N",
+                               help=f"{option.help}, {low}..{high} (default: {option.default})")
+        else:
+            crawl.add_argument(option.flag, dest=option.name, choices=option.choices, default=option.default,
+                               help=option.help)
     crawl.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     crawl.add_argument("-v", "--verbose", action="store_true", help="Scrapy's INFO log on stderr")
     crawl.set_defaults(handler=_crawl)

@@ -9,6 +9,12 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from scrapy.settings import BaseSettings
+
+from spiders.crawl.traps import TrapLimits
+from spiders.jobs.events import REDIS_PREFIX, STREAM_MAXLEN, STREAM_TTL
+from spiders.safety.addresses import AllowList
+
 
 class SettingsError(ValueError):
     """An environment variable has a value the app cannot use; the message names it."""
@@ -54,6 +60,15 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     return raw.strip().lower() in ("1", "true", "yes", "on")
 
 
+def _allow_hosts(env: Mapping[str, str], name: str) -> str:
+    raw = env.get(name, "")
+    try:
+        AllowList.parse(raw)
+    except ValueError as exc:  # refused at start, not on every job submitted
+        raise SettingsError(str(exc)) from None
+    return raw
+
+
 def _proxies(env: Mapping[str, str], name: str) -> int:
     """A count of trusted proxies; `true`/`false` mean 1/0."""
     raw = (env.get(name) or "").strip().lower()
@@ -72,11 +87,11 @@ class Settings:
     data_dir: str = ""  # embedded servers' data; empty: $XDG_DATA_HOME/docspasta or ~/.local/share/docspasta
     log_format: str = "text"  # text | json (one JSON object a line), both with the job id
     metrics_token: str = ""  # GET /metrics needs `Authorization: Bearer <token>`; refused while unset
-    redis_prefix: str = "docspasta:"  # every Redis key starts with it
+    redis_prefix: str = REDIS_PREFIX  # every Redis key starts with it
     max_pages_limit: int = 200  # the highest maxPages the API accepts
     max_depth_limit: int = 5
-    stream_maxlen: int = 10_000  # events kept per job stream (XADD MAXLEN ~)
-    stream_ttl: int = 7 * 24 * 3600  # seconds a job's stream lives after its last event
+    stream_maxlen: int = STREAM_MAXLEN  # events kept per job stream (XADD MAXLEN ~)
+    stream_ttl: int = STREAM_TTL  # seconds a job's stream lives after its last event
     log_lines: int = 50  # per-URL log lines on the job page
     recent_jobs: int = 20
     db_pool_size: int = 20  # uvicorn's pool: one connection per request in flight avoids queueing for one
@@ -129,7 +144,7 @@ class Settings:
             db_pool_size=_int(env, "DOCSPASTA_DB_POOL_SIZE", cls.db_pool_size, 2, 200),
             crawl_db_pool_size=_int(env, "DOCSPASTA_CRAWL_DB_POOL_SIZE", cls.crawl_db_pool_size, 2, 200),
             host_rate=_float(env, "DOCSPASTA_HOST_RATE", cls.host_rate, 0, 10_000),
-            allow_hosts=env.get("DOCSPASTA_ALLOW_HOSTS", ""),
+            allow_hosts=_allow_hosts(env, "DOCSPASTA_ALLOW_HOSTS"),
             run_crawls=_bool(env, "DOCSPASTA_RUN_CRAWLS", cls.run_crawls),
             rate_limit=_int(env, "DOCSPASTA_RATE_LIMIT", cls.rate_limit, 0, 100_000),
             max_jobs_per_client=_int(env, "DOCSPASTA_MAX_JOBS_PER_CLIENT", cls.max_jobs_per_client, 0, 1_000_000),
@@ -139,3 +154,16 @@ class Settings:
             secret_key=env.get("DOCSPASTA_SECRET_KEY", ""),
             crawl_settings=crawl_settings,
         )
+
+    @property
+    def job_bounds(self) -> dict[str, tuple[int, int]]:
+        """The web's narrower ranges for a job's options (spiders/jobs/options.py has the crawl's)."""
+        return {"max_pages": (1, self.max_pages_limit), "max_depth": (1, self.max_depth_limit)}
+
+    @property
+    def max_url_length(self) -> int:
+        """The crawl's longest URL: a longer start URL would only be skipped as a trap."""
+        try:
+            return TrapLimits.from_settings(BaseSettings(self.crawl_settings)).max_url_length
+        except (TypeError, ValueError):  # the crawl will say what is wrong with DOCSPASTA_CRAWL_SETTINGS
+            return TrapLimits.max_url_length

@@ -10,9 +10,7 @@ import sys
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 
-from spiders.jobs.options import CrawlArgumentError, CrawlOptions
-
-_CHECKED = ("url", "max_pages", "max_depth", "quality_threshold", "scope")
+from spiders.jobs.options import CrawlArgumentError, parse_options
 
 
 class Command(ScrapyCrawlCommand):
@@ -20,8 +18,8 @@ class Command(ScrapyCrawlCommand):
         super().process_options(args, opts)
         if args[:1] == ["docs"]:
             try:
-                options = CrawlOptions.parse(**{k: v for k, v in opts.spargs.items() if k in _CHECKED})
+                options = parse_options(opts.spargs)  # other -a arguments are the spider's own business
                 options.check_target(self.settings.get("DOCSPASTA_ALLOW_HOSTS"))
-            except (CrawlArgumentError, ValueError) as exc:
+            except (CrawlArgumentError, ValueError) as exc:  # ValueError: a bad DOCSPASTA_ALLOW_HOSTS
                 print(f"error: {exc}", file=sys.stderr)
                 raise SystemExit(2) from None

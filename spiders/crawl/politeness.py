@@ -20,6 +20,7 @@ from scrapy.http import Request, Response
 from scrapy.utils.httpobj import urlparse_cached
 
 from spiders.crawl.hostrate import SharedHostRate
+from spiders.jobs.events import REDIS_PREFIX
 
 HELD_META = "docspasta_host_cap"
 
@@ -82,7 +83,7 @@ class HostCaps:
 _CAPS: dict[tuple, HostCaps] = {}
 
 
-def host_caps(concurrency: int, rate: float, redis_url: str | None = None, prefix: str = "docspasta:") -> HostCaps:
+def host_caps(concurrency: int, rate: float, redis_url: str | None = None, prefix: str = REDIS_PREFIX) -> HostCaps:
     # One registry per loop-wide configuration: crawls with the same settings share caps.
     shared_by = (redis_url, prefix) if redis_url and rate > 0 else None
     caps = _CAPS.get((concurrency, rate, shared_by))
@@ -104,7 +105,7 @@ class HostCapMiddleware:
         middleware = cls(host_caps(settings.getint("DOCSPASTA_HOST_CONCURRENCY", 8),
                                    settings.getfloat("DOCSPASTA_HOST_RATE", 0),
                                    settings.get("DOCSPASTA_REDIS_URL") or None,
-                                   settings.get("DOCSPASTA_REDIS_PREFIX") or "docspasta:"))
+                                   settings.get("DOCSPASTA_REDIS_PREFIX") or REDIS_PREFIX))
         if middleware.caps.shared is not None:
             crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
             crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)

@@ -13,6 +13,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+# The settings' defaults, for the crawl's components and the web app's Settings alike.
+REDIS_PREFIX = "docspasta:"  # DOCSPASTA_REDIS_PREFIX: every Redis key starts with it (streams, host rates)
+STREAM_MAXLEN = 10_000  # DOCSPASTA_STREAM_MAXLEN: events kept per job stream (XADD MAXLEN ~)
+STREAM_TTL = 7 * 24 * 3600  # DOCSPASTA_STREAM_TTL: seconds a job's stream lives after its last event
+
 # Event types. The stream of a job ends after one of TERMINAL.
 SNAPSHOT = "snapshot"  # the whole current state (sent first when a client has no Last-Event-ID)
 DISCOVERY_STARTED = "discovery_started"
@@ -86,7 +91,7 @@ class Event:
 class EventPublisher:
     """XADD events to a job's stream with any asyncio Redis client (one per event loop)."""
 
-    def __init__(self, redis: Any, prefix: str, maxlen: int = 10_000, ttl: int = 7 * 24 * 3600):
+    def __init__(self, redis: Any, prefix: str, maxlen: int = STREAM_MAXLEN, ttl: int = STREAM_TTL):
         self.redis = redis
         self.prefix = prefix
         self.maxlen = maxlen

@@ -26,7 +26,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 from spiders.crawl.frontier import PAGE_META
 from spiders.crawl.signals import pages_queued
 from spiders.jobs import events
-from spiders.jobs.events import Event, EventPublisher, connect_redis
+from spiders.jobs.events import REDIS_PREFIX, STREAM_MAXLEN, STREAM_TTL, Event, EventPublisher, connect_redis
 from spiders.jobs.status import job_status
 from spiders.jobs.store import JobStore, LeaseLost, create_pool
 
@@ -53,7 +53,7 @@ def url_event(item: Any, job: Any) -> Event:
 class PostgresPipeline:
     def __init__(self, job_id: UUID, resources: CrawlResources | None = None, *,
                  database_url: str | None = None, redis_url: str | None = None,
-                 redis_prefix: str = "docspasta:", stream_maxlen: int = 10_000, stream_ttl: int = 7 * 24 * 3600):
+                 redis_prefix: str = REDIS_PREFIX, stream_maxlen: int = STREAM_MAXLEN, stream_ttl: int = STREAM_TTL):
         self.job_id = job_id
         self.resources = resources
         self._own = resources is None  # opened here, closed here
@@ -86,9 +86,9 @@ class PostgresPipeline:
             raise NotConfigured("DOCSPASTA_DATABASE_URL not set; pages are not stored")
         pipeline = cls(
             job_id, resources, database_url=database_url, redis_url=settings.get("DOCSPASTA_REDIS_URL"),
-            redis_prefix=settings.get("DOCSPASTA_REDIS_PREFIX", "docspasta:"),
-            stream_maxlen=settings.getint("DOCSPASTA_STREAM_MAXLEN", 10_000),
-            stream_ttl=settings.getint("DOCSPASTA_STREAM_TTL", 7 * 24 * 3600),
+            redis_prefix=settings.get("DOCSPASTA_REDIS_PREFIX", REDIS_PREFIX),
+            stream_maxlen=settings.getint("DOCSPASTA_STREAM_MAXLEN", STREAM_MAXLEN),
+            stream_ttl=settings.getint("DOCSPASTA_STREAM_TTL", STREAM_TTL),
         )
         pipeline.crawler = crawler
         crawler.signals.connect(pipeline.on_pages_queued, signal=pages_queued)

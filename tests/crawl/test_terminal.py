@@ -52,6 +52,7 @@ def test_scrapy_crawl_exports_one_item_per_page(docs_site, tmp_path, fmt):
     (["-a", "url=http://127.0.0.1:9/", "-a", "max_depth=-1"], "max_depth"),
     (["-a", "url=http://127.0.0.1:9/", "-a", "quality_threshold=101"], "quality_threshold"),
     (["-a", "url=http://127.0.0.1:9/", "-a", "scope=everything"], "scope"),
+    (["-a", "url=http://127.0.0.1:9/", "-a", "render=sometimes"], "render"),  # every option, by the one check
 ])
 def test_scrapy_crawl_rejects_bad_arguments_with_one_line(args, field):
     proc = run(sys.executable, "-m", "scrapy", "crawl", "docs", *args)

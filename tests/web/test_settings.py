@@ -30,6 +30,7 @@ def test_values_from_the_environment():
     ("DOCSPASTA_MAX_PAGES_LIMIT", "lots"), ("DOCSPASTA_MAX_PAGES_LIMIT", "0"), ("DOCSPASTA_DB_POOL_SIZE", "1"),
     ("DOCSPASTA_CRAWL_SETTINGS", "{not json"), ("DOCSPASTA_CRAWL_SETTINGS", "[1]"),
     ("DOCSPASTA_HOST_RATE", "fast"), ("DOCSPASTA_HOST_RATE", "-1"), ("DOCSPASTA_HOST_RATE", "nan"),
+    ("DOCSPASTA_ALLOW_HOSTS", "localhost"),  # at start, not as a 422 on the url of every job submitted
 ])
 def test_a_bad_value_names_its_variable(name, value):
     with pytest.raises(SettingsError, match=name):

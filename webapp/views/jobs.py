@@ -4,16 +4,19 @@ Both write PostgreSQL first (the truth), then tell the crawl side.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from spiders.jobs import events
 from spiders.jobs.events import Event
+from spiders.jobs.options import API, CrawlArgumentError, CrawlOptions, Dialect, parse_options
 from spiders.jobs.status import job_status
-from webapp.guards.errors import JobNotFound
+from spiders.safety.addresses import AllowList, ip_literal
+from webapp.guards.errors import InvalidInput, JobNotFound
 from webapp.guards.ratelimit import create_within_limits
-from webapp.validation import API_FIELDS, check_target, parse_job_request
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +41,18 @@ async def load_job(state: Any, job_id: UUID) -> Any:
     return found(await state.store.get(job_id), job_id)
 
 
-async def create_job(state: Any, data: Mapping[str, Any], fields: Mapping[str, str] = API_FIELDS,
-                     ignore: tuple[str, ...] = (), *, client: str = "unknown") -> Any:
-    """Checked in order: the fields (422), the start URL's address (422), then the limits (429/503)."""
-    options = parse_job_request(data, state.settings, fields, ignore=ignore)
-    await check_target(options, state.settings, fields)
-    row = await create_within_limits(state.store, state.settings, client, options)
+async def create_job(state: Any, data: Mapping[str, Any], dialect: Dialect = API, *, client: str = "unknown") -> Any:
+    """Checked in order: the fields (422), the start URL's address (422), then the limits (429/503).
+
+    The fields are checked by the crawl's own rules (`parse_options`) within the web's limits.
+    """
+    settings = state.settings
+    try:
+        options = parse_options(data, dialect, bounds=settings.job_bounds, max_url_length=settings.max_url_length)
+        await _check_target(options, settings.allow_hosts)
+    except CrawlArgumentError as exc:
+        raise InvalidInput(str(exc), field=exc.field) from None
+    row = await create_within_limits(state.store, settings, client, options)
     if state.launcher is not None:
         state.launcher.submit(row["id"])
     return row
@@ -61,3 +70,13 @@ async def cancel_job(state: Any, job_id: UUID) -> tuple[Any, bool]:
         if state.launcher is not None:
             await state.launcher.cancel(job_id)
     return row, changed
+
+
+async def _check_target(options: CrawlOptions, allow_hosts: str) -> None:
+    """The SSRF guard's check of the start URL; it may resolve the name, so in a thread."""
+    parts = urlsplit(options.url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if ip_literal(parts.hostname or "") is None and not AllowList.parse(allow_hosts).allows(parts.hostname or "", port):
+        await asyncio.to_thread(options.check_target, allow_hosts)
+    else:  # an IP literal or an allow-listed host: decided without a lookup, no thread hop
+        options.check_target(allow_hosts)

@@ -13,17 +13,16 @@ from uuid import UUID
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
+from spiders.jobs.options import DEFAULTS, FORM
 from spiders.jobs.status import job_data
 from webapp.guards import csrf
 from webapp.guards.errors import ApiError, AtCapacity, InvalidInput, JobNotFound, TooManyRequests
 from webapp.guards.security import client_address
-from webapp.validation import FORM_FIELDS
 from webapp.views import sse
 from webapp.views.jobs import cancel_job, create_job, load_job, parse_job_id
 
 PREVIEW_CHARS = 6000  # of the document, on the job page (the whole of it is a download)
-FORM_DEFAULTS = {"url": "", "max_pages": "50", "max_depth": "2", "quality_threshold": "20", "scope": "prefix",
-                 "render": "auto"}
+FORM_DEFAULTS = {FORM.names[name]: "" if default is None else str(default) for name, default in DEFAULTS.items()}
 
 
 def _text(value: Any) -> str | None:
@@ -61,11 +60,10 @@ async def _index(request: Request, form: dict[str, str], error: ApiError | None)
 async def submit(request: Request) -> Response:
     form = await request.form()
     request.state.csrf.check(request, _text(form.get(csrf.FIELD)))
-    values = {name: str(form.get(name, "")).strip() for name in FORM_FIELDS}
-    data = {name: value for name, value in values.items() if value != ""}
-    ignore = tuple(k for k in form if k not in FORM_FIELDS)
+    values = {name: str(form.get(name, "")).strip() for name in FORM_DEFAULTS}
+    data = {name: value for name, value in values.items() if value != ""}  # the other fields: csrf_token
     try:
-        row = await create_job(request.state, data, FORM_FIELDS, ignore=ignore,
+        row = await create_job(request.state, data, FORM,
                                client=client_address(request, request.state.settings.trust_proxy))
     except (InvalidInput, TooManyRequests, AtCapacity) as error:
         return await _index(request, {**FORM_DEFAULTS, **values}, error)
