@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from spiders.jobs.options import CrawlOptions
-from spiders.jobs.store import page_from_row
+from spiders.jobs.store import JobWriter, page_from_row
 from webapp.guards.errors import JobNotFound
 
 
@@ -42,7 +42,7 @@ class JobStore:
     async def recent(self, limit: int) -> list[Any]:
         return await self.pool.fetch(
             "SELECT id, status, current_step, initial_url, max_pages, max_depth, quality_threshold, scope, render,"
-            " total_urls, processed_urls, failed_urls, skipped_urls, discovered_urls, error_details,"
+            " total_urls, processed_urls, failed_urls, skipped_urls, discovered_urls, progress, error_details,"
             " created_at, updated_at, started_at, completed_at FROM crawl_jobs"
             " ORDER BY created_at DESC LIMIT $1", limit)
 
@@ -63,11 +63,7 @@ class JobStore:
 
     async def cancel(self, job_id: UUID) -> tuple[Any, bool]:
         """pending|running -> cancelled; returns (the job, whether this call changed it)."""
-        row = await self.pool.fetchrow(
-            "UPDATE crawl_jobs SET status = 'cancelled', current_step = 'done', close_reason = 'cancelled',"
-            " cancel_requested_at = now(), completed_at = now(), updated_at = now(),"
-            " lease_owner = NULL, lease_expires_at = NULL"
-            " WHERE id = $1 AND status IN ('pending', 'running') RETURNING *", job_id)
+        row = await JobWriter(self.pool).cancel(job_id)
         if row is not None:
             return row, True
         return await self.get(job_id), False

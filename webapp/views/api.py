@@ -12,7 +12,7 @@ from webapp.guards.errors import JobConflict, MalformedBody, NotReady, Unsupport
 from webapp.guards.security import client_address
 from webapp.store import parse_job_id
 from webapp.views import sse
-from webapp.views.jobs import cancel_job, create_job
+from webapp.views.jobs import cancel_job, create_job, with_document
 
 
 def job_data(row: Any) -> dict[str, Any]:
@@ -77,7 +77,7 @@ async def stream(request: Request) -> StreamingResponse:
 async def export_json(request: Request) -> JSONResponse:
     store = request.state.store
     job_id = parse_job_id(request.path_params["job_id"])
-    row = await store.get(job_id)
+    row = await with_document(request.state, await store.get(job_id))  # the verdicts of a partial document too
     pages = await store.pages(job_id)
     dropped = [{"url": page["url"], "reason": page["reason"]} for page in pages if page["included"] is False]
     return JSONResponse({"job": job_data(row), "pages": pages, "dropped": dropped},
@@ -94,9 +94,10 @@ async def llms_txt(request: Request) -> Response:
 
 async def _output(request: Request, column: str, media_type: str, suffix: str) -> Response:
     job_id = parse_job_id(request.path_params["job_id"])
-    row = await request.state.store.get(job_id)
+    row = await with_document(request.state, await request.state.store.get(job_id))
     if row[column] is None:
-        raise NotReady(f"the job is {row['status']}; its document is ready once it has completed", field="status")
+        raise NotReady(f"the job is {row['status']}; its document is ready once it has completed"
+                       " (or, partial, once it has ended with pages stored)", field="status")
     name = f"docspasta-{job_id}.{suffix}" if suffix == "md" else f"docspasta-{job_id}-{suffix}"
     return Response(row[column], media_type=media_type, headers=_attachment(name))
 

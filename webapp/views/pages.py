@@ -19,7 +19,7 @@ from webapp.store import parse_job_id
 from webapp.validation import FORM_FIELDS
 from webapp.views import sse
 from webapp.views.api import job_data
-from webapp.views.jobs import cancel_job, create_job
+from webapp.views.jobs import cancel_job, create_job, with_document
 
 FORM_DEFAULTS = {"url": "", "max_pages": "50", "max_depth": "2", "quality_threshold": "20", "scope": "prefix",
                  "render": "auto"}
@@ -76,7 +76,7 @@ async def submit(request: Request) -> Response:
 
 async def state_context(request: Request, job_id: UUID) -> dict[str, Any]:
     state = request.state
-    row = await state.store.get(job_id)
+    row = await with_document(state, await state.store.get(job_id))
     log = await state.store.log(job_id, state.settings.log_lines)
     document = row["final_markdown"]
     return {
