@@ -6,16 +6,22 @@ through `docspasta serve` in a subprocess for the server's own log.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
 import uuid
 
 import httpx
+import pytest
 import pytest_twisted
+from starlette.testclient import TestClient
 
-from tests.web.conftest import REDIS_URL, D, call, docs_site, fresh_database, read_stream, sql, wait_until
+from spiders.jobs.launcher import CrochetLauncher
+from spiders.jobs.runner import JobRunner
+from tests.web.conftest import FAST_CRAWL, REDIS_URL, D, call, docs_site, fresh_database, read_stream, sql, wait_until
 from tests.web.server import ManagedProcess, ServerProcess, free_port, server_env
+from webapp.app import create_app
 
 FINAL = ("completed", "failed", "skipped")
 
@@ -87,6 +93,36 @@ def test_a_cancelled_job_offers_the_document_of_the_pages_it_stored(web, job_run
     messages = yield call(read_stream, web, f"/api/v3/jobs/{job_id}/stream", "0-0")
     events = [json.loads(m["data"]) for m in messages]
     assert events[-1]["type"] == "job_cancelled" and events[-1]["job"]["partial"] is True
+
+
+@pytest.fixture
+def stopping(settings):
+    """The app and a runner whose crawls stop after 3 items (Scrapy's CLOSESPIDER_ITEMCOUNT):
+    a crawl that ends for a reason other than finishing, so its job fails with pages stored."""
+    settings = dataclasses.replace(settings, crawl_settings={**FAST_CRAWL, "CLOSESPIDER_ITEMCOUNT": 3})
+    runner = JobRunner(settings, owner="tests", claim=False)
+    pytest_twisted.blockon(runner.start())
+    try:
+        with TestClient(create_app(settings, launcher=CrochetLauncher(runner, owns_runner=False))) as client:
+            yield client, runner
+    finally:
+        pytest_twisted.blockon(runner.stop())
+
+
+@pytest_twisted.inlineCallbacks
+def test_a_failed_job_offers_the_document_of_the_pages_it_stored(stopping, site, database_url):
+    web, runner = stopping
+    url = docs_site(site, pages=20, delay=0.1)
+    job_id = (yield call(web.post, "/api/v3/jobs", json={"url": url, "maxPages": 20, "maxDepth": 1})).json()["data"]["jobId"]
+    yield wait_until(lambda: web.get(f"/api/v3/jobs/{job_id}").json()["data"]["status"] == "failed", 60)
+    yield wait_until(lambda: uuid.UUID(job_id) not in runner.active(), 30)
+    data = (yield call(web.get, f"/api/v3/jobs/{job_id}")).json()["data"]
+    assert data["partial"] is True and data["processedUrls"] >= 1 and data["queuedUrls"] == 0, data
+    statuses = sql(database_url, "SELECT DISTINCT status FROM job_urls WHERE job_id = $1", uuid.UUID(job_id))
+    assert {row["status"] for row in statuses} <= set(FINAL)
+    document = yield call(web.get, f"/api/v3/jobs/{job_id}/document.md")
+    assert document.status_code == 200 and "**Partial document:** the job failed" in document.text
+    assert "Page " in document.text
 
 
 def test_a_job_cancelled_before_it_started_has_no_document(api, api_site):
