@@ -55,8 +55,8 @@ async def with_document(state: Any, row: Any) -> Any:
     assembly is the final one (and the first of two racing requests to store it wins).
     Assembly is CPU work: it runs in a thread, off the event loop.
     """
-    if not job_status(row)["partial"] or row["final_markdown"] is not None:
-        return row
+    if not job_status(row)["partial"] or row["final_token_count"] is not None:
+        return row  # (a status read: the token count says the document exists, without reading it)
     pages = await state.store.pages(row["id"])
     outputs = await asyncio.to_thread(build_outputs, pages, source_url=row["initial_url"],
                                       quality_threshold=row["quality_threshold"],
