@@ -166,11 +166,15 @@ class DocsSpider(scrapy.Spider):
         heapq.heappush(self._heap, (depth, next(self._seq), key))
         self._newly_queued.append(ref)
 
-    def _pump(self) -> Iterator[Request]:
-        """Requests for as many queued pages as the page budget has room for."""
+    def _announce(self) -> None:
+        """Tell the listeners (a job's frontier in PostgreSQL) of the pages queued since last time."""
         if self._newly_queued:
             refs, self._newly_queued = self._newly_queued, []
             self.crawler.signals.send_catch_log(pages_queued, refs=refs, spider=self)
+
+    def _pump(self) -> Iterator[Request]:
+        """Requests for as many queued pages as the page budget has room for."""
+        self._announce()
         # Scrapy holds at most a window of requests; the rest wait here as small PageRefs,
         # so a 10,000-page job does not keep 9,000 Request objects in the scheduler.
         while (self._heap and self.completed + self._in_flight + self._extracting < self.options.max_pages
@@ -280,6 +284,18 @@ class DocsSpider(scrapy.Spider):
         self.completed += 1
         self._done |= keys
         self._seen |= keys
+        judged: list[PageItem] = []  # links recorded skipped without a fetch (traps, files)
+        if ref.depth < self.options.max_depth:
+            # lxml directly: a parsel Selector per link costs more than the rest of the loop.
+            for href in dict.fromkeys(map(str, response.selector.root.xpath("//a/@href"))):
+                if href.startswith("#") and not href.startswith(("#/", "#!/")):
+                    continue  # an anchor on this same page
+                link = clean_url(urljoin(response.url, href.strip()))
+                if is_http_url(link):
+                    judged.extend(self._enqueue(link, ref.depth + 1, response.url))
+        # The links are announced before the page is handed over: a job's frontier then has
+        # them when the page is recorded, and its progress counts them (never "1 of 1").
+        self._announce()
         yield self._record(
             ref, "completed", final_url=response.url, http_status=response.status,
             title=page.title, markdown=page.markdown, quality=page.quality,
@@ -287,16 +303,8 @@ class DocsSpider(scrapy.Spider):
             token_count=page.token_count, toc_links=page.toc_links, description=page.description,
             **render_fields(response.meta),
         )
-        if ref.depth >= self.options.max_depth:
-            return
-        # lxml directly: a parsel Selector per link costs more than the rest of the loop.
-        for href in dict.fromkeys(map(str, response.selector.root.xpath("//a/@href"))):
-            if href.startswith("#") and not href.startswith(("#/", "#!/")):
-                continue  # an anchor on this same page
-            link = clean_url(urljoin(response.url, href.strip()))
-            if is_http_url(link):
-                for output in self._enqueue(link, ref.depth + 1, response.url):
-                    yield output
+        for output in judged:
+            yield output
 
     def page_failed(self, failure: Failure) -> Iterator[Any]:
         ref: PageRef = failure.request.meta[PAGE_META]

@@ -245,7 +245,7 @@ def site_title(pages, source_url: str) -> str:
     return f"Documentation from {host}"
 
 
-def _render_counted(title, source_url, sections, dropped) -> tuple[str, int]:
+def _render_counted(title, source_url, sections, dropped, note=None) -> tuple[str, int]:
     """The document and its token count, its header stating that same count.
 
     The header's number is part of what it counts, so it is found by iteration: start from
@@ -257,7 +257,7 @@ def _render_counted(title, source_url, sections, dropped) -> tuple[str, int]:
     body_tokens = count_tokens(body)
     stated = sum(t for _, _, _, t in sections)
     for _ in range(4):
-        head = _render_head(title, source_url, len(sections), len(dropped), stated) + ("\n" if body else "")
+        head = _render_head(title, source_url, len(sections), len(dropped), stated, note) + ("\n" if body else "")
         tokens = count_tokens(head) + body_tokens
         if tokens == stated:
             break
@@ -265,9 +265,10 @@ def _render_counted(title, source_url, sections, dropped) -> tuple[str, int]:
     return head + body, tokens
 
 
-def _render_head(title, source_url, included: int, dropped: int, tokens: int) -> str:
+def _render_head(title, source_url, included: int, dropped: int, tokens: int, note: str | None = None) -> str:
     return (f"# {title}\n\nSource: {source_url}  \n"
-            f"Pages: {included} included, {dropped} left out. Tokens (cl100k_base): ~{tokens}\n")
+            f"Pages: {included} included, {dropped} left out. Tokens (cl100k_base): ~{tokens}\n"
+            + (f"\n**Partial document:** {note}\n" if note else ""))
 
 
 def _render_body(sections, dropped) -> str:
@@ -296,8 +297,12 @@ def assemble_document(
     order: Sequence[str] | None = None,
     title: str | None = None,
     subtract_boilerplate: bool = True,
+    partial: str | None = None,
 ) -> AssembledDocument:
     """`pages` are spider items (dicts with url, title, status, markdown, quality, ...).
+
+    `partial`: why the crawl did not finish, stated in the header of a document that holds
+    only the pages fetched before it stopped.
 
     `order`: page URLs in the site's order; by default merged from the items' `toc_links`.
     `token_budget`: the document's maximum size in tokens; lowest-quality pages go first."""
@@ -309,7 +314,7 @@ def assemble_document(
         body = demote_headings(strip_blocks(p.get("markdown") or "", keys), page_title(p))
         sections.append([page_title(p), page_url(p), body, count_tokens(body)])
     title = title or site_title(included, source_url)
-    md, tokens = _render_counted(title, source_url, sections, dropped)
+    md, tokens = _render_counted(title, source_url, sections, dropped, partial)
     if token_budget is not None:
         live = list(range(len(sections)))
         while tokens > token_budget and live:
@@ -318,7 +323,7 @@ def assemble_document(
             live.remove(victim)
             dropped.append((included[victim], f"token budget {token_budget}: dropped (quality "
                             f"{included[victim].get('quality') or 0}, {sections[victim][3]} tokens)"))
-            md, tokens = _render_counted(title, source_url, [sections[i] for i in live], dropped)
+            md, tokens = _render_counted(title, source_url, [sections[i] for i in live], dropped, partial)
         included = [included[i] for i in live]
         sections = [sections[i] for i in live]
     return AssembledDocument(md, tokens, included, dropped, [s[2] for s in sections])

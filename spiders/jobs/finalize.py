@@ -29,7 +29,18 @@ class Outputs:
         return rows
 
 
-def build_outputs(pages: Sequence[Mapping[str, Any]], *, source_url: str, quality_threshold: int) -> Outputs:
-    doc = assemble_document(pages, source_url=source_url, quality_threshold=quality_threshold)
+def build_outputs(pages: Sequence[Mapping[str, Any]], *, source_url: str, quality_threshold: int,
+                  partial: str | None = None) -> Outputs:
+    """`partial`: why the job ended before finishing (a cancelled or failed job), stated in the header."""
+    doc = assemble_document(pages, source_url=source_url, quality_threshold=quality_threshold, partial=partial)
     llms_txt = render_llms_txt(doc, source_url=source_url)
     return Outputs(doc.markdown, doc.token_count, llms_txt, list(doc.included), list(doc.dropped))
+
+
+def partial_note(status: str, pages: Sequence[Mapping[str, Any]]) -> str:
+    """The header line of an ended job's document: what it holds and why not more."""
+    done = sum(page["status"] == "completed" for page in pages)
+    unfetched = sum(page["status"] == "skipped" and not page.get("fetched_at") for page in pages)
+    how = "was cancelled" if status == "cancelled" else "failed"
+    return (f"the job {how} before it finished; this document holds the {done} pages it had stored"
+            f" ({unfetched} URLs found were never fetched).")

@@ -65,6 +65,7 @@ class PostgresPipeline:
         self._pool: Any = None
         self._redis: Any = None
         self._tasks: set[asyncio.Task] = set()
+        self._queueing: set[asyncio.Future] = set()
         self._lock = asyncio.Lock()
         self.crawler: Any = None
         self._closing = False
@@ -115,6 +116,10 @@ class PostgresPipeline:
                 await self._pool.close()
 
     async def process_item(self, item: Any) -> Any:
+        if self._queueing:
+            # The spider announces the links a page led to before it hands the page over:
+            # they are in the frontier first, so the page's event counts them in the total.
+            await asyncio.wait(list(self._queueing))
         # One write-and-publish at a time per job: events leave in the order their
         # counters were committed, so a client never sees "done" go backwards.
         async with self._lock:
@@ -122,7 +127,9 @@ class PostgresPipeline:
                 job = await self.resources.writer.record(self.job_id, item)
             except LeaseLost as exc:  # another worker runs this job now: write nothing, stop
                 self._stop("lease_lost")
-                raise DropItem(f"not stored: {exc}") from exc
+                # DEBUG: the pages in flight when a crawl stops are expected, and each would
+                # otherwise log the whole item, Markdown and all.
+                raise DropItem(f"not stored: {exc}", log_level="DEBUG") from exc
             except Exception as exc:  # every failure becomes an event; Scrapy logs the drop
                 await self._publish(Event(events.ERROR, {
                     "url": item.get("url"), "message": f"could not store the page: {type(exc).__name__}: {exc}"}))
@@ -131,7 +138,7 @@ class PostgresPipeline:
                 await self._publish(url_event(item, job))
             elif job is not None and job["status"] == "cancelled":
                 self._stop("cancelled")
-                raise DropItem("the job was cancelled; the page is not stored")
+                raise DropItem("the job was cancelled; the page is not stored", log_level="DEBUG")
         return item
 
     def _stop(self, reason: str) -> None:
@@ -140,24 +147,29 @@ class PostgresPipeline:
         if self._closing or self.crawler is None or self.crawler.engine is None:
             return
         self._closing = True
-        logger.info("job %s: closing its crawl (%s)", self.job_id, reason)
+        # A cancel is logged once, where it was made (webapp/views/jobs.py); here it is routine.
+        logger.log(logging.DEBUG if reason == "cancelled" else logging.INFO,
+                   "job %s: closing its crawl (%s)", self.job_id, reason)
         # Not one of self._tasks: close_spider awaits those, and this task awaits close_spider.
         self._close_task = asyncio.ensure_future(self.crawler.engine.close_spider_async(reason=reason))
 
     def on_pages_queued(self, refs: list[Any], spider: Any = None) -> None:
-        self._background(self._queue(list(refs)))
+        task = self._background(self._queue(list(refs)))
+        self._queueing.add(task)
+        task.add_done_callback(self._queueing.discard)
 
     def on_request_sent(self, request: Any, spider: Any = None) -> None:
         ref = request.meta.get(PAGE_META)
         if ref is not None and self.resources is not None:
             self._background(self._claim(ref.key, request.meta.get("retry_times", 0)))
 
-    def _background(self, coro: Any) -> None:
+    def _background(self, coro: Any) -> asyncio.Future:
         # Signal handlers cannot be awaited by the spider: run the write as a task,
         # awaited in close_spider so the rows are complete before finalizing.
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _claim(self, key: str, retry_count: int) -> None:
         # Under the lock: the task adding this URL to the frontier was queued first and

@@ -146,13 +146,20 @@ class JobRunner:
 
     async def _renew(self) -> None:
         running = list(self._crawlers)
-        held = await self.resources.writer.renew_leases(running, self.owner, self.lease_seconds)
-        for job_id in running:
+        writer = self.resources.writer
+        held = await writer.renew_leases(running, self.owner, self.lease_seconds)
+        lost = [job_id for job_id in running if job_id not in held]
+        statuses = await writer.statuses(lost) if lost else {}
+        for job_id in lost:
             crawler = self._crawlers.get(job_id)
-            if job_id not in held and crawler is not None and crawler.engine is not None:
-                # Cancelled, or taken over while this worker was paused: stop, write nothing more.
-                logger.warning("job %s: this worker no longer holds its lease; stopping its crawl", job_id)
-                self._close(crawler, "lease_lost")
+            if crawler is None or crawler.engine is None:
+                continue
+            if statuses.get(job_id) == "cancelled":
+                self._close(crawler, "cancelled")  # logged once already, by whoever cancelled it
+                continue
+            # Taken over while this worker was paused: stop, write nothing more.
+            logger.warning("job %s: this worker no longer holds its lease; stopping its crawl", job_id)
+            self._close(crawler, "lease_lost")
 
     def _claim_jobs(self) -> Any:
         from scrapy.utils.defer import deferred_from_coro

@@ -8,24 +8,27 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+PARTIAL = ("cancelled", "failed")  # ended jobs whose finished pages still make a document
+
 
 def job_status(row: Mapping[str, Any]) -> dict[str, Any]:
     """The job's status fields in the API's camelCase form (events and GET /jobs/{id})."""
     finished = row["processed_urls"] + row["failed_urls"] + row["skipped_urls"]
-    total = row["total_urls"]
-    percent = 100 if row["status"] == "completed" else (int(100 * finished / total) if total else 0)
     return {
         "id": str(row["id"]),
         "status": row["status"],
         "currentStep": row["current_step"],
         "url": row["initial_url"],
-        "totalUrls": total,
+        "totalUrls": row["total_urls"],
         "processedUrls": row["processed_urls"],
         "failedUrls": row["failed_urls"],
         "skippedUrls": row["skipped_urls"],
         "discoveredUrls": row["discovered_urls"],
         "queuedUrls": max(row["discovered_urls"] - finished, 0),
-        "progress": min(percent, 100),
+        # kept monotone by the writes (store._BUMP); 100 is reached by completing, nothing else
+        "progress": 100 if row["status"] == "completed" else min(row["progress"], 99),
+        # an ended job that stored pages offers the document of those pages (README, "JSON API")
+        "partial": row["status"] in PARTIAL and row["processed_urls"] > 0,
         "error": row["error_details"],
         "createdAt": row["created_at"].isoformat(),
         "updatedAt": row["updated_at"].isoformat(),

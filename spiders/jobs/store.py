@@ -17,6 +17,7 @@ from uuid import UUID, uuid4
 
 from spiders.crawl.urls import normalize_url
 from spiders.jobs.options import CrawlOptions
+from spiders.jobs.status import PARTIAL
 
 # The spider's item fields, as stored in job_urls (item field -> column).
 ITEM_COLUMNS = {
@@ -27,20 +28,27 @@ ITEM_COLUMNS = {
     "token_count": "token_count", "fetched_at": "fetched_at",
 }
 FINISHED = ("completed", "failed", "skipped")
+CANCELLED = "cancelled"  # the reason a URL the crawl never fetched gives when its job was cancelled
 _COUNTER = {"completed": "processed", "failed": "failed", "skipped": "skipped"}
 
+# Counters move by the deltas given ($2..$5, under the job row's lock), and with them what the
+# job expects to fetch (README, "JSON API": totalUrls) and the progress shown: a ratio of the
+# two, kept at its highest (pages found later grow the expectation, which must not move the
+# bar back) and below 100 until the job has completed.
 _BUMP = """
-UPDATE crawl_jobs SET
-    processed_urls = processed_urls + $2, failed_urls = failed_urls + $3,
-    skipped_urls = skipped_urls + $4, discovered_urls = discovered_urls + $5,
-    total_urls = (processed_urls + $2) + (failed_urls + $3) + (skipped_urls + $4)
-        + least(greatest((discovered_urls + $5) - (processed_urls + $2) - (failed_urls + $3) - (skipped_urls + $4), 0),
-                greatest(max_pages - (processed_urls + $2), 0)),
-    current_step = CASE WHEN status = 'running' AND current_step = 'discovery' AND $2 > 0
-                        THEN 'processing' ELSE current_step END,
+UPDATE crawl_jobs j SET
+    processed_urls = n.p, failed_urls = n.f, skipped_urls = n.s, discovered_urls = n.d, total_urls = n.total,
+    progress = greatest(j.progress, least(99, CASE WHEN n.total > 0 THEN 100 * (n.p + n.f + n.s) / n.total
+                                                   ELSE 0 END)),
+    current_step = CASE WHEN j.status = 'running' AND j.current_step = 'discovery' AND $2 > 0
+                        THEN 'processing' ELSE j.current_step END,
     updated_at = now()
-WHERE id = $1
-RETURNING *
+FROM (SELECT c.p, c.f, c.s, c.d,
+             c.p + c.f + c.s + least(greatest(c.d - c.p - c.f - c.s, 0), greatest(c.max_pages - c.p, 0)) AS total
+      FROM (SELECT processed_urls + $2 AS p, failed_urls + $3 AS f, skipped_urls + $4 AS s,
+                   discovered_urls + $5 AS d, max_pages FROM crawl_jobs WHERE id = $1) c) n
+WHERE j.id = $1
+RETURNING j.*
 """
 
 
@@ -124,7 +132,7 @@ class LeaseLost(RuntimeError):
 # job): what a status read, an event or the job page needs. The outputs are read only by
 # what returns them (`output`, `preview`), never to answer a question about the status.
 JOB_COLUMNS = ("id, status, current_step, initial_url, max_pages, max_depth, quality_threshold, scope, render,"
-               " total_urls, processed_urls, failed_urls, skipped_urls, discovered_urls, error_details, close_reason,"
+               " total_urls, processed_urls, failed_urls, skipped_urls, discovered_urls, progress, error_details, close_reason,"
                " final_token_count, lease_owner, lease_expires_at, heartbeat_at, cancel_requested_at, client_addr,"
                " created_at, updated_at, started_at, completed_at")
 OUTPUTS = ("final_markdown", "llms_txt")
@@ -280,17 +288,26 @@ class JobStore:
     async def close_frontier(self, job_id: UUID, reason: str) -> Any:
         """URLs never fetched become skipped with `reason`; counters are recounted from the rows."""
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "UPDATE job_urls SET status = 'skipped', error_message = $2, finished_at = now()"
-                " WHERE job_id = $1 AND status IN ('pending', 'processing')", job_id, reason)
-            return await conn.fetchrow(
-                "UPDATE crawl_jobs j SET processed_urls = c.completed, failed_urls = c.failed,"
-                " skipped_urls = c.skipped, discovered_urls = c.total, total_urls = c.total, updated_at = now()"
-                " FROM (SELECT count(*) FILTER (WHERE status = 'completed') AS completed,"
-                "              count(*) FILTER (WHERE status = 'failed') AS failed,"
-                "              count(*) FILTER (WHERE status = 'skipped') AS skipped, count(*) AS total"
-                "       FROM job_urls WHERE job_id = $1) c"
-                " WHERE j.id = $1 RETURNING j.*", job_id)
+            return await self._close_urls(conn, job_id, reason)
+
+    @staticmethod
+    async def _close_urls(conn: Any, job_id: UUID, reason: str) -> Any:
+        # No URL is left pending or processing once a job stops fetching, whichever way it ends,
+        # and export.json lists each with its final state. totalUrls (README) is what the job
+        # fetched or judged: the URLs closed here were never fetched and are not in it.
+        # (A URL the spider judged, fetched or not, carries its fetched_at; one closed here has none.)
+        await conn.execute(
+            "UPDATE job_urls SET status = 'skipped', error_message = $2, finished_at = now()"
+            " WHERE job_id = $1 AND status IN ('pending', 'processing')", job_id, reason)
+        return await conn.fetchrow(
+            "UPDATE crawl_jobs j SET processed_urls = c.completed, failed_urls = c.failed,"
+            " skipped_urls = c.skipped, discovered_urls = c.total, total_urls = c.reached, updated_at = now()"
+            " FROM (SELECT count(*) FILTER (WHERE status = 'completed') AS completed,"
+            "              count(*) FILTER (WHERE status = 'failed') AS failed,"
+            "              count(*) FILTER (WHERE status = 'skipped') AS skipped, count(*) AS total,"
+            "              count(*) FILTER (WHERE status <> 'skipped' OR fetched_at IS NOT NULL) AS reached"
+            "       FROM job_urls WHERE job_id = $1) c"
+            " WHERE j.id = $1 RETURNING " + ", ".join("j." + c.strip() for c in JOB_COLUMNS.split(",")), job_id)
 
     @retrying
     async def pages(self, job_id: UUID) -> list[dict[str, Any]]:
@@ -309,29 +326,66 @@ class JobStore:
         async with self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
                 "UPDATE crawl_jobs SET status = 'completed', current_step = 'done', final_markdown = $2,"
-                " final_token_count = $3, llms_txt = $4, completed_at = now(), updated_at = now(),"
+                " final_token_count = $3, llms_txt = $4, completed_at = now(), updated_at = now(), progress = 100,"
                 " close_reason = 'finished', lease_owner = NULL, lease_expires_at = NULL"
                 " WHERE id = $1 AND status = 'running' AND ($5::text IS NULL OR lease_owner = $5) RETURNING *",
                 job_id, markdown, token_count, llms_txt, self.owner)
-            if row is not None and verdicts:
-                await conn.execute(
-                    "UPDATE job_urls j SET included = v.included, drop_reason = v.reason"
-                    " FROM unnest($2::text[], $3::bool[], $4::text[]) AS v(key, included, reason)"
-                    " WHERE j.job_id = $1 AND j.normalized_url = v.key",
-                    job_id, [v[0] for v in verdicts], [v[1] for v in verdicts], [v[2] for v in verdicts])
+            if row is not None:
+                await self._store_verdicts(conn, job_id, verdicts)
             return row
+
+    async def save_partial(self, job_id: UUID, markdown: str, token_count: int, llms_txt: str,
+                           verdicts: list[tuple[str, bool, str | None]]) -> Any:
+        """The document of the pages a cancelled or failed job finished, stored once (the
+        first to assemble it wins; the job's state and timestamps are not touched).
+        Returns the job, or None if it is not such a job or already has its document."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "UPDATE crawl_jobs SET final_markdown = $2, final_token_count = $3, llms_txt = $4"
+                " WHERE id = $1 AND status = ANY($5::text[]) AND final_markdown IS NULL RETURNING " + JOB_COLUMNS,
+                job_id, markdown, token_count, llms_txt, list(PARTIAL))
+            if row is not None:
+                await self._store_verdicts(conn, job_id, verdicts)
+            return row
+
+    @staticmethod
+    async def _store_verdicts(conn: Any, job_id: UUID, verdicts: list[tuple[str, bool, str | None]]) -> None:
+        if verdicts:
+            await conn.execute(
+                "UPDATE job_urls j SET included = v.included, drop_reason = v.reason"
+                " FROM unnest($2::text[], $3::bool[], $4::text[]) AS v(key, included, reason)"
+                " WHERE j.job_id = $1 AND j.normalized_url = v.key",
+                job_id, [v[0] for v in verdicts], [v[1] for v in verdicts], [v[2] for v in verdicts])
 
     @retrying
     async def end(self, job_id: UUID, status: str, *, error: str | None = None, reason: str | None = None) -> Any:
-        """pending|running -> failed|cancelled; None if the job had already ended."""
-        return await self.pool.fetchrow(
+        """pending|running -> failed|cancelled, its unfetched URLs skipped; None if the job had already ended."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            return await self._end(conn, job_id, status, error, reason, self.owner)
+
+    async def cancel(self, job_id: UUID) -> Any:
+        """pending|running -> cancelled, whoever crawls it, its unfetched URLs skipped ("cancelled");
+        None if the job had already ended. The crawl learns of it at its next write (fenced on
+        the job's state) or lease renewal; nothing is stored for the job after this commits.
+        Not retried: a person is waiting, and an unreachable database is a 503 for them."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            return await self._end(conn, job_id, CANCELLED, None, CANCELLED, None, cancel=True)
+
+    @classmethod
+    async def _end(cls, conn: Any, job_id: UUID, status: str, error: str | None, reason: str | None,
+                   owner: str | None, *, cancel: bool = False) -> Any:
+        row = await conn.fetchrow(
             "UPDATE crawl_jobs SET status = $2, current_step = 'done', error_details = coalesce($3, error_details),"
             " close_reason = coalesce($4, close_reason), completed_at = now(), updated_at = now(),"
+            " cancel_requested_at = CASE WHEN $6 THEN now() ELSE cancel_requested_at END,"
             " lease_owner = NULL, lease_expires_at = NULL"
             " WHERE id = $1 AND status IN ('pending', 'running')"
             " AND ($5::text IS NULL OR lease_owner IS NULL OR lease_owner = $5 OR lease_expires_at < now())"
             " RETURNING *",
-            job_id, status, error, reason, self.owner)
+            job_id, status, error, reason, owner, cancel)
+        if row is None:
+            return None
+        return await cls._close_urls(conn, job_id, CANCELLED if status == CANCELLED else "not fetched: the job failed")
 
     @retrying
     async def get(self, job_id: UUID) -> Any:
@@ -347,6 +401,11 @@ class JobStore:
             " WHERE id = ANY($1::uuid[]) AND lease_owner = $2 AND status IN ('pending', 'running') RETURNING id",
             job_ids, owner, lease_seconds)
         return {row["id"] for row in rows}
+
+    async def statuses(self, job_ids: list[UUID]) -> dict[UUID, str]:
+        """The jobs' statuses alone (a worker telling a cancel from a lost lease)."""
+        rows = await self.pool.fetch("SELECT id, status FROM crawl_jobs WHERE id = ANY($1::uuid[])", job_ids)
+        return {row["id"]: row["status"] for row in rows}
 
     async def claim_jobs(self, owner: str, limit: int, lease_seconds: int, exclude: list[UUID]) -> list[Any]:
         """Lease up to `limit` jobs nobody holds (new ones, or ones whose worker died),
@@ -476,13 +535,9 @@ class JobStore:
             " FROM job_urls WHERE job_id = $1 AND finished_at IS NOT NULL"
             " ORDER BY finished_at DESC, id DESC LIMIT $2", job_id, limit)
 
-    async def cancel(self, job_id: UUID) -> tuple[Any, bool]:
-        """pending|running -> cancelled; returns (the job or None if unknown, whether this call changed it)."""
-        row = await self.pool.fetchrow(
-            "UPDATE crawl_jobs SET status = 'cancelled', current_step = 'done', close_reason = 'cancelled',"
-            " cancel_requested_at = now(), completed_at = now(), updated_at = now(),"
-            " lease_owner = NULL, lease_expires_at = NULL"
-            " WHERE id = $1 AND status IN ('pending', 'running') RETURNING " + JOB_COLUMNS, job_id)
+    async def request_cancel(self, job_id: UUID) -> tuple[Any, bool]:
+        """A person's cancel: (the job or None if unknown, whether this call changed it)."""
+        row = await self.cancel(job_id)
         if row is not None:
             return row, True
         return await self.get(job_id), False

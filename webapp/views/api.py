@@ -12,7 +12,7 @@ from spiders.jobs.status import job_data
 from webapp.guards.errors import JobConflict, MalformedBody, NotReady, UnsupportedMediaType
 from webapp.guards.security import client_address
 from webapp.views import sse
-from webapp.views.jobs import cancel_job, create_job, found, load_job, parse_job_id
+from webapp.views.jobs import cancel_job, create_job, found, load_job, parse_job_id, with_document
 
 
 def ok(data: Any, status_code: int = 200, **kwargs: Any) -> JSONResponse:
@@ -67,7 +67,7 @@ async def stream(request: Request) -> StreamingResponse:
 async def export_json(request: Request) -> JSONResponse:
     store = request.state.store
     job_id = parse_job_id(request.path_params["job_id"])
-    row = await load_job(request.state, job_id)
+    row = await with_document(request.state, await load_job(request.state, job_id))  # a partial document's verdicts too
     pages = await store.pages(job_id)
     dropped = [{"url": page["url"], "reason": page["reason"]} for page in pages if page["included"] is False]
     return JSONResponse({"job": job_data(row), "pages": pages, "dropped": dropped},
@@ -84,9 +84,11 @@ async def llms_txt(request: Request) -> Response:
 
 async def _output(request: Request, column: str, media_type: str, suffix: str) -> Response:
     job_id = parse_job_id(request.path_params["job_id"])
+    await with_document(request.state, await load_job(request.state, job_id))
     row = found(await request.state.store.output(job_id, column), job_id)
     if row["output"] is None:
-        raise NotReady(f"the job is {row['status']}; its document is ready once it has completed", field="status")
+        raise NotReady(f"the job is {row['status']}; its document is ready once it has completed"
+                       " (or, partial, once it has ended with pages stored)", field="status")
     name = f"docspasta-{job_id}.{suffix}" if suffix == "md" else f"docspasta-{job_id}-{suffix}"
     return Response(row["output"], media_type=media_type, headers=_attachment(name))
 

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from spiders.jobs import events
 from spiders.jobs.events import Event
+from spiders.jobs.finalize import build_outputs, partial_note
 from spiders.jobs.options import API, CrawlArgumentError, CrawlOptions, Dialect, parse_options
 from spiders.jobs.status import job_status
 from spiders.safety.addresses import AllowList, ip_literal
@@ -60,9 +61,12 @@ async def create_job(state: Any, data: Mapping[str, Any], dialect: Dialect = API
 
 async def cancel_job(state: Any, job_id: UUID) -> tuple[Any, bool]:
     """Cancel in the database, then stop the crawl; idempotent. Returns (job, changed)."""
-    row, changed = await state.store.cancel(job_id)
+    row, changed = await state.store.request_cancel(job_id)
     found(row, job_id)
     if changed:
+        # The one line a cancel writes: the crawl side stops quietly (spiders/jobs/pipeline.py).
+        logger.info("job %s cancelled: %d pages stored, %d URLs never fetched", job_id, row["processed_urls"],
+                    row["discovered_urls"] - row["total_urls"])
         try:
             await state.publisher.publish(job_id, Event(events.JOB_CANCELLED, {"job": job_status(row)}))
         except Exception:  # Redis carries events, not state: streams fall back to PostgreSQL
@@ -80,3 +84,23 @@ async def _check_target(options: CrawlOptions, allow_hosts: str) -> None:
         await asyncio.to_thread(options.check_target, allow_hosts)
     else:  # an IP literal or an allow-listed host: decided without a lookup, no thread hop
         options.check_target(allow_hosts)
+
+
+async def with_document(state: Any, row: Any) -> Any:
+    """The job, with the document of the pages it stored if it ended cancelled or failed.
+
+    Assembled here, on the first request that needs it, from the stored pages: whichever
+    process cancelled the job, whichever crawled it, and even if that worker died, the pages
+    are in PostgreSQL and nothing more is stored once the job has ended, so the first
+    assembly is the final one (and the first of two racing requests to store it wins).
+    Assembly is CPU work: it runs in a thread, off the event loop.
+    """
+    if not job_status(row)["partial"] or row["final_token_count"] is not None:
+        return row  # (a status read: the token count says the document exists, without reading it)
+    pages = await state.store.pages(row["id"])
+    outputs = await asyncio.to_thread(build_outputs, pages, source_url=row["initial_url"],
+                                      quality_threshold=row["quality_threshold"],
+                                      partial=partial_note(row["status"], pages))
+    saved = await state.store.save_partial(row["id"], outputs.markdown, outputs.token_count,
+                                           outputs.llms_txt, outputs.verdicts)
+    return saved if saved is not None else await state.store.get(row["id"])

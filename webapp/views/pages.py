@@ -19,7 +19,7 @@ from webapp.guards import csrf
 from webapp.guards.errors import ApiError, AtCapacity, InvalidInput, JobNotFound, TooManyRequests
 from webapp.guards.security import client_address
 from webapp.views import sse
-from webapp.views.jobs import cancel_job, create_job, load_job, parse_job_id
+from webapp.views.jobs import cancel_job, create_job, load_job, parse_job_id, with_document
 
 PREVIEW_CHARS = 6000  # of the document, on the job page (the whole of it is a download)
 FORM_DEFAULTS = {FORM.names[name]: "" if default is None else str(default) for name, default in DEFAULTS.items()}
@@ -75,7 +75,7 @@ async def submit(request: Request) -> Response:
 
 async def state_context(request: Request, job_id: UUID) -> dict[str, Any]:
     state = request.state
-    row = await load_job(state, job_id)
+    row = await with_document(state, await load_job(state, job_id))
     log = await state.store.log(job_id, state.settings.log_lines)
     # a document exists once it has a token count: only then is its preview read
     document = await state.store.preview(job_id, PREVIEW_CHARS) if row["final_token_count"] is not None else None
