@@ -85,6 +85,9 @@ DOCSPASTA_MAX_SEGMENT_REPEATS = 3
 
 # Processes that extract pages beside the crawl (spiders/crawl/offload.py); 0: in the crawl's own thread.
 DOCSPASTA_EXTRACT_WORKERS = 1
+# Jobs of a web worker finalizing at once, each in a process of its own (spiders/jobs/finalizer.py);
+# 0: in a thread of the crawl process. Never on the crawl's own thread.
+DOCSPASTA_FINALIZE_WORKERS = 1
 
 # Stores pages in PostgreSQL for a job (web jobs, or -s DOCSPASTA_JOB_ID=... with
 # DOCSPASTA_DATABASE_URL); without a job it switches itself off.
