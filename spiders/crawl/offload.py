@@ -27,6 +27,12 @@ from spiders.extract.page import ExtractedPage, extract_page
 _POOLS: dict[tuple[str, int], ProcessPoolExecutor] = {}
 
 
+def _start_worker(parent: int, nice: int) -> None:
+    if nice:
+        os.nice(nice)
+    _exit_with_parent(parent)
+
+
 def _exit_with_parent(parent: int) -> None:
     def watch() -> None:
         while os.getppid() == parent:
@@ -36,18 +42,19 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def process_pool(name: str, workers: int, *, max_tasks_per_child: int | None = None) -> ProcessPoolExecutor:
+def process_pool(name: str, workers: int, *, max_tasks_per_child: int | None = None,
+                 nice: int = 0) -> ProcessPoolExecutor:
     """The process's pool called `name` (created on first use): spawned workers that die with it.
 
     `max_tasks_per_child=1` gives every task a fresh process, whose memory goes back
-    to the system when it ends.
+    to the system when it ends; `nice` lowers the workers' CPU priority by that much.
     """
     key = (name, workers)
     pool = _POOLS.get(key)
     if pool is None:
         pool = _POOLS[key] = ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_exit_with_parent, initargs=(os.getpid(),), max_tasks_per_child=max_tasks_per_child)
+            initializer=_start_worker, initargs=(os.getpid(), nice), max_tasks_per_child=max_tasks_per_child)
         atexit.register(pool.shutdown, wait=False, cancel_futures=True)
     return pool
 

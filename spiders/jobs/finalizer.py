@@ -20,6 +20,7 @@ from spiders.crawl.offload import discard_pool, process_pool
 from spiders.jobs.finalize import Finalized, finalize_stored
 
 POOL = "finalize"
+NICE = 10
 
 
 class Finalizer:
@@ -37,7 +38,8 @@ class Finalizer:
                 self._threads = ThreadPoolExecutor(1, thread_name_prefix="docspasta-finalize")
             return await asyncio.wrap_future(self._threads.submit(*args))
         try:
-            pool = process_pool(POOL, self.workers, max_tasks_per_child=1)
+            # Niced: a document can wait a moment longer; live crawls' pages and events should not.
+            pool = process_pool(POOL, self.workers, max_tasks_per_child=1, nice=NICE)
             return await asyncio.wrap_future(pool.submit(*args))
         except BrokenProcessPool:
             # A finalizing process died (killed, out of memory): this job fails with the
