@@ -9,6 +9,10 @@ WORKDIR /app
 COPY . .
 # -e: the web app reads templates/ and static/ from the source tree
 RUN pip install --no-cache-dir -e .
+# Not root: the app fetches and renders strangers' pages. As its own user, Chromium can keep
+# its sandbox wherever the container may create user namespaces (README, "Security").
+RUN useradd --system --create-home --home-dir /home/docspasta docspasta
+USER docspasta
 # Servers come from compose.yaml (DATABASE_URL, REDIS_URL); nothing is embedded here.
 ENV PYTHONUNBUFFERED=1
 EXPOSE 8000

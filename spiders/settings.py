@@ -85,6 +85,9 @@ DOCSPASTA_MAX_SEGMENT_REPEATS = 3
 
 # Processes that extract pages beside the crawl (spiders/crawl/offload.py); 0: in the crawl's own thread.
 DOCSPASTA_EXTRACT_WORKERS = 1
+# Jobs of a web worker finalizing at once, each in a process of its own (spiders/jobs/finalizer.py);
+# 0: in a thread of the crawl process. Never on the crawl's own thread.
+DOCSPASTA_FINALIZE_WORKERS = 1
 
 # Stores pages in PostgreSQL for a job (web jobs, or -s DOCSPASTA_JOB_ID=... with
 # DOCSPASTA_DATABASE_URL); without a job it switches itself off.
@@ -105,11 +108,15 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
     "executable_path": "/usr/bin/chromium",
     "headless": True,
     "args": [
-        "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+        "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync",
     ],
     "timeout": 30_000,
 }
+# Chromium keeps its sandbox (spiders/render/sandbox.py): a crawl running as root starts it
+# as this user (empty: as root, with --no-sandbox); where the sandbox cannot work,
+# --no-sandbox is added and a warning says why.
+DOCSPASTA_BROWSER_USER = os.environ.get("DOCSPASTA_BROWSER_USER", "nobody")
 # A bounded browser: one context, at most 4 pages rendering at once (2 cores).
 PLAYWRIGHT_MAX_CONTEXTS = 1
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4

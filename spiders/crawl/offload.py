@@ -1,10 +1,12 @@
-"""Extraction off the crawl's thread: a small process pool shared by every crawl.
+"""Work off the crawl's thread: small process pools shared by every crawl in the process.
 
 Extraction is most of a crawl's CPU (lxml, the Markdown converter, the BPE
 tokenizer). Inline it serialises with Scrapy's own work on one core, and the
 reactor, busy extracting, reads responses late, which AutoThrottle takes for a
 slow server. In a worker process it overlaps with fetching on another core.
-`DOCSPASTA_EXTRACT_WORKERS` sets the pool's size (0: extract inline).
+`DOCSPASTA_EXTRACT_WORKERS` sets the pool's size (0: extract inline). Finalizing
+a job (`spiders.jobs.finalize`) has a pool of its own, so a long assembly never
+queues behind a crawl's pages, nor they behind it.
 
 Workers start with `spawn`, never `fork` (the crawl process runs threads a forked
 child would inherit half-locked), and exit by themselves when the crawl process
@@ -22,7 +24,13 @@ from concurrent.futures import ProcessPoolExecutor
 
 from spiders.extract.page import ExtractedPage, extract_page
 
-_POOLS: dict[int, ProcessPoolExecutor] = {}
+_POOLS: dict[tuple[str, int], ProcessPoolExecutor] = {}
+
+
+def _start_worker(parent: int, nice: int) -> None:
+    if nice:
+        os.nice(nice)
+    _exit_with_parent(parent)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -34,14 +42,28 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    pool = _POOLS.get(workers)
+def process_pool(name: str, workers: int, *, max_tasks_per_child: int | None = None,
+                 nice: int = 0) -> ProcessPoolExecutor:
+    """The process's pool called `name` (created on first use): spawned workers that die with it.
+
+    `max_tasks_per_child=1` gives every task a fresh process, whose memory goes back
+    to the system when it ends; `nice` lowers the workers' CPU priority by that much.
+    """
+    key = (name, workers)
+    pool = _POOLS.get(key)
     if pool is None:
-        pool = _POOLS[workers] = ProcessPoolExecutor(
+        pool = _POOLS[key] = ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_exit_with_parent, initargs=(os.getpid(),))
+            initializer=_start_worker, initargs=(os.getpid(), nice), max_tasks_per_child=max_tasks_per_child)
         atexit.register(pool.shutdown, wait=False, cancel_futures=True)
     return pool
+
+
+def discard_pool(name: str, workers: int) -> None:
+    """Forget a broken pool (a worker was killed): the next `process_pool` call starts a new one."""
+    pool = _POOLS.pop((name, workers), None)
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 class Extractor:
@@ -53,4 +75,4 @@ class Extractor:
     async def __call__(self, html: str, url: str) -> ExtractedPage:
         if self.workers <= 0:
             return extract_page(html, url)
-        return await asyncio.wrap_future(_pool(self.workers).submit(extract_page, html, url))
+        return await asyncio.wrap_future(process_pool("extract", self.workers).submit(extract_page, html, url))

@@ -9,6 +9,7 @@ DOCSPASTA_STREAM_TTL (through the components that build a publisher).
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,9 @@ def connect_redis(url: str) -> Any:
     from redis.asyncio import Redis
 
     return Redis.from_url(url, socket_timeout=30, socket_connect_timeout=5)
+
+
+SSE_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def stream_key(prefix: str, job_id: Any) -> str:
@@ -84,7 +88,9 @@ class Event:
             lines.append(f"id: {self.id}")
         if name:
             lines.append(f"event: {name}")
-        lines.extend(f"data: {line}" for line in body.splitlines() or [""])
+        # SSE ends a line at \r\n, \r or \n only; str.splitlines() also splits at U+2028,
+        # U+001C, U+0085 and others, which would change the text a client receives.
+        lines.extend(f"data: {line}" for line in SSE_LINE_END.split(body))
         return ("\n".join(lines) + "\n\n").encode()
 
 

@@ -2,15 +2,26 @@
 
 Calls the extraction helper's assembly (`spiders.document.assemble`): the document, its
 llms.txt, and for every page whether it is in the document and why not.
+
+`finalize_stored` is the whole step as one call that needs only the database: it
+reads the job's pages, assembles them and writes the document. It runs in a process
+of its own (`spiders.jobs.finalizer`): assembly is seconds of pure-Python CPU for a
+large job, which on the crawl's thread would stall every other crawl and the lease
+renewals. Reading the pages itself, the process is sent a job id, not tens of MB
+of pickled pages, and it sends back only the job's status.
 """
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
+from uuid import UUID
 
 from spiders.crawl.urls import normalize_url
 from spiders.document.assemble import assemble_document
 from spiders.document.llms import render_llms_txt
+from spiders.jobs.status import job_status
+from spiders.jobs.store import JobStore, create_pool
 
 
 @dataclass
@@ -44,3 +55,41 @@ def partial_note(status: str, pages: Sequence[Mapping[str, Any]]) -> str:
     how = "was cancelled" if status == "cancelled" else "failed"
     return (f"the job {how} before it finished; this document holds the {done} pages it had stored"
             f" ({unfetched} URLs found were never fetched).")
+
+
+@dataclass
+class Finalized:
+    """What finalizing did, small enough to send between processes."""
+
+    job: dict[str, Any] | None = None  # the job's status fields once completed; None if it had ended or moved on
+    token_count: int = 0
+    included: int = 0
+    dropped: int = 0
+    nothing_fetched: str | None = None  # no page was stored: why (the job then fails)
+
+
+def finalize_stored(database_url: str, job_id: UUID, owner: str | None, source_url: str,
+                    quality_threshold: int) -> Finalized:
+    """Read the job's pages, assemble them and store the document (fenced by `owner`'s lease)."""
+    return asyncio.run(_finalize(database_url, job_id, owner, source_url, quality_threshold))
+
+
+async def _finalize(database_url: str, job_id: UUID, owner: str | None, source_url: str,
+                    quality_threshold: int) -> Finalized:
+    pool = await create_pool(database_url, 1)
+    try:
+        writer = JobStore(pool, owner=owner)
+        pages = await writer.pages(job_id)
+        if not any(page["status"] == "completed" for page in pages):
+            return Finalized(nothing_fetched=next((page["error"] for page in pages if page.get("error")),
+                                                  "nothing was fetched"))
+        outputs = build_outputs(pages, source_url=source_url, quality_threshold=quality_threshold)
+        verdicts, included, dropped = outputs.verdicts, len(outputs.included), len(outputs.dropped)
+        markdown, token_count, llms_txt = outputs.markdown, outputs.token_count, outputs.llms_txt
+        # The pages (~45 MB for 10,000) go before the write, which encodes the document
+        # (~40 MB more for 10,000 pages): the two never add up.
+        del pages, outputs
+        row = await writer.complete(job_id, markdown, token_count, llms_txt, verdicts)
+        return Finalized(job_status(row) if row is not None else None, token_count, included, dropped)
+    finally:
+        await pool.close()

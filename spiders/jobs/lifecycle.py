@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from spiders.jobs.events import Event
-from spiders.jobs.finalize import build_outputs
+from spiders.jobs.finalizer import Finalizer
 from spiders.jobs.options import CrawlOptions
 from spiders.jobs.status import job_status
 
@@ -20,9 +20,10 @@ logger = logging.getLogger(__name__)
 
 
 class JobLifecycle:
-    def __init__(self, resources: Any):
+    def __init__(self, resources: Any, finalizer: Finalizer):
         self.writer = resources.writer
         self.publisher = resources.publisher
+        self.finalizer = finalizer
 
     async def start(self, job_id: UUID, owner: str, lease_seconds: int) -> CrawlOptions | None:
         """pending -> running; the job's crawl options, or None if it is not pending (any more)."""
@@ -92,22 +93,15 @@ class JobLifecycle:
         limit = stepped["processed_urls"] >= options.max_pages
         await writer.close_frontier(
             job_id, "not fetched: page limit reached" if limit else "not fetched: the crawl ended first")
-        pages = await writer.pages(job_id)
-        if not any(page["status"] == "completed" for page in pages):
-            why = next((page["error"] for page in pages if page.get("error")), "nothing was fetched")
+        # Off this thread: assembly is seconds of CPU for a large job (spiders.jobs.finalizer).
+        done = await self.finalizer(job_id, writer.owner, options.url, options.quality_threshold)
+        if done.nothing_fetched is not None:
             await self.end(job_id, "failed", "job_failed",
-                           error=f"no page could be crawled from {options.url}: {why}", reason=reason)
+                           error=f"no page could be crawled from {options.url}: {done.nothing_fetched}", reason=reason)
             return
-        outputs = build_outputs(pages, source_url=options.url, quality_threshold=options.quality_threshold)
-        verdicts, included, dropped = outputs.verdicts, len(outputs.included), len(outputs.dropped)
-        markdown, token_count, llms_txt = outputs.markdown, outputs.token_count, outputs.llms_txt
-        # The pages (~45 MB for 10,000) go before the write, which encodes the document
-        # (~40 MB more for 10,000 pages): the two never add up.
-        del pages, outputs
-        row = await writer.complete(job_id, markdown, token_count, llms_txt, verdicts)
-        if row is not None:
-            await self._publish(job_id, "job_completed", row, tokenCount=token_count,
-                                included=included, dropped=dropped)
+        if done.job is not None:
+            await self._publish_status(job_id, "job_completed", done.job, tokenCount=done.token_count,
+                                       included=done.included, dropped=done.dropped)
 
     async def end(self, job_id: UUID, status: str, event_type: str, *, error: str | None = None,
                   reason: str | None = None) -> None:
@@ -121,7 +115,10 @@ class JobLifecycle:
             await self._publish(job_id, event_type, row, error=error)
 
     async def _publish(self, job_id: UUID, event_type: str, row: Any, **data: Any) -> None:
+        await self._publish_status(job_id, event_type, job_status(row), **data)
+
+    async def _publish_status(self, job_id: UUID, event_type: str, status: dict[str, Any], **data: Any) -> None:
         try:
-            await self.publisher.publish(job_id, Event(event_type, {"job": job_status(row), **data}))
+            await self.publisher.publish(job_id, Event(event_type, {"job": status, **data}))
         except Exception:  # the state is in PostgreSQL; the SSE handler falls back to it
             logger.exception("job %s: could not publish %s", job_id, event_type)

@@ -76,6 +76,8 @@ class JobRunner:
         self._claim_loop: Any = None
         self.resources: Any = None
         self._crawlers: dict[UUID, Any] = {}
+        self._finishing: set[UUID] = set()  # crawled, now ending (finalizing): their leases are renewed too
+        self._finalizer: Any = None
         self._runs: dict[UUID, Any] = {}
         self._runner: Any = None
         self._lease_loop: Any = None
@@ -97,6 +99,7 @@ class JobRunner:
         from twisted.internet import task
 
         from spiders.jobs.events import EventPublisher, connect_redis
+        from spiders.jobs.finalizer import Finalizer
         from spiders.jobs.pipeline import CrawlResources
         from spiders.jobs.store import JobStore, create_pool
 
@@ -105,6 +108,8 @@ class JobRunner:
         publisher = EventPublisher(self._redis, self.settings.redis_prefix, self.settings.stream_maxlen,
                                    self.settings.stream_ttl)
         self.resources = CrawlResources(JobStore(self._pool, owner=self.owner), publisher)
+        self._finalizer = Finalizer(self.settings.database_url,
+                                    self._runner.settings.getint("DOCSPASTA_FINALIZE_WORKERS", 1))
         self._lease_loop = task.LoopingCall(self._renew_leases)
         self._lease_loop.start(self.lease_seconds / 3, now=False).addErrback(
             lambda failure: logger.error("lease renewal stopped: %s", failure.getTraceback()))
@@ -136,6 +141,8 @@ class JobRunner:
             await self._redis.aclose()
         if self._pool is not None:
             await self._pool.close()
+        if self._finalizer is not None:
+            self._finalizer.close()
 
     def _renew_leases(self) -> Any:
         from scrapy.utils.defer import deferred_from_coro
@@ -145,7 +152,10 @@ class JobRunner:
         return d
 
     async def _renew(self) -> None:
-        running = list(self._crawlers)
+        # A job being finalized holds its lease as long as it is being crawled: the
+        # document takes seconds to assemble for a large job, and with a lapsed lease
+        # another worker would take the job over and assemble it again.
+        running = list(self._crawlers) + list(self._finishing)
         writer = self.resources.writer
         held = await writer.renew_leases(running, self.owner, self.lease_seconds)
         lost = [job_id for job_id in running if job_id not in held]
@@ -232,7 +242,7 @@ class JobRunner:
         from spiders.docs import DocsSpider
         from spiders.jobs.lifecycle import JobLifecycle
 
-        lifecycle = JobLifecycle(self.resources)
+        lifecycle = JobLifecycle(self.resources, self._finalizer)
         try:
             resume = None
             options = await lifecycle.start(job_id, self.owner, self.lease_seconds)
@@ -252,7 +262,11 @@ class JobRunner:
             finally:
                 self._crawlers.pop(job_id, None)
             reason = crawler.stats.get_value("finish_reason") or "finished"
-            await lifecycle.finish(job_id, options, reason)
+            self._finishing.add(job_id)
+            try:
+                await lifecycle.finish(job_id, options, reason)
+            finally:
+                self._finishing.discard(job_id)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every failure becomes the job's state and an event

@@ -183,7 +183,7 @@ class JobStore:
                 " updated_at = now(), lease_owner = $2, heartbeat_at = now(),"
                 " lease_expires_at = now() + make_interval(secs => $3)"
                 " WHERE id = $1 AND status = 'pending'"
-                " AND (lease_owner IS NULL OR lease_owner = $2 OR lease_expires_at < now()) RETURNING *",
+                " AND (lease_owner IS NULL OR lease_owner = $2 OR lease_expires_at < now()) RETURNING " + JOB_COLUMNS,
                 job_id, owner, lease_seconds,
             )
             if row is None:
@@ -282,7 +282,7 @@ class JobStore:
         return await self.pool.fetchrow(
             "UPDATE crawl_jobs SET current_step = $2, updated_at = now()"
             " WHERE id = $1 AND status = 'running' AND current_step <> $2"
-            " AND ($3::text IS NULL OR lease_owner = $3) RETURNING *", job_id, step, self.owner)
+            " AND ($3::text IS NULL OR lease_owner = $3) RETURNING " + JOB_COLUMNS, job_id, step, self.owner)
 
     @retrying
     async def close_frontier(self, job_id: UUID, reason: str) -> Any:
@@ -328,7 +328,7 @@ class JobStore:
                 "UPDATE crawl_jobs SET status = 'completed', current_step = 'done', final_markdown = $2,"
                 " final_token_count = $3, llms_txt = $4, completed_at = now(), updated_at = now(), progress = 100,"
                 " close_reason = 'finished', lease_owner = NULL, lease_expires_at = NULL"
-                " WHERE id = $1 AND status = 'running' AND ($5::text IS NULL OR lease_owner = $5) RETURNING *",
+                " WHERE id = $1 AND status = 'running' AND ($5::text IS NULL OR lease_owner = $5) RETURNING " + JOB_COLUMNS,
                 job_id, markdown, token_count, llms_txt, self.owner)
             if row is not None:
                 await self._store_verdicts(conn, job_id, verdicts)
@@ -381,7 +381,7 @@ class JobStore:
             " lease_owner = NULL, lease_expires_at = NULL"
             " WHERE id = $1 AND status IN ('pending', 'running')"
             " AND ($5::text IS NULL OR lease_owner IS NULL OR lease_owner = $5 OR lease_expires_at < now())"
-            " RETURNING *",
+            " RETURNING " + JOB_COLUMNS,
             job_id, status, error, reason, owner, cancel)
         if row is None:
             return None
@@ -427,7 +427,7 @@ class JobStore:
             "UPDATE crawl_jobs SET lease_owner = $2, heartbeat_at = now(), updated_at = now(),"
             " lease_expires_at = now() + make_interval(secs => $3)"
             " WHERE id = $1 AND status = 'running'"
-            " AND (lease_owner IS NULL OR lease_owner = $2 OR lease_expires_at < now()) RETURNING *",
+            " AND (lease_owner IS NULL OR lease_owner = $2 OR lease_expires_at < now()) RETURNING " + JOB_COLUMNS,
             job_id, owner, lease_seconds)
 
     @retrying

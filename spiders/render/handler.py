@@ -50,6 +50,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
+from spiders.render.sandbox import sandboxed
 from spiders.safety.addresses import AllowList, answers_refusal, blocked_reason, install_guarded_resolver, ip_literal, resolve
 from spiders.safety.browser_proxy import BLOCKED_HEADER, GuardedProxy, Refused
 from spiders.safety.middleware import BlockedRequest
@@ -101,6 +102,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self._verdicts: dict[tuple[str, int], str | None] = {}  # (host, port) -> why refused
         self.proxy: GuardedProxy | None = None  # the owner's, from launch to close
         self._launch_options = self.config.launch_options  # as configured, without the proxy
+        self.browser_user = crawler.settings.get("DOCSPASTA_BROWSER_USER", "nobody")
         self._launch_lock = asyncio.Lock()
         self.launched = False
         self.max_browsers = max(1, crawler.settings.getint("DOCSPASTA_RENDER_MAX_BROWSERS", 2))
@@ -143,7 +145,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self._slot = slots
         try:
             self.proxy = await GuardedProxy(self._route, self._refused).start()
-            options = self._launch_options
+            options = sandboxed(self._launch_options, self.browser_user)
             self.config.launch_options = {
                 **options,
                 "proxy": {"server": self.proxy.url, "bypass": "<-loopback>"},

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 
 from redis.asyncio import Redis
@@ -193,3 +194,42 @@ def test_while_redis_is_down_the_stream_follows_postgresql(api, api_site, settin
             await pool.close()
 
     assert run_async(asyncio.wait_for(main(), 20)) == ["snapshot", "job_completed"]
+
+
+def parse_sse_bytes(raw: bytes) -> list[dict[str, str]]:
+    """Messages as the SSE specification parses them: lines end at CRLF, CR or LF only
+    (not at the other characters str.splitlines() and httpx's line reader split on)."""
+    messages, current = [], {}
+    for line in re.split(r"\r\n|\r|\n", raw.decode("utf-8")):
+        if line == "":
+            if "data" in current:
+                messages.append(current)
+            current = {}
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "data":
+            current["data"] = current["data"] + "\n" + value if "data" in current else value
+        elif name in ("id", "event"):
+            current[name] = value
+    return messages
+
+
+def test_page_fragments_keep_characters_that_are_not_sse_line_ends(
+        api, api_site, redis_client, redis_prefix, database_url):
+    # Crawled text (an error, a title, a document) may hold any of these: SSE ends
+    # lines only at CR and LF, so each must reach the browser unchanged.
+    unusual = "a\u2028b\u2029c\x1cd\x1de\x1ef\x85g\x0bh\x0ci"
+    job_id = new_job(api, api_site)
+    first = publish(redis_client, redis_prefix, job_id, "discovery_started")
+    publish(redis_client, redis_prefix, job_id, "job_failed")
+    sql(database_url, "UPDATE crawl_jobs SET status = 'failed', current_step = 'done', error_details = $2"
+        " WHERE id = $1", uuid.UUID(job_id), f"the crawl stopped: {unusual}")
+    with api.stream("GET", f"/jobs/{job_id}/events", headers={"Last-Event-ID": first}) as response:
+        assert response.status_code == 200
+        raw = response.read()
+    messages = parse_sse_bytes(raw)
+    assert [m["event"] for m in messages] == ["done"]
+    assert f"the crawl stopped: {unusual}" in messages[0]["data"]
