@@ -301,6 +301,7 @@ class DocsSpider(scrapy.Spider):
             title=page.title, markdown=page.markdown, quality=page.quality,
             quality_reasons=list(page.quality_reasons), word_count=page.word_count,
             token_count=page.token_count, toc_links=page.toc_links, description=page.description,
+            site_name=page.site_name, head_title=page.head_title, generated=page.generated,
             **render_fields(response.meta),
         )
         for output in judged:

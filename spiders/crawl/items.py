@@ -23,3 +23,6 @@ class PageItem(scrapy.Item):
     render_reason = scrapy.Field()  # why the browser was used, or None
     toc_links = scrapy.Field()  # the site's sidebar/TOC order as this page shows it (absolute URLs)
     description = scrapy.Field()  # the page's first paragraph, shortened (llms.txt notes)
+    site_name = scrapy.Field()  # the site's name as the page gives it (the document's title)
+    head_title = scrapy.Field()  # the page's own part of <title> (a second opinion on the title)
+    generated = scrapy.Field()  # "general index", "search page", ...: kept out of the document

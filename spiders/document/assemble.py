@@ -176,11 +176,28 @@ def order_pages(pages: Sequence[Mapping[str, Any]], order: Sequence[str] | None 
     return [p for _, p in sorted(bfs, key=key)]
 
 
-def demote_headings(markdown: str, title: str, by: int = 1) -> str:
-    """Shift the page's headings down `by` levels (h6 at most); drop a leading h1 that repeats the title."""
-    out, fence = [], None
+def demote_headings(markdown: str, title: str, by: int | None = None) -> str:
+    """The page's headings nested under its own heading in the document (`## title`): a
+    leading h1 that repeats the title goes, and the rest shift down so that none is at the
+    page heading's level or above (a page's second h1 becomes `###`, not a rival `##`).
+    `by`: a fixed shift instead (h6 at most)."""
     lines = markdown.split("\n")
     first = next((i for i, ln in enumerate(lines) if ln.strip()), None)
+    headings = _body_headings(lines)
+    if headings and headings[0][0] == first and len(headings[0][1].group(1)) == 1 \
+            and _plain(lines[first][2:]) == _plain(title):
+        lines[first] = None  # the document's own `## title` says it
+        headings = headings[1:]
+    if by is None:
+        top = min((len(h.group(1)) for _, h in headings), default=3)
+        by = max(0, 3 - top)
+    for i, h in headings:
+        lines[i] = "#" * min(6, len(h.group(1)) + by) + lines[i][len(h.group(1)):]
+    return "\n".join(line for line in lines if line is not None).strip("\n")
+
+
+def _body_headings(lines: list[str]) -> list[tuple[int, re.Match]]:
+    found, fence = [], None
     for i, line in enumerate(lines):
         m = _FENCE.match(line)
         if fence:
@@ -188,14 +205,9 @@ def demote_headings(markdown: str, title: str, by: int = 1) -> str:
                 fence = None
         elif m:
             fence = m.group(1)
-        else:
-            h = _HEADING.match(line)
-            if h:
-                if i == first and len(h.group(1)) == 1 and _plain(line[2:]) == _plain(title):
-                    continue
-                line = "#" * min(6, len(h.group(1)) + by) + line[len(h.group(1)):]
-        out.append(line)
-    return "\n".join(out).strip("\n")
+        elif h := _HEADING.match(line):
+            found.append((i, h))
+    return found
 
 
 def _plain(text: str) -> str:
@@ -229,6 +241,9 @@ def _select(pages, quality_threshold):
         if md.strip() and digest in seen_content:
             dropped.append((page, f"duplicate of {seen_content[digest]}"))
             continue
+        if kind := page.get("generated"):
+            dropped.append((page, f"generated page ({kind}): used to find pages, not content"))
+            continue
         q = page.get("quality") or 0
         if q < quality_threshold:
             why = "; ".join(page.get("quality_reasons") or []) or "low quality"
@@ -240,9 +255,57 @@ def _select(pages, quality_threshold):
     return included, dropped
 
 
+_GENERIC_TITLES = frozenset(("home", "index", "overview", "introduction", "contents", "table of contents",
+                             "welcome", "documentation", "docs", "start", "main page"))
+
+
 def site_title(pages, source_url: str) -> str:
+    """The site's name: what most of its pages give as the site's name (og:site_name, the
+    site's part of <title>), else the start page's title, else its host."""
+    names = Counter(" ".join(str(p.get("site_name") or "").split()) for p in pages)
+    names.pop("", None)
+    if names:
+        name, count = names.most_common(1)[0]
+        if count >= max(2, 0.3 * len(pages)) or len(pages) == 1:
+            return name
+    start = _norm_url(source_url)
+    for p in pages:
+        if start in (_norm_url(page_url(p)), _norm_url(p.get("url") or "")) and p.get("title") \
+                and _plain(page_title(p)) not in _GENERIC_TITLES:
+            return page_title(p)
     host = urlsplit(source_url).netloc or source_url
     return f"Documentation from {host}"
+
+
+def retitle_repeated(pages: Sequence[Mapping[str, Any]], *, min_share: float = 0.5,
+                     min_pages: int = 4) -> list[Mapping[str, Any]]:
+    """A title that most pages share is the site's header, not theirs: such a page takes the
+    title its <title> gives it (`head_title`), or its next heading, and loses the shared
+    heading from its top."""
+    counts = Counter(_plain(page_title(p)) for p in pages)
+    need = max(min_pages, min_share * len(pages))
+    shared = {t for t, n in counts.items() if n >= need and t}
+    if not shared:
+        return list(pages)
+    out = []
+    for p in pages:
+        old = _plain(page_title(p))
+        if old not in shared:
+            out.append(p)
+            continue
+        lines = (p.get("markdown") or "").split("\n")
+        headings = _body_headings(lines)
+        for i, h in headings:
+            if _plain(lines[i][len(h.group(1)):]) == old:
+                lines[i] = None
+                break
+        rest = [lines[i][len(h.group(1)):].strip() for i, h in headings if lines[i] is not None]
+        head = " ".join(str(p.get("head_title") or "").split())
+        title = head if head and _plain(head) not in shared else next(
+            (t for t in rest if _plain(t) not in shared), "")
+        markdown = "\n".join(line for line in lines if line is not None).strip("\n")
+        out.append({**p, "title": title, "markdown": markdown})
+    return out
 
 
 def _render_counted(title, source_url, sections, dropped, note=None) -> tuple[str, int]:
@@ -307,7 +370,7 @@ def assemble_document(
     `order`: page URLs in the site's order; by default merged from the items' `toc_links`.
     `token_budget`: the document's maximum size in tokens; lowest-quality pages go first."""
     included, dropped = _select(pages, quality_threshold)
-    included = order_pages(included, order, source_url)
+    included = order_pages(retitle_repeated(included), order, source_url)
     keys = boilerplate_blocks([p.get("markdown") or "" for p in included]) if subtract_boilerplate else set()
     sections = []
     for p in included:

@@ -122,8 +122,20 @@ def _to_remove(main: HtmlElement) -> list:
     return found
 
 
+# In-page tables of contents: furniture on a page of its own, but the content of a section's
+# index page, whose list of sub-pages (with their one-line descriptions) is what it says.
+_TOC_CLASS_RX = re.compile(r"toctree-wrapper|table-of-contents|(?:^|\s)(?:contents|page-toc|toc)(?:\s|$)")
+
+
+def _is_main_content(el: HtmlElement, main_words: int) -> bool:
+    return bool(_TOC_CLASS_RX.search(el.get("class") or "")) and len(text_of(el).split()) >= 0.5 * main_words
+
+
 def clean_main(main: HtmlElement) -> None:
+    main_words = len(text_of(main).split())
     for el in _to_remove(main):
+        if _is_main_content(el, main_words):
+            continue
         parent = el.getparent()
         if parent is None:
             continue

@@ -13,8 +13,12 @@ _KNOWN_BARE_LANGS = frozenset(
     "php perl lua r csharp".split()
 )
 def code_language(pre: etree._Element) -> str:
-    """The language of a code block, from the classes or data attributes around `pre`."""
-    chain = [*pre.iterchildren("code"), pre]
+    """The language of a code block, from the classes or data attributes around `pre`.
+
+    Nearest first: the `pre` and the `code`/`pre` wrappers inside it (mdBook nests
+    `<pre><pre class="playground"><code class="language-rust">`), then three ancestors."""
+    inner = [el for el in pre.iter("code", "pre") if el is not pre][:3]
+    chain = [*(el for el in inner if el.tag == "code"), pre, *(el for el in inner if el.tag == "pre")]
     anc = pre.getparent()
     for _ in range(3):
         if anc is None:
@@ -35,7 +39,7 @@ def code_language(pre: etree._Element) -> str:
             if lc == "sourcecode" and i + 1 < len(classes):
                 lang = classes[i + 1].lower()
                 return _LANG_ALIASES.get(lang, lang)
-        if el is pre or el.tag == "code":
+        if el.tag in ("pre", "code"):
             for c in classes:
                 if c.lower() in _KNOWN_BARE_LANGS:
                     return c.lower()

@@ -11,6 +11,8 @@ import re
 
 from lxml import etree
 
+from spiders.extract.hidden import hidden_elements
+
 HtmlElement = etree._Element
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, default_doctype=False)
 
@@ -76,10 +78,39 @@ def parse(html: str | bytes, url: str) -> HtmlElement:
         doc = etree.fromstring("<html><body></body></html>", _PARSER)
     if doc.find("body") is None:
         etree.SubElement(doc, "body")
+    styles = [el.text for el in doc.iter("style") if el.text]
     for el in _PRECLEAN(doc):
         if isinstance(el, etree._Comment) or el.getparent() is not None:
             drop_element(el)
+    _drop_hidden(doc, styles)
+    if _PRIVATE_USE.search(text_of(doc)):
+        _strip_private_use(doc)
     return doc
+
+
+def _drop_hidden(doc: HtmlElement, styles: list[str]) -> None:
+    hidden = hidden_elements(doc, styles)
+    if not hidden:
+        return
+    body = doc.find("body")
+    total = len(text_of(body).split()) if body is not None else 0
+    for el in hidden:
+        # A page that hides most of its text until a script shows it is still that text.
+        if el.getparent() is not None and (total < 50 or len(text_of(el).split()) < 0.5 * total):
+            drop_element(el)
+
+
+# Icon fonts (Font Awesome, Material Icons, Nerd Fonts) draw their glyphs from the Private Use
+# Area: in text they are noise (a tab label read as "\uf120 Shell").
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff\U000f0000-\U0010ffff]")
+
+
+def _strip_private_use(doc: HtmlElement) -> None:
+    for el in doc.iter():
+        if el.text and _PRIVATE_USE.search(el.text):
+            el.text = _PRIVATE_USE.sub("", el.text)
+        if el.tail and _PRIVATE_USE.search(el.tail):
+            el.tail = _PRIVATE_USE.sub("", el.tail)
 
 
 def drop_element(el) -> None:

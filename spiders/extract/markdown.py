@@ -13,6 +13,7 @@ from urllib.parse import urljoin
 from lxml import etree
 
 from spiders.extract.code import code_language, fence_for
+from spiders.extract.main import drop_element
 from spiders.extract.tables import GRID_CLASS, GRID_WIDTH, TableRenderer
 
 _WS = re.compile(r"[ \t\n\r\f\v\u00a0\u200b]+")
@@ -23,7 +24,10 @@ BLOCK_TAGS = frozenset(
     "figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr li main menu nav ol p "
     "pre section summary table tbody td tfoot th thead tr ul".split()
 )
-_CODE_INLINE = frozenset(("code", "kbd", "samp", "tt", "var"))
+_CODE_INLINE = frozenset(("code", "samp", "tt", "var"))
+# Inline meaning Markdown has no syntax for stays as inline HTML, which Markdown allows:
+# 2<sup>7</sup> must not read as 27.
+_INLINE_HTML = frozenset(("sup", "sub", "kbd"))
 _CODE_SPAN = frozenset(("code", "literal", "computeroutput", "monospaced", "bold_code"))
 _SKIP = frozenset(("script", "style", "noscript", "template", "head", "title", "meta", "link"))
 _ADMONITION_KINDS = (
@@ -242,6 +246,8 @@ class MarkdownConverter(TableRenderer):
         return self.quote(md)
 
     def code_block(self, pre) -> str:
+        for boring in pre.xpath(".//*[contains(concat(' ', normalize-space(@class), ' '), ' boring ')]"):
+            drop_element(boring)  # mdBook: lines the book hides from its readers (`# fn main() {`)
         for br in pre.iter("br"):
             br.tail = "\n" + (br.tail or "")
         code = text_of(pre)
@@ -352,6 +358,10 @@ class MarkdownConverter(TableRenderer):
             return self._wrap(el, inner, "*")
         if tag in ("del", "s", "strike"):
             return self._wrap(el, inner, "~~")
+        if tag in _INLINE_HTML and inner:
+            return f"<{tag}>{inner}</{tag}>"
+        if tag == "abbr" and inner and (expansion := _WS.sub(" ", el.get("title") or "").strip()):
+            return f'<abbr title="{expansion.replace(chr(34), "&quot;")}">{inner}</abbr>'
         raw = el.text or ""
         lead = " " if raw[:1].isspace() else ""
         return lead + inner + (" " if self._ends_space(el) else "")

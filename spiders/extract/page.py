@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from spiders.extract import main as em
 from spiders.extract.clean import clean_main, expand_tabs
 from spiders.extract.markdown import MarkdownConverter
-from spiders.extract.quality import score
+from spiders.extract.quality import generated_kind, score
+from spiders.extract.titles import read_title
 from spiders.extract.toc import toc_links
 from spiders.extract.tokens import count_tokens
-
-_TITLE_SEP = re.compile(r"\s+(?:[—–|·»]|-{1,2}|::)\s+")
 
 
 @dataclass
@@ -36,20 +35,12 @@ class ExtractedPage:
     """The site's sidebar/TOC order as this page shows it: absolute URLs, no fragments."""
     description: str = ""
     """The page's first paragraph, shortened (used for llms.txt notes)."""
-
-
-def _title(doc, markdown: str) -> str:
-    for line in markdown.split("\n", 40)[:40]:
-        if line.startswith("# "):
-            text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", line[2:]).replace("`", "").strip()
-            if text:
-                return text
-    title = " ".join((doc.findtext(".//title") or "").split())
-    if not title:
-        og = doc.xpath("//meta[@property='og:title']/@content")
-        title = og[0].strip() if og else ""
-    first = _TITLE_SEP.split(title, 1)[0].strip()
-    return first or title
+    site_name: str = ""
+    """The site's name as this page gives it (og:site_name, or the site's part of <title>)."""
+    head_title: str = ""
+    """The page's own part of <title>: a second opinion on the title, for assembly."""
+    generated: str | None = None
+    """The kind of generated page ("general index", "search page", ...), or None."""
 
 
 def _description(markdown: str) -> str:
@@ -81,7 +72,9 @@ def extract_page(html: str | bytes, url: str) -> ExtractedPage:
         heading = conv.inline_text(h1)
         if heading and not markdown.startswith("# "):
             markdown = f"# {heading}\n\n{markdown}".rstrip()
-    title = _title(doc, markdown)
+    titled = read_title(doc, markdown)
+    title, markdown = titled.title, titled.markdown
     quality, reasons, words = score(markdown, title)
     return ExtractedPage(title, markdown, quality, reasons, words, count_tokens(markdown),
-                         toc, _description(markdown))
+                         toc, _description(markdown), titled.site_name, titled.head_title,
+                         generated_kind(markdown, title))

@@ -1,0 +1,113 @@
+"""A page's title and its site's name, read from the page itself.
+
+The title is the main content's first heading, checked against `<title>`: `<title>` usually
+reads "Page — Site", and a heading that is the site's part ("Project 1.0 documentation" in a
+theme's header) is the site's, not the page's. The page's Markdown then starts with its title
+as `# `, whatever level the HTML gave it (some generators give the page's title as an h2).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lxml import etree
+
+_TITLE_SEP = re.compile(r"\s+(?:[—–|·»]|-{1,2}|::)\s+")
+_COLON_SEP = re.compile(r"(?<=\w):\s+")
+_HEADING = re.compile(r"^(#{1,6}) +(.*?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_HEAD_LINES = 60  # a title further down than this is not the page's title
+
+
+@dataclass(frozen=True)
+class PageTitle:
+    title: str
+    markdown: str  # starting with `# title` where the page has a title
+    site_name: str  # "" when the page does not say
+    head_title: str  # the page's own part of <title>, "" when there is none
+
+
+def plain(text: str) -> str:
+    """Heading or title text compared loosely: no links, code marks or case."""
+    return " ".join(_LINK.sub(r"\1", text).replace("`", "").replace("*", "").split()).casefold()
+
+
+def _headings(lines: list[str]) -> list[tuple[int, int, str]]:
+    """(line index, level, text) of the Markdown headings near the top, outside code."""
+    found, fence = [], None
+    for i, line in enumerate(lines[:_HEAD_LINES]):
+        if m := _FENCE.match(line):
+            mark = m.group(1)
+            if fence is None:
+                fence = mark
+            elif mark[0] == fence[0] and len(mark) >= len(fence):
+                fence = None
+            continue
+        if fence is None and (h := _HEADING.match(line)) and plain(h.group(2)):
+            found.append((i, len(h.group(1)), h.group(2)))
+    return found
+
+
+def _meta(doc: etree._Element, prop: str) -> str:
+    values = doc.xpath(f"//meta[@property='{prop}' or @name='{prop}']/@content")
+    return " ".join(values[0].split()) if values else ""
+
+
+def _same(a: str, b: str) -> bool:
+    """The same title, or one a little longer than the other ("Tasks" is not "Periodic Tasks")."""
+    short, long = sorted((plain(a), plain(b)), key=len)
+    return bool(short) and (short == long or (short in long and len(short) >= 0.6 * len(long)))
+
+
+def _names_a_heading(segments: list[str], headings: list[tuple[int, int, str]]) -> bool:
+    return any(_same(s, text) for s in segments for _, _, text in headings)
+
+
+def read_title(doc: etree._Element, markdown: str) -> PageTitle:
+    head = " ".join((doc.findtext(".//title") or "").split()) or _meta(doc, "og:title")
+    segments = [s.strip() for s in _TITLE_SEP.split(head) if s.strip()]
+    lines = markdown.split("\n")
+    headings = _headings(lines)
+    if not _names_a_heading(segments, headings):
+        # "Hash Tables: GLib Reference Manual": a colon separates the parts when a heading says so
+        parts = [s.strip() for s in _COLON_SEP.split(head) if s.strip()]
+        if len(parts) > 1 and _names_a_heading(parts, headings):
+            segments = parts
+    site = _meta(doc, "og:site_name")
+    if not site and len(segments) > 1:
+        # The site's part of <title> is the one no heading of the page repeats (the last
+        # one when none or both do: "Page — Site" is the common order).
+        unmatched = [s for s in segments if not any(_same(s, text) for _, _, text in headings)]
+        site = unmatched[-1] if unmatched and len(unmatched) < len(segments) else segments[-1]
+    own = [s for s in segments if not _same(s, site)] if site else segments
+    head_title = own[0] if own else ""
+
+    chosen = next((h for h in headings if not _same(h[2], site) and any(_same(h[2], s) for s in own)), None)
+    if chosen is None:
+        chosen = next((h for h in headings if not (site and plain(h[2]) == plain(site))), None)
+        if chosen is not None and head_title and chosen[1] > 1 and not any(h[1] == 1 for h in headings):
+            chosen = None  # an h2 that <title> does not name is a section, not the page
+        elif chosen is not None and chosen[1] > 2:
+            chosen = None
+    if chosen is not None:
+        index, level, text = chosen
+        title = " ".join(plain_text(text).split())
+        before = [h for h in headings if h[0] < index]
+        if all(site and plain(h[2]) == plain(site) for h in before):
+            # the site's own heading above the page's (a theme's header) goes; the title leads
+            for h in before:
+                lines[h[0]] = ""
+            if level != 1:
+                lines[index] = "# " + text
+            markdown = "\n".join(lines).strip("\n")
+        return PageTitle(title, markdown, site, head_title)
+    title = head_title or (segments[0] if segments else "")
+    if title and not any(h[1] == 1 for h in headings):
+        markdown = f"# {title}\n\n{markdown}".rstrip() if markdown.strip() else f"# {title}"
+    return PageTitle(title, markdown, site, head_title)
+
+
+def plain_text(text: str) -> str:
+    """A heading's text as a title: its link texts, without code marks."""
+    return _LINK.sub(r"\1", text).replace("`", "").strip()
