@@ -54,7 +54,10 @@ def score(markdown: str, title: str) -> tuple[int, list[str], int]:
 # Pages a generator makes from the others: an index of names, a search page, the whole
 # table of contents, a tag or archive listing. They are how a site is navigated (the crawl
 # still follows their links), and in a document they are pages of links that repeat the rest.
-_LETTER = re.compile(r"^(?:#{1,6} +|\*\*|\| *\**)?([A-Za-z_]|Symbols|Numbers|Non-alphabetical)\**(?: *\|.*)?$")
+_LETTER = re.compile(r"^([A-Za-z_]|Symbols|Numbers|Non-alphabetical)$")
+_INDEX_TITLE = re.compile(r"^(?:general )?index$|\b(?:module|class|file|function|symbol|name|package)s? index\b|"
+                          r"^index of\b|^(?:alphabetical|api) index\b", re.I)
+_FORMATTING = re.compile(r"[#*|`\s]+")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+\.) +(.*)$")
 _SEARCH_TITLE = re.compile(r"^(?:search|search results|search the documentation)$", re.I)
 _LISTING_TITLE = re.compile(r"^(?:tags?|archives?|categories|category|posts tagged|tagged)\b", re.I)
@@ -72,16 +75,21 @@ def generated_kind(markdown: str, title: str) -> str | None:
         return "tag or archive listing"
     # An alphabetical index groups its entries under letters: A, B, C ... as headings,
     # bold lines or table rows.
-    letters = [m.group(1).lower() for line in lines if (m := _LETTER.match(line.strip()))]
-    if links >= 30 and len(set(letters)) >= 3:
+    # (A jump bar of letter links needs more letters: a class's members x, y and z are not one.)
+    markers = {m.group(1).lower() for line in lines if (m := _LETTER.match(_FORMATTING.sub("", line)))}
+    jump_bar = {text.lower() for m in _LINK.finditer(markdown)
+                if _LETTER.match(text := _FORMATTING.sub("", m.group(1)))}
+    named_index = _INDEX_TITLE.search((title or "").strip()) or _INDEX_TITLE.search(heading)
+    if (links >= 30 and (len(markers) >= 3 or len(jump_bar) >= 5)) \
+            or (links >= 20 and named_index and _link_words(markdown) >= 0.5 * words):
         return "module index" if "module" in (title or "").lower() else "general index"
-    # The whole table of contents: nested lists of links and nothing said about them. A
+    # A table of contents: nested lists of links and nothing said about them. A
     # section's index page lists its sub-pages too, but with a line on each.
     items = [m.group(1) for line in lines if (m := _LIST_ITEM.match(line))]
     if links >= 40 and len(items) >= 0.8 * len(lines):
         described = sum(len(_WORD.findall(_LINK.sub("", item))) >= 6 for item in items)
         if described < 0.1 * len(items) and words and _link_words(markdown) >= 0.8 * words:
-            return "full table of contents"
+            return "table of contents"
     return None
 
 
