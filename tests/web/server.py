@@ -65,6 +65,28 @@ class PrivateRedis:
             client.close()
 
 
+class PrivatePostgres:
+    """A PostgreSQL of this test's own, in a directory of its own, that the test can stop and start.
+
+    The embedded server's (pgserver's binaries, run as an unprivileged user when we are root,
+    which `initdb` refuses to be), listening on a Unix socket in `directory` only: the URL stays
+    the same across restarts.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        from webapp.embedded import EmbeddedPostgres
+
+        self.server = EmbeddedPostgres(directory)
+        self.url: str | None = None
+
+    def start(self) -> PrivatePostgres:
+        self.url = self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
 class ManagedProcess:
     """A `docspasta` subcommand in a subprocess, its output in a log file, stopped with SIGTERM."""
 
