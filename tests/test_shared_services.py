@@ -51,7 +51,7 @@ def wait_for_file(path: Path, process: subprocess.Popen) -> None:
 
 @pytest.mark.parametrize("restart", ["postgresql", "redis", "neither"])
 def test_a_session_that_restarted_a_shared_server_fails(tmp_path, restart):
-    postgres = PrivatePostgres(tmp_path / "postgres").start()
+    postgres = PrivatePostgres().start()
     redis = PrivateRedis().start()
     inner = None
     try:
@@ -70,7 +70,7 @@ def test_a_session_that_restarted_a_shared_server_fails(tmp_path, restart):
             inner.kill()
             inner.wait(10)
         redis.kill()
-        postgres.stop()
+        postgres.close()
     if restart == "neither":
         assert inner.returncode == 0, output
         return

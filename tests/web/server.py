@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -66,17 +68,19 @@ class PrivateRedis:
 
 
 class PrivatePostgres:
-    """A PostgreSQL of this test's own, in a directory of its own, that the test can stop and start.
+    """A PostgreSQL of this test's own, that the test can stop and start; `close()` removes it.
 
     The embedded server's (pgserver's binaries, run as an unprivileged user when we are root,
-    which `initdb` refuses to be), listening on a Unix socket in `directory` only: the URL stays
-    the same across restarts.
+    which `initdb` refuses to be), listening on a Unix socket in its directory only: the URL stays
+    the same across restarts. The directory is not under pytest's tmp_path: every pytest session
+    that starts resets /tmp/pytest-of-<user> to mode 700, which would lock that user out.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self) -> None:
         from webapp.embedded import EmbeddedPostgres
 
-        self.server = EmbeddedPostgres(directory)
+        self.directory = Path(tempfile.mkdtemp(prefix="docspasta-test-postgres-"))
+        self.server = EmbeddedPostgres(self.directory / "data")
         self.url: str | None = None
 
     def start(self) -> PrivatePostgres:
@@ -85,6 +89,10 @@ class PrivatePostgres:
 
     def stop(self) -> None:
         self.server.stop()
+
+    def close(self) -> None:
+        self.server.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 class ManagedProcess:

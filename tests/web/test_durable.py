@@ -232,7 +232,7 @@ def test_a_redis_restart_mid_crawl_loses_nothing_and_the_stream_recovers(world):
 def test_a_postgresql_restart_of_20_seconds_mid_crawl_loses_no_page(world):
     # A PostgreSQL of the test's own: the machine's is shared, and is never stopped by a test.
     _, site, env, started, tmp = world
-    postgres = PrivatePostgres(tmp / "postgres").start()
+    postgres = PrivatePostgres().start()
     server = None
     try:
         database_url = postgres.url
@@ -250,7 +250,7 @@ def test_a_postgresql_restart_of_20_seconds_mid_crawl_loses_no_page(world):
     finally:
         if server is not None:
             server.stop()  # before its PostgreSQL, which it would otherwise wait for
-        postgres.stop()
+        postgres.close()
 
 
 def test_cancel_racing_completion_ends_one_way_only(world):

@@ -7,10 +7,12 @@ still there. No PostgreSQL or Redis process outlives the server.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -67,6 +69,15 @@ class EmbeddedServer:
         return self.log_path.read_text(errors="replace")
 
 
+@pytest.fixture
+def data_dir():
+    """A data directory outside pytest's tmp_path: each pytest session that starts resets
+    /tmp/pytest-of-<user> to mode 700, which locks pgserver's unprivileged user out of it."""
+    directory = Path(tempfile.mkdtemp(prefix="docspasta-test-data-"))
+    yield directory / "data"
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 def embedded_processes(data_dir: Path) -> list[psutil.Process]:
     """The postmaster and redis-server started for this data directory (zombies are not running)."""
     found = []
@@ -87,7 +98,7 @@ def wait_for_job(url: str, job_id: str, timeout: float = 60.0) -> dict:
         time.sleep(0.1)  # a poll of the job's state: the API is what a user would watch
 
 
-def test_serve_without_servers_runs_embedded_ones_and_keeps_data(tmp_path):
+def test_serve_without_servers_runs_embedded_ones_and_keeps_data(tmp_path, data_dir):
     site = FixtureSite().start()
     links = [f"p{n}.html" for n in range(4)]
     site.add_page("/docs/", "Start", *links)
@@ -96,7 +107,6 @@ def test_serve_without_servers_runs_embedded_ones_and_keeps_data(tmp_path):
             f"Page {n}", *links,
             body=f"<p>Page {n} explains one part of the library in enough words to count as documentation: "
                  "what it does, an example, the reasons behind the design, and what to read next.</p>"))
-    data_dir = tmp_path / "data"
     allow = f"127.0.0.1:{site.port}"
     first = EmbeddedServer(data_dir, allow, tmp_path / "serve.log")
     try:
@@ -137,8 +147,7 @@ def test_serve_without_servers_runs_embedded_ones_and_keeps_data(tmp_path):
     assert embedded_processes(data_dir) == []
 
 
-def test_a_killed_server_leaves_servers_that_the_next_start_takes_over_and_stops(tmp_path):
-    data_dir = tmp_path / "data"
+def test_a_killed_server_leaves_servers_that_the_next_start_takes_over_and_stops(tmp_path, data_dir):
     killed = EmbeddedServer(data_dir, "", tmp_path / "killed.log")
     try:
         killed.wait_ready()
@@ -165,8 +174,7 @@ def second_env(data_dir: Path) -> dict[str, str]:
     return {**env, "DOCSPASTA_DATA_DIR": str(data_dir)}
 
 
-def test_a_second_serve_on_the_same_data_directory_stops_at_once_and_touches_nothing(tmp_path):
-    data_dir = tmp_path / "data"
+def test_a_second_serve_on_the_same_data_directory_stops_at_once_and_touches_nothing(tmp_path, data_dir):
     first = EmbeddedServer(data_dir, "", tmp_path / "first.log")
     second = None
     try:

@@ -23,7 +23,7 @@ pytest.importorskip("pgserver")
 
 @pytest.fixture
 def outage(tmp_path, site, redis_prefix):
-    postgres = PrivatePostgres(tmp_path / "postgres").start()
+    postgres = PrivatePostgres().start()
     redis = PrivateRedis().start()
     server = None
     try:
@@ -34,7 +34,7 @@ def outage(tmp_path, site, redis_prefix):
         if server is not None:
             server.stop()
         redis.kill()
-        postgres.stop()
+        postgres.close()
 
 
 def wait_job(server, job_id, timeout=60.0):
