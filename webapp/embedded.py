@@ -13,12 +13,17 @@ directory (`DOCSPASTA_DATA_DIR`):
   pid file and snapshot in `redis/`, no TCP port. Its snapshot is saved when it stops.
 
 `EmbeddedServices(data_dir).start()` returns the two URLs; `stop()` stops both and waits for
-them. Both leave nothing running: a Redis left behind by a killed process is shut down at the
-next start (found by its pid file); a PostgreSQL left behind is adopted, then stopped as usual.
+them. One data directory has one owner: `start()` first takes an exclusive lock on
+`docspasta.lock` in it and holds it until `stop()`, so a second `docspasta serve` or `migrate` on
+the same directory stops there, having touched nothing. The kernel releases the lock when its
+process ends, however it ends, so a free lock means no process is using the servers: a Redis
+left behind by a killed process is then shut down (found by its pid file) and a PostgreSQL left
+behind is adopted, then stopped as usual.
 """
 from __future__ import annotations
 
 import atexit
+import fcntl
 import logging
 import os
 import signal
@@ -40,6 +45,48 @@ DATABASE = "docspasta"
 
 class EmbeddedError(RuntimeError):
     """An embedded server could not be started; the message says which and why."""
+
+
+class DataDirInUse(EmbeddedError):
+    """Another process holds the data directory's lock: its servers are not ours to start or stop."""
+
+
+class DataDirLock:
+    """An exclusive `flock` on a file in the data directory, held while its servers are in use.
+
+    Not a pid file: a pid outlives its process and may be reused, so it can only be guessed at,
+    whereas the kernel drops the lock the moment its holder exits, SIGKILL included. The pid
+    written into the file only names the holder in the message.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        # O_CLOEXEC: redis-server and PostgreSQL must not inherit the lock and hold it after we die.
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise DataDirInUse(f"the data directory {self.path.parent} is in use by another docspasta process "
+                               f"(pid {holder}); stop it first, or set DOCSPASTA_DATA_DIR to another "
+                               "directory") from None
+        except BaseException:
+            os.close(fd)
+            raise
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        # The file stays: removing it would let a process that opened it a moment ago lock a
+        # file nobody else can see any more.
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
 
 
 def default_data_dir(env: dict[str, str] | None = None) -> Path:
@@ -157,7 +204,10 @@ class EmbeddedRedis:
             process.wait(5)
 
     def _stop_leftover(self) -> None:
-        """A redis-server from a process that was killed still holds the socket: stop it first."""
+        """A redis-server from a process that was killed still holds the socket: stop it first.
+
+        Only called with the data directory's lock held, so no live process is using it.
+        """
         try:
             pid = int(self.pidfile.read_text().strip())
         except (FileNotFoundError, ValueError):
@@ -182,10 +232,16 @@ class EmbeddedServices:
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.postgres = EmbeddedPostgres(self.data_dir / "postgres") if postgres else None
         self.redis = EmbeddedRedis(self.data_dir / "redis") if redis else None
+        self.lock = DataDirLock(self.data_dir / "docspasta.lock")
 
     def start(self) -> tuple[str | None, str | None]:
-        """(database URL, Redis URL); None for a server not embedded."""
+        """(database URL, Redis URL); None for a server not embedded.
+
+        Raises DataDirInUse, having started and stopped nothing, when another process uses the
+        data directory.
+        """
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.lock.acquire()
         try:
             database_url = self.postgres.start() if self.postgres else None
             redis_url = self.redis.start() if self.redis else None
@@ -196,9 +252,12 @@ class EmbeddedServices:
 
     def stop(self) -> None:
         """Stop whatever started; Redis first (nothing writes to it once the crawls have stopped)."""
-        for server in (self.redis, self.postgres):
-            if server is not None:
-                server.stop()
+        try:
+            for server in (self.redis, self.postgres):
+                if server is not None:
+                    server.stop()
+        finally:
+            self.lock.release()
 
 
 def _where(url: str) -> str:

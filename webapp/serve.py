@@ -3,7 +3,27 @@ from __future__ import annotations
 
 import argparse
 import signal
+import socket
 import sys
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The server's listening socket, opened before anything else starts.
+
+    A port in use is then reported before an embedded server is started, and nothing can take
+    the port while PostgreSQL starts and migrations run. Listening at once (not only binding)
+    matters: on Linux two SO_REUSEADDR sockets may bind one port as long as neither listens.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: restart over TIME_WAIT
+        sock.bind((host, port))
+        sock.listen(2048)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -30,17 +50,25 @@ def _serve(args: argparse.Namespace) -> int:
     sys.setswitchinterval(0.001)
     _exit_on_signals()
     try:
-        with services_for(settings) as settings:
+        listener = listen(args.host, args.port)
+    except OSError as exc:
+        print(f"docspasta: error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
+              " (another server there? choose another with --port)", file=sys.stderr)
+        return 1
+    try:
+        with listener, services_for(settings) as settings:
             # The app factory installs the asyncio reactor and starts crochet before uvicorn's loop exists.
             app = create_app(settings)
             # Open SSE streams never finish by themselves: give them a few seconds at shutdown, then cut them.
             # log_config=None: uvicorn's records go through the handler above, in the same format.
-            uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, lifespan="on",
-                        timeout_graceful_shutdown=5, log_config=None)
+            config = uvicorn.Config(app, log_level=args.log_level, lifespan="on", timeout_graceful_shutdown=5,
+                                    log_config=None)
+            server = uvicorn.Server(config)
+            server.run(sockets=[listener])
     except EmbeddedError as exc:
         print(f"docspasta: error: {exc}", file=sys.stderr)
         return 1
-    return 0
+    return 0 if server.started else 3  # uvicorn's own exit code for a server that did not start
 
 
 def _exit_on_signals() -> None:
@@ -59,12 +87,16 @@ def _exit_on_signals() -> None:
 def _migrate(args: argparse.Namespace) -> int:
     import asyncio
 
-    from webapp.embedded import services_for
+    from webapp.embedded import EmbeddedError, services_for
     from webapp.migrate import migrate_url
     from webapp.settings import Settings
 
-    with services_for(Settings.from_env()) as settings:
-        applied = asyncio.run(migrate_url(settings.database_url))
+    try:
+        with services_for(Settings.from_env()) as settings:
+            applied = asyncio.run(migrate_url(settings.database_url))
+    except EmbeddedError as exc:
+        print(f"docspasta: error: {exc}", file=sys.stderr)
+        return 1
     print("applied: " + ", ".join(applied) if applied else "the database is up to date")
     return 0
 

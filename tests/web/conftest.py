@@ -8,7 +8,6 @@ client's calls go through threads.
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 import uuid
@@ -25,12 +24,11 @@ from twisted.internet import task, threads  # never `reactor` at import time: py
 
 from spiders.jobs.launcher import CrochetLauncher
 from spiders.jobs.runner import JobRunner
+from tests.shared_services import ADMIN_URL, REDIS_URL  # the machine's servers, shared
 from tests.sitefixture import FixtureSite, Reply, page
 from webapp.app import create_app
 from webapp.settings import Settings
 
-ADMIN_URL = os.environ.get("DOCSPASTA_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("DOCSPASTA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # DOCSPASTA_HOST_RATE 0: the service's cap per target host (tests/crawl/test_hostrate.py) would pace
 # every fixture site crawl here at 20 requests/s.
 FAST_CRAWL = {"AUTOTHROTTLE_ENABLED": False, "DOCSPASTA_RETRY_BACKOFF_BASE": 0.05, "LOG_LEVEL": "WARNING",

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -63,6 +65,34 @@ class PrivateRedis:
             return client.keys("*")
         finally:
             client.close()
+
+
+class PrivatePostgres:
+    """A PostgreSQL of this test's own, that the test can stop and start; `close()` removes it.
+
+    The embedded server's (pgserver's binaries, run as an unprivileged user when we are root,
+    which `initdb` refuses to be), listening on a Unix socket in its directory only: the URL stays
+    the same across restarts. The directory is not under pytest's tmp_path: every pytest session
+    that starts resets /tmp/pytest-of-<user> to mode 700, which would lock that user out.
+    """
+
+    def __init__(self) -> None:
+        from webapp.embedded import EmbeddedPostgres
+
+        self.directory = Path(tempfile.mkdtemp(prefix="docspasta-test-postgres-"))
+        self.server = EmbeddedPostgres(self.directory / "data")
+        self.url: str | None = None
+
+    def start(self) -> PrivatePostgres:
+        self.url = self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def close(self) -> None:
+        self.server.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 class ManagedProcess:

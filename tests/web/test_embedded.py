@@ -7,9 +7,12 @@ still there. No PostgreSQL or Redis process outlives the server.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -66,6 +69,15 @@ class EmbeddedServer:
         return self.log_path.read_text(errors="replace")
 
 
+@pytest.fixture
+def data_dir():
+    """A data directory outside pytest's tmp_path: each pytest session that starts resets
+    /tmp/pytest-of-<user> to mode 700, which locks pgserver's unprivileged user out of it."""
+    directory = Path(tempfile.mkdtemp(prefix="docspasta-test-data-"))
+    yield directory / "data"
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 def embedded_processes(data_dir: Path) -> list[psutil.Process]:
     """The postmaster and redis-server started for this data directory (zombies are not running)."""
     found = []
@@ -86,7 +98,7 @@ def wait_for_job(url: str, job_id: str, timeout: float = 60.0) -> dict:
         time.sleep(0.1)  # a poll of the job's state: the API is what a user would watch
 
 
-def test_serve_without_servers_runs_embedded_ones_and_keeps_data(tmp_path):
+def test_serve_without_servers_runs_embedded_ones_and_keeps_data(tmp_path, data_dir):
     site = FixtureSite().start()
     links = [f"p{n}.html" for n in range(4)]
     site.add_page("/docs/", "Start", *links)
@@ -95,7 +107,6 @@ def test_serve_without_servers_runs_embedded_ones_and_keeps_data(tmp_path):
             f"Page {n}", *links,
             body=f"<p>Page {n} explains one part of the library in enough words to count as documentation: "
                  "what it does, an example, the reasons behind the design, and what to read next.</p>"))
-    data_dir = tmp_path / "data"
     allow = f"127.0.0.1:{site.port}"
     first = EmbeddedServer(data_dir, allow, tmp_path / "serve.log")
     try:
@@ -136,8 +147,7 @@ def test_serve_without_servers_runs_embedded_ones_and_keeps_data(tmp_path):
     assert embedded_processes(data_dir) == []
 
 
-def test_a_killed_server_leaves_servers_that_the_next_start_takes_over_and_stops(tmp_path):
-    data_dir = tmp_path / "data"
+def test_a_killed_server_leaves_servers_that_the_next_start_takes_over_and_stops(tmp_path, data_dir):
     killed = EmbeddedServer(data_dir, "", tmp_path / "killed.log")
     try:
         killed.wait_ready()
@@ -157,3 +167,64 @@ def test_a_killed_server_leaves_servers_that_the_next_start_takes_over_and_stops
         code = second.stop()
     assert code == 0, second.log()
     assert embedded_processes(data_dir) == []
+
+
+def second_env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    return {**env, "DOCSPASTA_DATA_DIR": str(data_dir)}
+
+
+def test_a_second_serve_on_the_same_data_directory_stops_at_once_and_touches_nothing(tmp_path, data_dir):
+    first = EmbeddedServer(data_dir, "", tmp_path / "first.log")
+    second = None
+    try:
+        first.wait_ready()
+        servers = {p.pid for p in embedded_processes(data_dir)}
+        assert len(servers) >= 2, servers
+
+        second = EmbeddedServer(data_dir, "", tmp_path / "second.log")  # another port, the same data
+        try:
+            second.process.wait(60)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"the second server is running:\n{second.log()}") from None
+        assert second.process.returncode == 1, second.log()
+        lines = second.log().splitlines()
+        assert lines == [f"docspasta: error: the data directory {data_dir} is in use by another docspasta process "
+                         f"(pid {first.process.pid}); stop it first, or set DOCSPASTA_DATA_DIR to another directory"]
+        migrate = subprocess.run([sys.executable, "-m", "webapp.cli", "migrate"], cwd=ROOT, env=second_env(data_dir),
+                                 capture_output=True, text=True, timeout=60)
+        assert migrate.returncode == 1 and "is in use by another docspasta process" in migrate.stderr, migrate
+
+        # The first server's PostgreSQL and Redis are the ones it started, and both still answer.
+        assert {p.pid for p in embedded_processes(data_dir)} == servers
+        assert httpx.get(first.url + "/api/v3/jobs", timeout=10).status_code == 200
+        assert httpx.get(first.url + "/", timeout=10).status_code == 200
+        import redis
+
+        client = redis.Redis(unix_socket_path=str(data_dir / "redis" / "redis.sock"))
+        try:
+            assert client.ping()
+        finally:
+            client.close()
+        assert "left running by an earlier process" not in first.log() + second.log()
+    finally:
+        if second is not None:
+            second.stop()
+        code = first.stop()
+    assert code == 0, first.log()
+    assert embedded_processes(data_dir) == []
+
+
+def test_a_port_in_use_is_reported_before_any_server_starts(tmp_path):
+    data_dir = tmp_path / "data"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "webapp.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT, env=second_env(data_dir), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done
+    assert done.stderr.splitlines() == [f"docspasta: error: cannot listen on 127.0.0.1:{port}: Address already in use"
+                                        " (another server there? choose another with --port)"], done.stderr
+    assert not data_dir.exists(), "an embedded server was started for a server that could not listen"

@@ -117,10 +117,46 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=headers)
 
 
-async def unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
-    """PostgreSQL or Redis did not answer: the client may retry (503), it is not the input's fault."""
-    error = ServiceUnavailable(f"a backing service is unavailable ({type(exc).__name__}); try again shortly")
-    return JSONResponse(error.body(), status_code=error.status_code, headers={"Retry-After": "5"})
+def backing_service(exc: BaseException) -> str | None:
+    """"PostgreSQL" or "Redis" when `exc` says that one did not answer, else None.
+
+    Their clients' own errors name them. A bare OSError does not (a Unix socket that is gone
+    raises FileNotFoundError, a closed port ConnectionRefusedError, a connect timeout
+    TimeoutError): the client it came out of is found in its traceback. Any other OSError is
+    a bug of ours, not an outage.
+    """
+    import asyncpg
+    import redis.exceptions
+
+    if isinstance(exc, (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)):
+        return "PostgreSQL"
+    if isinstance(exc, redis.exceptions.RedisError):
+        return "Redis"
+    traceback = exc.__traceback__
+    while traceback is not None:
+        module = traceback.tb_frame.f_globals.get("__name__", "")
+        if module.split(".")[0] == "asyncpg":
+            return "PostgreSQL"
+        if module.split(".")[0] == "redis":
+            return "Redis"
+        traceback = traceback.tb_next
+    return None
+
+
+async def unavailable_handler(request: Request, exc: Exception) -> Response:
+    """PostgreSQL or Redis did not answer: the client may retry (503), it is not the input's fault.
+
+    JSON under /api, as every API error; a line of text for a page.
+    """
+    service = backing_service(exc)
+    if service is None:
+        raise exc  # not an outage: Starlette's 500, with the traceback in the log
+    error = ServiceUnavailable(f"{service} is unavailable ({type(exc).__name__}); try again shortly")
+    headers = {"Retry-After": "5"}
+    if request.url.path.startswith("/api/"):
+        return JSONResponse(error.body(), status_code=error.status_code, headers=headers)
+    return PlainTextResponse(f"Service unavailable: {error.message}.\n", status_code=error.status_code,
+                             headers=headers)
 
 
 def exception_handlers() -> dict[Any, Any]:
@@ -128,7 +164,11 @@ def exception_handlers() -> dict[Any, Any]:
     import redis.exceptions
 
     handlers: dict[Any, Any] = {ApiError: api_error_handler, HTTPException: http_error_handler}
-    for unavailable in (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, redis.exceptions.ConnectionError,
-                        redis.exceptions.TimeoutError, ConnectionError):
+    # Starlette picks the handler by the exception's class, nearest first: ApiError and
+    # HTTPException are not among these. OSError covers ConnectionError, FileNotFoundError and
+    # TimeoutError; the handler tells an outage from a bug (backing_service).
+    for unavailable in (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError,
+                        asyncpg.exceptions.OperatorInterventionError, redis.exceptions.ConnectionError,
+                        redis.exceptions.TimeoutError, OSError):
         handlers[unavailable] = unavailable_handler
     return handlers
