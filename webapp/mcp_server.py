@@ -168,8 +168,8 @@ def build_server(backend: Backend, *, budget: int, allow_crawl: bool, lifespan: 
                                        FORM_FIELDS, client="mcp")
             except ApiError as exc:
                 raise ToolError(exc.message) from None
-            return (f"job {row['id']}: {row['status']}, crawling {row['initial_url']} (at most {row['max_pages']} "
-                    f"pages). Ask job_status(job=\"{row['id']}\") until it has completed.")
+            return (f"job {row['id']}: {row['status']}, crawling {row['initial_url']}. "
+                    f"Ask job_status(job=\"{row['id']}\") until it has completed.")
 
     return server
 
