@@ -17,10 +17,11 @@ from spiders.library.sections import document_pages, site_name, split_sections
 
 logger = logging.getLogger(__name__)
 
-COLUMNS = ["job_id", "page_ordinal", "ordinal", "url", "page_title", "heading_path", "headings", "level",
+COLUMNS = ["job_id", "page_ordinal", "ordinal", "url", "page_title", "heading_path", "heading", "headings", "level",
            "body", "token_count"]
 # Matches are marked «like this»: marks that docs rarely contain, unlike Markdown's ** (the web page turns them into <mark>).
 HEADLINE = "MaxFragments=2, MinWords=8, MaxWords=30, FragmentDelimiter=\" … \", StartSel=«, StopSel=»"
+SNIPPET_SOURCE_CHARS = 4000  # a snippet comes from the section's start: ts_headline's cost grows with the text
 # The jobs a search reads by default: the newest completed, indexed job of each site.
 NEWEST_PER_SITE = (
     "SELECT DISTINCT ON (site_name) id, site_name, site_version FROM crawl_jobs"
@@ -28,13 +29,20 @@ NEWEST_PER_SITE = (
     " ORDER BY site_name, completed_at DESC")
 
 
+TERMS_OF_JOB = (
+    "INSERT INTO library_terms (word, sections)"
+    " SELECT word, ndoc FROM ts_stat(format('SELECT search FROM library_sections WHERE job_id = %L', $1::uuid))"
+    " ON CONFLICT (word) DO UPDATE SET sections = library_terms.sections + excluded.sections")
+
+
 def section_records(job_id: UUID, markdown: str) -> list[tuple]:
     """The rows of `library_sections` for a job's document (CPU only: run it off the event loop)."""
     records = []
     for page_ordinal, page in enumerate(document_pages(markdown)):
         for ordinal, section in enumerate(split_sections(page.title, page.body)):
-            records.append((job_id, page_ordinal, ordinal, page.url, page.title, list(section.heading_path),
-                            " ".join(section.heading_path[1:]), section.level, section.text, section.token_count))
+            path = section.heading_path
+            records.append((job_id, page_ordinal, ordinal, page.url, page.title, list(path), path[-1],
+                            " ".join(path[:-1]), section.level, section.text, section.token_count))
     return records
 
 
@@ -54,6 +62,9 @@ def url_variants(url: str) -> list[str]:
 
 
 class LibraryStore:
+    # a long section (an API reference page) holds many words by sheer size: its rank is divided by its length
+    rank = "ts_rank(s.search, q.query, 0) / sqrt(10 + s.token_count)"
+
     def __init__(self, pool: Any):
         self.pool = pool
 
@@ -76,6 +87,7 @@ class LibraryStore:
             await conn.execute(
                 "UPDATE crawl_jobs SET site_name = coalesce(site_name, $2), library_indexed_at = now() WHERE id = $1",
                 job_id, site_name(url))
+            await conn.execute(TERMS_OF_JOB, job_id)
         return len(records)
 
     async def backfill(self) -> int:
@@ -143,37 +155,51 @@ class LibraryStore:
 
     async def search(self, query: str, *, site: str | None = None, job: UUID | None = None,
                      limit: int = 10) -> list[dict[str, Any]]:
-        """Sections ranked by relevance: every word first (websearch syntax); if that finds too few, any word."""
+        """Sections ranked by relevance: every word first (websearch syntax), then, while that finds too
+        few, every word but the commonest ones (a question rarely has all its words in one section)."""
         if job is not None or site is not None:
             jobs = [await self.resolve(site=site, job=job)]
         else:
             jobs = await self.pool.fetch(NEWEST_PER_SITE, None)
         labels = {row["id"]: row for row in jobs}
         ids = list(labels)
-        rows = await self._ranked(ids, query, limit, any_word=False)
-        if len(rows) < limit:
-            seen = {(r["job_id"], r["page_ordinal"], r["ordinal"]) for r in rows}
-            more = await self._ranked(ids, query, limit, any_word=True)
-            rows += [r for r in more if (r["job_id"], r["page_ordinal"], r["ordinal"]) not in seen][:limit - len(rows)]
-        return [{**dict(row), "site_name": labels[row["job_id"]]["site_name"],
-                 "site_version": labels[row["job_id"]]["site_version"]} for row in rows]
-
-    async def _ranked(self, job_ids: list[UUID], query: str, limit: int, *, any_word: bool) -> list[Any]:
-        if not job_ids:
+        if not ids:
             return []
-        tsquery = ("websearch_to_tsquery('english', $2)" if not any_word else
-                   "nullif(replace(websearch_to_tsquery('english', $2)::text, ' & ', ' | '), '')::tsquery")
-        # Rank first on the index's rows, then make snippets for the few rows shown (ts_headline re-parses text).
+        rows = list(await self._ranked(ids, "websearch_to_tsquery('english', $2)", query, limit))
+        if len(rows) < limit:
+            words = [row["word"] for row in await self.pool.fetch(
+                # words the library lacks go first, then the commonest
+                "SELECT t.word FROM unnest(tsvector_to_array(to_tsvector('english', $1))) AS t(word)"
+                " LEFT JOIN library_terms l ON l.word = t.word"
+                " ORDER BY coalesce(l.sections, 0) = 0 DESC, l.sections DESC", query)]
+            seen = {(r["job_id"], r["page_ordinal"], r["ordinal"]) for r in rows}
+            for dropped in range(1, len(words)):
+                kept = words[dropped:]
+                more = await self._ranked(ids, "(SELECT string_agg(quote_literal(w), ' & ') FROM unnest($2::text[]) w)"
+                                               "::tsquery", kept, limit, rank_words=words)
+                rows += [r for r in more if (r["job_id"], r["page_ordinal"], r["ordinal"]) not in seen]
+                seen.update((r["job_id"], r["page_ordinal"], r["ordinal"]) for r in more)
+                if len(rows) >= limit:
+                    break
+        return [{**dict(row), "site_name": labels[row["job_id"]]["site_name"],
+                 "site_version": labels[row["job_id"]]["site_version"]} for row in rows[:limit]]
+
+    async def _ranked(self, job_ids: list[UUID], tsquery: str, terms: Any, limit: int,
+                      rank_words: list[str] | None = None) -> list[Any]:
+        # Ranked against every word of the question (so a section with more of them comes first),
+        # matched with `tsquery`; snippets are made for the few rows shown (ts_headline re-parses text).
+        rank_query = ("(SELECT string_agg(quote_literal(w), ' | ') FROM unnest($5::text[]) w)::tsquery"
+                      if rank_words else "q.query")
         return await self.pool.fetch(
             f"WITH q AS (SELECT {tsquery} AS query),"
-            " hits AS (SELECT s.job_id, s.page_ordinal, s.ordinal, ts_rank(s.search, q.query, 1) AS rank"
+            f" hits AS (SELECT s.job_id, s.page_ordinal, s.ordinal, {self.rank.replace('q.query', rank_query)} AS rank"
             "          FROM library_sections s, q WHERE s.job_id = ANY($1::uuid[]) AND s.search @@ q.query"
             "          ORDER BY rank DESC, s.job_id, s.page_ordinal, s.ordinal LIMIT $3)"
             " SELECT h.job_id, h.page_ordinal, h.ordinal, h.rank, s.url, s.page_title, s.heading_path,"
-            "  s.token_count, ts_headline('english', s.body, q.query, $4) AS snippet"
+            f"  s.token_count, ts_headline('english', left(s.body, {SNIPPET_SOURCE_CHARS}), q.query, $4) AS snippet"
             " FROM hits h JOIN library_sections s USING (job_id, page_ordinal, ordinal), q"
             " ORDER BY h.rank DESC, h.job_id, h.page_ordinal, h.ordinal",
-            job_ids, query, limit, HEADLINE)
+            job_ids, terms, limit, HEADLINE, *([rank_words] if rank_words else []))
 
     async def outline(self, job_id: UUID) -> list[Any]:
         return await self.pool.fetch(

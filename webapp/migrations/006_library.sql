@@ -14,16 +14,27 @@ CREATE TABLE IF NOT EXISTS library_sections (
     url           text NOT NULL,
     page_title    text NOT NULL,
     heading_path  text[] NOT NULL,   -- page title first, this section's heading last
-    headings      text NOT NULL,     -- heading_path below the title, as text (what the index weighs as headings)
+    heading       text NOT NULL,     -- this section's own heading (the page title for the page's lead)
+    headings      text NOT NULL,     -- the page title and the headings above this section, as text
     level         integer NOT NULL,
     body          text NOT NULL,
     token_count   integer NOT NULL,
-    -- title hits weigh most (A), then heading hits (B), then the text (D)
+    -- a hit in the section's own heading weighs most (A), then in the page title and the headings
+    -- above it (B), then in its text (D): the title of a page is shared by all its sections, so it
+    -- cannot tell them apart
     search        tsvector GENERATED ALWAYS AS (
-                      setweight(to_tsvector('english', page_title), 'A')
+                      setweight(to_tsvector('english', heading), 'A')
                       || setweight(to_tsvector('english', headings), 'B')
                       || setweight(to_tsvector('english', body), 'D')) STORED,
     PRIMARY KEY (job_id, page_ordinal, ordinal)
 );
 CREATE INDEX IF NOT EXISTS library_sections_search ON library_sections USING gin (search);
 CREATE INDEX IF NOT EXISTS library_sections_page ON library_sections (job_id, url);
+
+-- How many sections hold each word (summed over jobs as they are indexed): a search that finds nothing
+-- with every word drops the commonest words first. Approximate by design (re-indexing adds again):
+-- only the words' order of frequency is used.
+CREATE TABLE IF NOT EXISTS library_terms (
+    word      text PRIMARY KEY,
+    sections  bigint NOT NULL
+);
