@@ -156,7 +156,7 @@ def build_server(backend: Backend, *, budget: int, allow_crawl: bool, lifespan: 
 
             Returns the new job's id at once; follow it with job_status, then search_docs or get_outline.
             """
-            from webapp.validation import FORM_FIELDS
+            from spiders.jobs.options import FORM
             from webapp.views.jobs import create_job
 
             if backend.state is None:
@@ -165,7 +165,7 @@ def build_server(backend: Backend, *, budget: int, allow_crawl: bool, lifespan: 
                     "quality_threshold": quality_threshold, "scope": scope, "render": render}
             try:
                 row = await create_job(backend.state, {k: v for k, v in data.items() if v is not None},
-                                       FORM_FIELDS, client="mcp")
+                                       FORM, client="mcp")
             except ApiError as exc:
                 raise ToolError(exc.message) from None
             return (f"job {row['id']}: {row['status']}, crawling {row['initial_url']}. "
