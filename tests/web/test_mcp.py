@@ -71,6 +71,10 @@ def library(redis_prefix, tmp_path_factory):
         created = httpx.post(f"{server.url}/api/v3/jobs", json={"url": library_site(site), "maxPages": 10}, timeout=10)
         job_id = created.json()["data"]["jobId"]
         wait_completed(server, job_id)
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{server.url}/api/v3/jobs/{job_id}/outline", timeout=5).status_code != 200:
+            assert time.monotonic() < deadline, "the completed job never reached the library"
+            time.sleep(0.05)  # indexed right after completing, in the server process
         yield server, env, site, job_id
     finally:
         code = server.stop()
