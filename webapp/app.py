@@ -7,10 +7,12 @@ launcher was passed in (tests) or crawls are off.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
@@ -22,8 +24,9 @@ from starlette.templating import Jinja2Templates
 from webapp.guards.csrf import CsrfTokens
 from webapp.guards.errors import exception_handlers
 from webapp.guards.security import BodyLimitMiddleware, SecurityHeadersMiddleware, http_href
+from webapp.mcp_server import Backend, HttpEndpoint, serve_http
 from webapp.settings import Settings
-from webapp.views import api, maintenance, pages
+from webapp.views import api, library, maintenance, pages
 from webapp.views.metrics import Metrics, metrics_endpoint
 
 logger = logging.getLogger(__name__)
@@ -32,10 +35,18 @@ TEMPLATES_DIR = ROOT / "templates"
 STATIC_DIR = ROOT / "static"
 
 
-def routes() -> list[Any]:
+def routes(mcp_endpoint: Any = None) -> list[Any]:
     job = "/api/v3/jobs/{job_id}"
     return [
         Route("/", pages.index, name="index"),
+        Route("/search", library.search_page, name="search_page"),
+        Route("/library/{job_id}/page", library.page_view, name="library_page"),
+        Route("/api/v3/search", library.search, name="api_search"),
+        Route("/api/v3/sites", library.sites, name="api_sites"),
+        Route(job + "/outline", library.outline, name="api_outline"),
+        Route(job + "/pages", library.page, name="api_page"),
+        Route(job + "/sections", library.section, name="api_section"),
+        *([Route("/mcp", mcp_endpoint, methods=["GET", "POST", "DELETE"], name="mcp")] if mcp_endpoint else []),
         Route("/jobs", pages.submit, methods=["POST"], name="submit"),
         Route("/jobs/{job_id}", pages.job_page, name="job_page"),
         Route("/jobs/{job_id}/events", pages.job_events, name="job_events"),
@@ -52,6 +63,17 @@ def routes() -> list[Any]:
         Route("/metrics", metrics_endpoint, name="metrics"),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
+
+
+async def _backfill(library_store: Any) -> None:
+    """Index the jobs that completed before the library existed (or whose indexing failed)."""
+    try:
+        if indexed := await library_store.backfill():
+            logger.info("library: %d completed jobs indexed", indexed)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logger.exception("library: the backfill failed; it runs again at the next start")
 
 
 def crochet_launcher(settings: Settings) -> Any:
@@ -73,6 +95,7 @@ def create_app(settings: Settings | None = None, *, launcher: Any = None) -> Sta
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         from spiders.jobs.events import EventPublisher, connect_redis
         from spiders.jobs.store import JobStore, create_pool
+        from spiders.library.store import LibraryStore
         from webapp.migrate import migrate_url
 
         applied = await migrate_url(settings.database_url)
@@ -86,18 +109,24 @@ def create_app(settings: Settings | None = None, *, launcher: Any = None) -> Sta
         owned = own_launcher is not None
         if owned:
             await jobs_launcher.start()
+        library_store = LibraryStore(pool)
+        backfill = asyncio.create_task(_backfill(library_store))
         try:
             if jobs_launcher is not None and not owned:
                 # An app's own runner claims these itself (spiders/jobs/runner.py); a launcher
                 # handed in is given the jobs nobody runs: new ones, and ones to resume.
                 for job_id in await store.claimable_ids():
                     jobs_launcher.submit(job_id)
-            yield {
+            state = {
                 "settings": settings, "store": store, "redis": redis, "templates": templates,
                 "publisher": EventPublisher(redis, settings.redis_prefix, settings.stream_maxlen, settings.stream_ttl),
-                "launcher": jobs_launcher, "metrics": metrics, "csrf": csrf_tokens,
+                "launcher": jobs_launcher, "metrics": metrics, "csrf": csrf_tokens, "library": library_store,
             }
+            backend = Backend(library_store, SimpleNamespace(**state))
+            async with serve_http(mcp_endpoint, backend, settings):
+                yield state
         finally:
+            backfill.cancel()
             if owned:
                 await jobs_launcher.stop()
             await redis.aclose()
@@ -107,7 +136,8 @@ def create_app(settings: Settings | None = None, *, launcher: Any = None) -> Sta
     csrf_tokens = CsrfTokens(settings.secret_key or secrets.token_urlsafe(32))
     middleware = [Middleware(SecurityHeadersMiddleware),
                   Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)]
-    app = Starlette(routes=routes(), lifespan=lifespan, exception_handlers=exception_handlers(),
+    mcp_endpoint = HttpEndpoint(settings.mcp_token)
+    app = Starlette(routes=routes(mcp_endpoint), lifespan=lifespan, exception_handlers=exception_handlers(),
                     middleware=middleware)
     templates.env.filters["http_href"] = http_href
     # Links are paths, not absolute URLs: right behind any proxy, whatever the Host header says.

@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     from webapp.worker import add_worker_command
 
     add_worker_command(commands)
+    from webapp.mcp_server import add_mcp_command
+
+    add_mcp_command(commands)
     return parser
 
 

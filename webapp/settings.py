@@ -113,6 +113,10 @@ class Settings:
     trust_proxy: int = 0  # proxies in front whose X-Forwarded-For entries name the client; 0: the peer address
     secret_key: str = ""  # signs the forms' CSRF tokens; empty: a random key per process
     crawl_settings: dict[str, Any] = field(default_factory=dict)  # Scrapy settings layered on each job
+    # The library (search API and MCP server)
+    mcp_token: str = ""  # POST /mcp needs `Authorization: Bearer <token>`; refused while unset
+    mcp_crawl: bool = False  # whether /mcp offers crawl_site; off: read-only (`docspasta mcp` has its own flag)
+    answer_tokens: int = 8000  # the most tokens a library answer holds: the default and the cap of max_tokens
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -153,6 +157,9 @@ class Settings:
             trust_proxy=_proxies(env, "DOCSPASTA_TRUST_PROXY"),
             secret_key=env.get("DOCSPASTA_SECRET_KEY", ""),
             crawl_settings=crawl_settings,
+            mcp_token=env.get("DOCSPASTA_MCP_TOKEN", ""),
+            mcp_crawl=_bool(env, "DOCSPASTA_MCP_CRAWL", cls.mcp_crawl),
+            answer_tokens=_int(env, "DOCSPASTA_ANSWER_TOKENS", cls.answer_tokens, 500, 1_000_000),
         )
 
     @property

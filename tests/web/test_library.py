@@ -1,0 +1,179 @@
+"""The library over HTTP: a real crawl of a fixture site, then search, outline, pages, sections and the search page."""
+from __future__ import annotations
+
+import dataclasses
+import re
+import uuid
+
+import pytest_twisted
+from starlette.testclient import TestClient
+
+from tests.sitefixture import Reply, page
+from tests.web.conftest import D, call, sql, wait_until
+from webapp.app import create_app
+
+LINKS = ["install.html", "config.html", "errors.html"]
+PAGES = {
+    "install.html": ("Installation", """
+        <p>DocsPasta's example library installs from the package index with one command on every platform.</p>
+        <h2>Requirements</h2><p>You need a recent interpreter and a compiler for the native speedups.</p>
+        <h2>Installing on Windows</h2><p>On Windows the installer registers the launcher in the registry
+        so that the command works from any console window.</p>"""),
+    "config.html": ("Configuration", """
+        <p>The library reads its configuration from a file and from environment variables at start-up.</p>
+        <h2>Environment variables</h2><p>Every setting can be given as an environment variable.</p>
+        <h3>Timeouts</h3><p>The <code>LIB_TIMEOUT</code> variable sets how many seconds a request may take
+        before the client gives up and raises a timeout error to the caller.</p>
+        <h2>Configuration files</h2>""" + "".join(
+        f"<p>Paragraph {n} of the file format: keys, sections, quoting rules and comments, described in "
+        "enough words to make the page long enough to be cut by a small token budget.</p>" for n in range(40))),
+    "errors.html": ("Failures", """
+        <p>Errors raised by the library all derive from one base class, so that a single except clause
+        catches every failure the library reports, while the subclasses say what went wrong.</p>
+        <h2>Retrying failed requests</h2><p>A failed request is retried with exponential backoff, three
+        attempts by default, before the error reaches your code. The delay doubles after each attempt
+        and a little random jitter keeps many clients from retrying at the same moment.</p>
+        <pre><code class="language-python">client = Client(retries=5)\nclient.fetch("/items")</code></pre>"""),
+}
+
+
+def library_site(site) -> str:
+    site.add_page(D, "Library documentation", *LINKS)
+    for path, (title, body) in PAGES.items():
+        site.add(D + path, Reply(body=page(title, *LINKS, body=body)))
+    return site.url(D)
+
+
+@pytest_twisted.inlineCallbacks
+def crawl(web, job_runner, url):
+    response = yield call(web.post, "/api/v3/jobs", json={"url": url, "maxPages": 10, "maxDepth": 2})
+    assert response.status_code == 201, response.text
+    job_id = response.json()["data"]["jobId"]
+    yield wait_until(lambda: web.get(f"/api/v3/jobs/{job_id}").json()["data"]["status"] == "completed", 60)
+    yield wait_until(lambda: uuid.UUID(job_id) not in job_runner.active(), 60)
+    # indexed right after the job completes, before job_completed goes out
+    yield wait_until(lambda: web.get(f"/api/v3/jobs/{job_id}/outline").status_code == 200, 30)
+    return job_id
+
+
+@pytest_twisted.inlineCallbacks
+def test_a_completed_job_is_searchable_by_section_with_heading_paths_and_snippets(web, job_runner, site):
+    job_id = yield crawl(web, job_runner, library_site(site))
+    response = yield call(web.get, "/api/v3/search", params={"q": "request timeout seconds"})
+    assert response.status_code == 200, response.text
+    results = response.json()["data"]["results"]
+    top = results[0]
+    assert top["headingPath"] == ["Configuration", "Environment variables", "Timeouts"]
+    assert top["url"] == site.url(D + "config.html") and top["jobId"] == job_id
+    assert top["site"] == f"127.0.0.1:{site.port}/docs" and top["tokenCount"] > 10
+    assert "«timeout»" in top["snippet"].lower() or "«seconds»" in top["snippet"]
+
+    title_hit = (yield call(web.get, "/api/v3/search", params={"q": "retrying"})).json()["data"]["results"][0]
+    assert title_hit["headingPath"] == ["Failures", "Retrying failed requests"]
+    windows = (yield call(web.get, "/api/v3/search", params={"q": "windows registry", "limit": "1"})).json()["data"]
+    assert [hit["headingPath"][-1] for hit in windows["results"]] == ["Installing on Windows"]
+
+    sites = (yield call(web.get, "/api/v3/sites")).json()["data"]
+    assert [(s["site"], s["jobId"], s["pages"]) for s in sites] == [(f"127.0.0.1:{site.port}/docs", job_id, 4)]
+    narrowed = yield call(web.get, "/api/v3/search", params={"q": "timeout", "site": sites[0]["site"]})
+    assert narrowed.json()["data"]["results"]
+
+
+@pytest_twisted.inlineCallbacks
+def test_outline_page_and_section_answer_within_max_tokens_and_say_what_they_left_out(web, job_runner, site):
+    job_id = yield crawl(web, job_runner, library_site(site))
+    outline = (yield call(web.get, f"/api/v3/jobs/{job_id}/outline")).json()["data"]
+    titles = [p["title"] for p in outline["pages"]]
+    assert titles[0] == "Library documentation" and set(titles[1:]) == {"Installation", "Configuration",
+                                                                          "Failures"}
+    config = next(p for p in outline["pages"] if p["title"] == "Configuration")
+    assert [s["headingPath"][1:] for s in config["sections"]] == [
+        [], ["Environment variables"], ["Environment variables", "Timeouts"], ["Configuration files"]]
+    assert config["tokenCount"] == sum(s["tokenCount"] for s in config["sections"]) > 800
+
+    url = site.url(D + "config.html")
+    whole = (yield call(web.get, f"/api/v3/jobs/{job_id}/pages", params={"url": url})).json()["data"]
+    assert not whole["truncated"] and whole["leftOut"] is None and "Paragraph 39" in whole["markdown"]
+    cut = (yield call(web.get, f"/api/v3/jobs/{job_id}/pages", params={"url": url, "max_tokens": "200"})).json()["data"]
+    assert cut["truncated"] and cut["tokenCount"] <= 200 < cut["totalTokens"]
+    assert re.search(r"\[truncated: \d+ of \d+ tokens shown; \d+ more block\(s\) left out", cut["leftOut"])
+    assert "Paragraph 39" not in cut["markdown"]
+
+    section = (yield call(web.get, f"/api/v3/jobs/{job_id}/sections",
+                          params={"url": url, "heading": "Environment variables > Timeouts"})).json()["data"]
+    assert section["headingPath"] == ["Configuration", "Environment variables", "Timeouts"]
+    assert "LIB_TIMEOUT" in section["markdown"] and "Configuration files" not in section["markdown"]
+    by_last = (yield call(web.get, f"/api/v3/jobs/{job_id}/sections", params={"url": url, "heading": "timeouts"}))
+    assert by_last.json()["data"]["headingPath"] == section["headingPath"]
+
+
+@pytest_twisted.inlineCallbacks
+def test_bad_library_parameters_get_the_apis_4xx_shape(web, job_runner, site):
+    job_id = yield crawl(web, job_runner, library_site(site))
+    url = site.url(D + "config.html")
+    cases = [
+        ("/api/v3/search", {}, 422, "q"),
+        ("/api/v3/search", {"q": "  "}, 422, "q"),
+        ("/api/v3/search", {"q": "x" * 501}, 422, "q"),
+        ("/api/v3/search", {"q": "timeout", "limit": "0"}, 422, "limit"),
+        ("/api/v3/search", {"q": "timeout", "limit": "ten"}, 422, "limit"),
+        ("/api/v3/search", {"q": "timeout", "sort": "date"}, 422, "sort"),
+        ("/api/v3/search", {"q": "timeout", "job": "nope"}, 422, "job"),
+        ("/api/v3/search", {"q": "timeout", "site": "no.such.site"}, 404, "site"),
+        ("/api/v3/search", {"q": "timeout", "job": str(uuid.uuid4())}, 404, "job"),
+        (f"/api/v3/jobs/{job_id}/pages", {}, 422, "url"),
+        (f"/api/v3/jobs/{job_id}/pages", {"url": url, "max_tokens": "5"}, 422, "max_tokens"),
+        (f"/api/v3/jobs/{job_id}/pages", {"url": url, "max_tokens": "10000000"}, 422, "max_tokens"),
+        (f"/api/v3/jobs/{job_id}/pages", {"url": site.url("/nowhere.html")}, 404, "url"),
+        (f"/api/v3/jobs/{job_id}/sections", {"url": url}, 422, "heading"),
+        (f"/api/v3/jobs/{job_id}/sections", {"url": url, "heading": "No such heading"}, 404, "heading"),
+        (f"/api/v3/jobs/{uuid.uuid4()}/outline", {}, 404, "jobId"),
+        ("/api/v3/jobs/not-a-uuid/outline", {}, 404, "jobId"),
+    ]
+    for path, params, status, field in cases:
+        response = yield call(web.get, path, params=params)
+        body = response.json()
+        assert response.status_code == status, (path, params, body)
+        assert body["success"] is False and body["error"] and body.get("field") == field, (path, params, body)
+    pending = (yield call(web.post, "/api/v3/jobs", json={"url": site.url("/slow/")})).json()["data"]["jobId"]
+    response = yield call(web.get, f"/api/v3/jobs/{pending}/outline")
+    assert response.status_code == 409 and response.json()["field"] == "status", response.text
+
+
+@pytest_twisted.inlineCallbacks
+def test_the_web_page_searches_the_library_and_links_each_result_to_its_page(web, job_runner, site):
+    job_id = yield crawl(web, job_runner, library_site(site))
+    home = yield call(web.get, "/")
+    assert 'action="/search"' in home.text and 'name="q"' in home.text
+    response = yield call(web.get, "/search", params={"q": "exponential backoff"})
+    assert response.status_code == 200
+    # (other tests' sites are in this database's library too)
+    link = re.search(rf'<a href="(/library/{job_id}/page\?url=[^"]+)">Failures › Retrying failed requests</a>',
+                     response.text)
+    assert link, response.text
+    assert "<mark>backoff</mark>" in response.text
+    fragment = yield call(web.get, "/search", params={"q": "exponential backoff"}, headers={"HX-Request": "true"})
+    assert "<html" not in fragment.text and "Retrying failed requests" in fragment.text
+    detail = yield call(web.get, link.group(1).replace("&amp;", "&"))
+    assert detail.status_code == 200 and "Client(retries=5)" in detail.text
+    nothing = yield call(web.get, "/search", params={"q": "zyzzyva"})
+    assert "Nothing in the library matches" in nothing.text
+
+
+@pytest_twisted.inlineCallbacks
+def test_jobs_completed_before_the_library_existed_are_indexed_at_start_up(web, job_runner, site, settings,
+                                                                         database_url):
+    job_id = yield crawl(web, job_runner, library_site(site))
+    sql(database_url, "DELETE FROM library_sections WHERE job_id = $1", uuid.UUID(job_id))
+    sql(database_url, "UPDATE crawl_jobs SET library_indexed_at = NULL, site_name = NULL WHERE id = $1",
+        uuid.UUID(job_id))
+    before = yield call(web.get, "/api/v3/search", params={"q": "timeout", "job": job_id})
+    assert before.status_code == 409, "not in the library"
+
+    def restart_and_search():
+        with TestClient(create_app(dataclasses.replace(settings, run_crawls=False))) as client:
+            response = client.get("/api/v3/search", params={"q": "timeout", "job": job_id})
+            return response.status_code == 200 and response.json()["data"]["results"]
+
+    found = yield wait_until(restart_and_search, 30)
+    assert found[0]["jobId"] == job_id and found[0]["headingPath"][-1] == "Timeouts"
