@@ -18,6 +18,7 @@ _COLON_SEP = re.compile(r"(?<=\w):\s+")
 _HEADING = re.compile(r"^(#{1,6}) +(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_WORDS = re.compile(r"\w+")
 _HEAD_LINES = 60  # a title further down than this is not the page's title
 
 
@@ -58,7 +59,14 @@ def _meta(doc: etree._Element, prop: str) -> str:
 def _same(a: str, b: str) -> bool:
     """The same title, or one a little longer than the other ("Tasks" is not "Periodic Tasks")."""
     short, long = sorted((plain(a), plain(b)), key=len)
-    return bool(short) and (short == long or (short in long and len(short) >= 0.6 * len(long)))
+    if not short:
+        return False
+    if short == long or (short in long and len(short) >= 0.6 * len(long)):
+        return True
+    # the same words, numbered or labelled otherwise ("8. Regular expressions" and
+    # "Chapter 8 - Regular expressions")
+    few, many = sorted((set(_WORDS.findall(short)), set(_WORDS.findall(long))), key=len)
+    return len(few) >= 2 and few <= many and len(few) >= 0.6 * len(many)
 
 
 def _names_a_heading(segments: list[str], headings: list[tuple[int, int, str]]) -> bool:
