@@ -84,9 +84,16 @@ def _block_key(block: str) -> str | None:
     if block.startswith(("#", "```", "~~~", "|")):
         return None
     text = " ".join(MARKDOWN_LINK.sub(r"\1", block).split())
-    if len(text.split()) < 4:  # short labels ("Parameters:") repeat legitimately
+    if len(text.split()) < 4 and not _is_link_bar(block):  # short labels ("Parameters:") repeat legitimately
         return None
     return text
+
+
+def _is_link_bar(block: str) -> bool:
+    """A short block of links and little else: a navigation bar ("[ << ] [Top] [Contents]")."""
+    links = MARKDOWN_LINK.findall(block)
+    rest = MARKDOWN_LINK.sub("", block)
+    return bool(links) and len(re.findall(r"\w+", rest)) <= 1
 
 
 def boilerplate_blocks(markdowns: Sequence[str], *, min_share: float = 0.6, min_pages: int = 4) -> set[str]:

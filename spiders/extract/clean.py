@@ -131,7 +131,18 @@ def _is_main_content(el: HtmlElement, main_words: int) -> bool:
     return bool(_TOC_CLASS_RX.search(el.get("class") or "")) and len(text_of(el).split()) >= 0.5 * main_words
 
 
+def _is_local_toc(el: HtmlElement) -> bool:
+    """A list of links to this page's own sections and nothing else (POD's index, a page TOC)."""
+    links = el.xpath(".//a")
+    if len(links) < 3 or any(not (a.get("href") or "").startswith("#") for a in links):
+        return False
+    return len(text_of(el).split()) <= sum(len(text_of(a).split()) for a in links) + len(links)
+
+
 def clean_main(main: HtmlElement) -> None:
+    for lst in main.xpath("./ul | ./ol | ./*/ul | ./*/ol"):
+        if lst.getparent() is not None and _is_local_toc(lst) and len(text_of(lst).split()) < 0.5 * len(text_of(main).split()):
+            drop_element(lst)
     main_words = len(text_of(main).split())
     for el in _to_remove(main):
         if _is_main_content(el, main_words):

@@ -18,7 +18,7 @@ from spiders.extract import main as em
 from spiders.extract.clean import clean_main, expand_tabs
 from spiders.extract.markdown import MarkdownConverter
 from spiders.extract.quality import generated_kind, score
-from spiders.extract.titles import read_title
+from spiders.extract.titles import read_title, title_from_url
 from spiders.extract.toc import toc_links
 from spiders.extract.tokens import count_tokens
 
@@ -74,6 +74,8 @@ def extract_page(html: str | bytes, url: str) -> ExtractedPage:
             markdown = f"# {heading}\n\n{markdown}".rstrip()
     titled = read_title(doc, markdown)
     title, markdown = titled.title, titled.markdown
+    if not title and (title := title_from_url(url)) and markdown.strip():
+        markdown = f"# {title}\n\n{markdown}".rstrip()
     quality, reasons, words = score(markdown, title)
     return ExtractedPage(title, markdown, quality, reasons, words, count_tokens(markdown),
                          toc, _description(markdown), titled.site_name, titled.head_title,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
@@ -17,6 +18,7 @@ _COLON_SEP = re.compile(r"(?<=\w):\s+")
 _HEADING = re.compile(r"^(#{1,6}) +(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_WORDS = re.compile(r"\w+")
 _HEAD_LINES = 60  # a title further down than this is not the page's title
 
 
@@ -57,7 +59,14 @@ def _meta(doc: etree._Element, prop: str) -> str:
 def _same(a: str, b: str) -> bool:
     """The same title, or one a little longer than the other ("Tasks" is not "Periodic Tasks")."""
     short, long = sorted((plain(a), plain(b)), key=len)
-    return bool(short) and (short == long or (short in long and len(short) >= 0.6 * len(long)))
+    if not short:
+        return False
+    if short == long or (short in long and len(short) >= 0.6 * len(long)):
+        return True
+    # the same words, numbered or labelled otherwise ("8. Regular expressions" and
+    # "Chapter 8 - Regular expressions")
+    few, many = sorted((set(_WORDS.findall(short)), set(_WORDS.findall(long))), key=len)
+    return len(few) >= 2 and few <= many and len(few) >= 0.6 * len(many)
 
 
 def _names_a_heading(segments: list[str], headings: list[tuple[int, int, str]]) -> bool:
@@ -90,6 +99,13 @@ def read_title(doc: etree._Element, markdown: str) -> PageTitle:
             chosen = None  # an h2 that <title> does not name is a section, not the page
         elif chosen is not None and chosen[1] > 2:
             chosen = None
+    if chosen is not None and plain(chosen[2]) == "name" and (named := _name_line(lines, chosen[0])):
+        # A manual page (man, POD): its NAME section's one line ("rt-crontool - a tool to act
+        # on tickets") is the page's title.
+        line_index, name = named
+        lines[chosen[0]], lines[line_index] = "# " + name, None
+        markdown = re.sub(r"\n{3,}", "\n\n", "\n".join(line for line in lines if line is not None)).strip("\n")
+        return PageTitle(plain_text(name), markdown, site, head_title)
     if chosen is not None:
         index, level, text = chosen
         title = " ".join(plain_text(text).split())
@@ -108,6 +124,31 @@ def read_title(doc: etree._Element, markdown: str) -> PageTitle:
     return PageTitle(title, markdown, site, head_title)
 
 
+def _name_line(lines: list[str], heading: int) -> tuple[int, str] | None:
+    """The paragraph line right under a NAME heading, if it is one short line."""
+    for i in range(heading + 1, min(len(lines), heading + 6)):
+        line = lines[i].strip()
+        if not line:
+            continue
+        if line.startswith(("#", "```", "~~~", "|", "- ", "* ", ">")) or len(line) > 160 \
+                or (i + 1 < len(lines) and lines[i + 1].strip()):
+            return None
+        return i, line
+    return None
+
+
 def plain_text(text: str) -> str:
     """A heading's text as a title: its link texts, without code marks."""
     return _LINK.sub(r"\1", text).replace("`", "").strip()
+
+
+def title_from_url(url: str) -> str:
+    """A page that names itself nowhere is known by its file name ("README.MariaDB")."""
+    path = urlsplit(url).path.rstrip("/")
+    name = unquote(path.rsplit("/", 1)[-1])
+    for suffix in (".html", ".htm", ".xhtml", ".php", ".aspx"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    if name.lower() in ("", "index"):
+        name = unquote(path.rsplit("/", 2)[-2]) if path.count("/") >= 2 else ""
+    return " ".join(name.replace("_", " ").split())

@@ -134,3 +134,38 @@ def test_hash_routes_are_distinct_pages():
     doc = assemble_document(pages, source_url=BASE + "index.html#/")
     assert [p["title"] for p in doc.included] == ["Home", "Quickstart", "FAQ"]
     assert "pip install pastry" in doc.markdown
+
+
+def test_the_document_is_titled_with_the_sites_own_name():
+    pages = [dict(p, site_name="Example 2.0 documentation") for p in site()]
+    doc = assemble_document(pages, source_url=BASE + "index.html")
+    assert doc.markdown.startswith("# Example 2.0 documentation\n")
+
+
+def test_a_title_most_pages_share_is_the_sites_header_and_each_page_gets_its_own():
+    # a theme's header H1 inside the main content: every page's first heading is the site's name
+    pages = [dict(page(f"p{i}.html", "Acme Docs", f"## Topic {i}\n\nText about topic {i} and more."),
+                  head_title=f"Topic {i}" if i % 2 else "") for i in range(6)]
+    doc = assemble_document(pages, source_url=BASE + "p0.html")
+    titles = [p["title"] for p in doc.included]
+    assert titles == [f"Topic {i}" for i in range(6)]  # from <title>, else the next heading
+    assert "## Acme Docs" not in doc.markdown and "# Acme Docs\n" not in doc.markdown.split("## Contents")[1]
+
+
+def test_a_pages_second_h1_nests_under_its_page_heading():
+    body = demote_headings("# Install\n\nText.\n\n# Upgrade\n\nMore.\n\n## Notes\n\nx", "Install")
+    assert body == "Text.\n\n### Upgrade\n\nMore.\n\n#### Notes\n\nx"
+
+
+def test_generated_pages_are_left_out_with_their_own_reason():
+    pages = site() + [dict(page("genindex.html", "Index", "[A](a.html) [B](b.html)"), generated="general index")]
+    doc = assemble_document(pages, source_url=BASE + "index.html", quality_threshold=0)
+    assert (BASE + "genindex.html", "generated page (general index): used to find pages, not content") in \
+        [(p["url"], why) for p, why in doc.dropped]
+
+
+def test_a_navigation_bar_of_short_links_on_every_page_is_chrome():
+    bar = "[ [<<](prev.html) ] [ [>>](next.html) ] [[Top](toc.html)]"
+    pages = [page(f"p{i}.html", f"Page {i}", f"{bar}\n\nReal text of page {i}, worth reading.") for i in range(5)]
+    doc = assemble_document(pages, source_url=BASE + "p0.html")
+    assert "[<<]" not in doc.markdown and "Real text of page 3" in doc.markdown

@@ -10,7 +10,10 @@ URL = "https://docs.example.test/guide/page.html"
 
 
 def md(body: str, head: str = "") -> str:
-    return extract_page(f"<html><head>{head}</head><body>{body}</body></html>", URL).markdown
+    """The Markdown of a page fragment, without the title line a page with no title of its own
+    gets from its URL ("# page"): these tests are about the body."""
+    out = extract_page(f"<html><head>{head}</head><body>{body}</body></html>", URL).markdown
+    return out.removeprefix("# page\n\n")
 
 
 @pytest.mark.parametrize("html,lang", [
@@ -169,11 +172,87 @@ def test_toc_links_in_sidebar_order():
 
 def test_empty_and_broken_input():
     assert extract_page("", URL).markdown == ""
-    assert extract_page(b"<html><body><p>unclosed <b>bold", URL).markdown == "unclosed **bold**"
+    assert extract_page(b"<html><body><p>unclosed <b>bold", URL).markdown == "# page\n\nunclosed **bold**"
     assert extract_page('<?xml version="1.0" encoding="utf-8"?><html><body><main><p>x</p></main></body></html>',
-                        URL).markdown == "x"
+                        URL).markdown == "# page\n\nx"
 
 
 def test_inline_code_with_backticks_never_opens_a_fence():
     out = md("<main><p>first line<br><code>The ``::`` may be tacked on</code></p></main>")
     assert out == "first line\n`The ``::`` may be tacked on`"
+
+
+def test_what_the_page_hides_from_readers_is_not_content():
+    out = md("""<main><h1>T</h1><div class="searchtip">Search tips: use quotes</div>
+      <p>Visible text here.</p><p hidden>Hidden by attribute.</p><span aria-hidden="true">icon</span>
+      <p style="display: none">Hidden inline.</p>
+      <div role="tabpanel" hidden><p>An inactive tab is still content.</p></div></main>""",
+             head="<style>.searchtip { display:none } @media (max-width: 600px) { .wide { display: none } }</style>")
+    assert "Visible text here." in out and "An inactive tab is still content." in out
+    for hidden in ("Search tips", "Hidden by attribute", "icon", "Hidden inline"):
+        assert hidden not in out
+
+
+def test_inline_meaning_is_kept():
+    out = md("<main><h1>T</h1><p>from -(2<sup>7</sup>) to 2<sup>7</sup> - 1, H<sub>2</sub>O, press <kbd>Ctrl</kbd>, "
+             "<abbr title=\"HyperText Markup Language\">HTML</abbr>, <del>old</del>.</p></main>")
+    assert "-(2<sup>7</sup>) to 2<sup>7</sup> - 1, H<sub>2</sub>O, press <kbd>Ctrl</kbd>, " \
+           '<abbr title="HyperText Markup Language">HTML</abbr>, ~~old~~.' in out
+
+
+def test_icon_font_glyphs_are_dropped_from_labels():
+    out = md("<main><h1>T</h1><p><strong>\uf120 Shell</strong> and text.</p></main>")
+    assert "\uf120" not in out and "**Shell** and text." in out
+
+
+def test_code_language_through_nested_wrappers_and_hidden_lines_left_out():
+    out = md('<main><h1>T</h1><p>Example follows here.</p><pre><pre class="playground"><code class="language-rust">'
+             '<span class="boring">#![allow(unused)]\n</span><span class="boring">fn main() {\n</span>let x = 5;\n'
+             '<span class="boring">}</span></code></pre></pre></main>')
+    assert "```rust\nlet x = 5;\n```" in out and "allow(unused)" not in out
+
+
+def test_a_short_chapter_about_errors_is_not_a_soft_404():
+    text = "This chapter explains how the library reports errors and how to handle them well. " * 12
+    page = extract_page(f"<html><head><title>Error Handling — Lib</title></head><body><main><h1>Error Handling</h1>"
+                        f"<p>{text}</p></main></body></html>", URL)
+    assert not any("soft 404" in reason for reason in page.quality_reasons)
+    page = extract_page("<html><head><title>404 Not Found</title></head><body><main><h1>Page not found</h1>"
+                        "<p>Sorry, we could not find that page.</p></main></body></html>", URL)
+    assert any("soft 404" in reason for reason in page.quality_reasons)
+
+
+def test_the_title_is_the_pages_heading_not_the_sites():
+    page = extract_page("""<html><head><title>Install — Acme 2.0 documentation</title></head><body>
+      <div class="document"><h1>Acme 2.0 documentation</h1><p>Welcome here.</p>
+      <h2>Install</h2><p>Run the installer and follow what it says.</p><h3>Notes</h3><p>x</p></div></body></html>""", URL)
+    assert page.title == "Install" and page.site_name == "Acme 2.0 documentation"
+    assert page.markdown.startswith("Welcome here.\n\n# Install\n")
+
+
+def test_a_manual_pages_name_line_is_its_title_and_its_own_index_goes():
+    page = extract_page("""<ul id="index"><li><a href="#NAME">NAME</a></li><li><a href="#SYNOPSIS">SYNOPSIS</a></li>
+      <li><a href="#DESCRIPTION">DESCRIPTION</a></li></ul><h1 id="NAME">NAME</h1><p>rt-crontool - act on tickets</p>
+      <h1 id="SYNOPSIS">SYNOPSIS</h1><pre>rt-crontool --search</pre>""", URL)
+    assert page.title == "rt-crontool - act on tickets"
+    assert page.markdown.startswith("# rt-crontool - act on tickets\n\n# SYNOPSIS\n")
+
+
+def test_a_page_that_names_itself_nowhere_is_known_by_its_file_name():
+    page = extract_page("<pre>RT is an issue tracker.</pre>", "https://docs.example.test/README.MariaDB.html")
+    assert page.title == "README.MariaDB" and page.markdown.startswith("# README.MariaDB\n")
+
+
+@pytest.mark.parametrize("body,title,kind", [
+    ("".join(f"## {c}\n\n- [{c}1](x{c}.html)\n- [{c}2](y{c}.html)\n- [{c}3](z{c}.html)\n\n" for c in "ABCDEFGHIJK"), "Index",
+     "general index"),
+    ("Please activate JavaScript to enable the search functionality.", "Search", "search page"),
+    ("\n".join(f"- [Chapter {i}](c{i}.html)\n  - [Section {i}.1](c{i}.html#s1)" for i in range(25)), "Contents",
+     "table of contents"),
+    ("\n".join(f"- [Chapter {i}](c{i}.html): what chapter {i} teaches you about the system, in one line" for i in range(45)),
+     "Guide", None),
+])
+def test_generated_pages_are_recognised(body, title, kind):
+    from spiders.extract.quality import generated_kind
+
+    assert generated_kind(f"# {title}\n\n{body}", title) == kind
