@@ -1,5 +1,8 @@
-"""Golden tests: real pages saved from Debian -doc packages (trimmed), one per generator,
-compared exactly with the Markdown written for them (tests/golden/<generator>/<name>.md)."""
+"""Golden tests: pages saved from Debian -doc packages (trimmed, structure kept) and a few
+realistic synthetic ones (handwritten/, docusaurus/: marked in their first comment), compared
+exactly with the Markdown written for them by reading each page (tests/golden/<generator>/<name>.md).
+The expected files are never regenerated from the extractor: where it is wrong, the case is an
+xfail naming the defect (strict, so a fix turns it into a pass that must be unmarked)."""
 from __future__ import annotations
 
 import difflib
@@ -13,8 +16,31 @@ from spiders.extract.page import extract_page
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 PAGES = json.loads((GOLDEN / "pages.json").read_text())
 
+# Known extraction defects (issue 13), one line each; the expected Markdown stays as read.
+DEFECTS = {
+    "doxygen/group__opus__libinfo": "Doxygen member table (heading row inside) flattened into loose lines; "
+                                    "title keeps the project prefix of <title>; ◆ permalink kept; "
+                                    "signature table split into one line per cell",
+    "groff/msgcmp.1": "man page's jump list of section links kept above NAME; a <br> inside bold lost, "
+                      "joining the option group label to the option",
+    "javadoc11/Trim": "Javadoc 11: title taken from <title> and the h2 title demoted; layout lists "
+                      "rendered as nested bullets; table caption tabs kept; zero-width space made a space",
+    "mdbook/ch03-02-data-types": "title given as h2 becomes #, but the headings under it keep their "
+                                 "levels (# then ###: a level skipped)",
+    "qdoc/qml-qtsensors-gyroscope": "sidebar 'Contents' list emitted before the title; 'More...' jump link kept",
+    "texi2html/gettext_14": "texi2html navigation tables (top and bottom) and generator footer kept; "
+                            "title heading keeps its link back to the contents",
+    "texinfo-makeinfo/Scanner-Options": "makeinfo top navigation 'Next: ... Previous: ... Up: ...' kept; "
+                                        "title taken from <title> and the h2 title demoted",
+}
 
-@pytest.mark.parametrize("name", sorted(PAGES))
+
+def _cases():
+    return [pytest.param(name, marks=pytest.mark.xfail(reason=DEFECTS[name], strict=True))
+            if name in DEFECTS else name for name in sorted(PAGES)]
+
+
+@pytest.mark.parametrize("name", _cases())
 def test_golden_markdown(name):
     html = (GOLDEN / f"{name}.html").read_text(encoding="utf-8")
     expected = (GOLDEN / f"{name}.md").read_text(encoding="utf-8")
@@ -25,8 +51,40 @@ def test_golden_markdown(name):
         pytest.fail(f"{name}: Markdown differs from the golden file\n{diff[:4000]}")
 
 
-def test_golden_covers_six_generators():
-    assert len({name.split("/")[0] for name in PAGES}) >= 6
+def test_golden_covers_twenty_pages_of_fifteen_generators():
+    assert len(PAGES) >= 20
+    assert len({name.split("/")[0] for name in PAGES}) >= 15
+    assert set(DEFECTS) <= set(PAGES)
+
+
+def test_short_real_chapter_intro_is_not_a_soft_404():
+    """The Rust book's 'Error Handling' intro (~190 words of prose) is content, whatever its title says."""
+    name = "mdbook/ch09-00-error-handling"
+    page = extract_page((GOLDEN / f"{name}.html").read_text(encoding="utf-8"), PAGES[name])
+    assert not any("soft 404" in r or "error page" in r for r in page.quality_reasons), page.quality_reasons
+    assert page.quality >= 50, (page.quality, page.quality_reasons)
+
+
+GENERATED = {
+    "generated/sphinx-genindex": ("https://breathe.test/en/latest/genindex.html", "general index"),
+    "generated/sphinx-modindex": ("https://celery.test/en/latest/py-modindex.html", "module index"),
+    "generated/sphinx-search": ("https://breathe.test/en/latest/search.html", "search page"),
+    "generated/sphinx-contents": ("https://pytest.test/en/latest/contents.html", "table of contents"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GENERATED))
+def test_generated_pages_are_recognised(name):
+    url, kind = GENERATED[name]
+    page = extract_page((GOLDEN / f"{name}.html").read_text(encoding="utf-8"), url)
+    assert page.generated == kind
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_content_pages_are_not_generated(name):
+    """Every golden page is content, a section index with its one-line descriptions included."""
+    page = extract_page((GOLDEN / f"{name}.html").read_text(encoding="utf-8"), PAGES[name])
+    assert page.generated is None
 
 
 @pytest.mark.parametrize("name", sorted(PAGES))
