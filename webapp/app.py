@@ -17,6 +17,7 @@ from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.responses import FileResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -35,6 +36,12 @@ TEMPLATES_DIR = ROOT / "templates"
 STATIC_DIR = ROOT / "static"
 
 
+async def favicon(request: Any) -> FileResponse:
+    """Browsers and feed readers ask for /favicon.ico whatever the page links: the same icon."""
+    return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
 def routes(mcp_endpoint: Any = None) -> list[Any]:
     job = "/api/v3/jobs/{job_id}"
     return [
@@ -51,6 +58,8 @@ def routes(mcp_endpoint: Any = None) -> list[Any]:
         Route("/jobs/{job_id}", pages.job_page, name="job_page"),
         Route("/jobs/{job_id}/events", pages.job_events, name="job_events"),
         Route("/jobs/{job_id}/cancel", pages.cancel, methods=["POST"], name="job_cancel"),
+        Route("/jobs/{job_id}/pages/{page_id:int}", pages.page_detail, name="page_detail"),
+        Route("/favicon.ico", favicon, name="favicon"),
         Route("/api/v3/jobs", api.post_job, methods=["POST"], name="api_create"),
         Route("/api/v3/jobs", api.list_jobs, methods=["GET"], name="api_list"),
         Route("/api/v3/process", maintenance.process, methods=["POST"], name="api_process"),
@@ -60,6 +69,7 @@ def routes(mcp_endpoint: Any = None) -> list[Any]:
         Route(job + "/export.json", api.export_json, name="api_export"),
         Route(job + "/document.md", api.document_md, name="api_document"),
         Route(job + "/llms.txt", api.llms_txt, name="api_llms_txt"),
+        Route(job + "/llms-full.txt", api.llms_full_txt, name="api_llms_full_txt"),
         Route("/metrics", metrics_endpoint, name="metrics"),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

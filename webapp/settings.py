@@ -92,7 +92,7 @@ class Settings:
     max_depth_limit: int = 5
     stream_maxlen: int = STREAM_MAXLEN  # events kept per job stream (XADD MAXLEN ~)
     stream_ttl: int = STREAM_TTL  # seconds a job's stream lives after its last event
-    log_lines: int = 50  # per-URL log lines on the job page
+    log_lines: int = 100  # URLs per page of the job page's list
     recent_jobs: int = 20
     db_pool_size: int = 20  # uvicorn's pool: one connection per request in flight avoids queueing for one
     crawl_db_pool_size: int = 10  # the crawl side's pool (pipelines of every running job)

@@ -19,7 +19,7 @@ from uuid import UUID
 
 from spiders.crawl.urls import normalize_url
 from spiders.document.assemble import assemble_document
-from spiders.document.llms import render_llms_txt
+from spiders.document.llms import render_llms_full_txt, render_llms_txt
 from spiders.jobs.status import job_status
 from spiders.jobs.store import JobStore, create_pool
 
@@ -46,6 +46,16 @@ def build_outputs(pages: Sequence[Mapping[str, Any]], *, source_url: str, qualit
     doc = assemble_document(pages, source_url=source_url, quality_threshold=quality_threshold, partial=partial)
     llms_txt = render_llms_txt(doc, source_url=source_url)
     return Outputs(doc.markdown, doc.token_count, llms_txt, list(doc.included), list(doc.dropped))
+
+
+def build_llms_full(pages: Sequence[Mapping[str, Any]], *, source_url: str, quality_threshold: int,
+                    partial: str | None = None) -> str:
+    """llms-full.txt: the document's pages, in its order, each in full under its title and source.
+
+    Built on request from the stored pages (not stored: it would double every job's size
+    for a download few ask for); assembly is deterministic, so it holds the document's pages."""
+    doc = assemble_document(pages, source_url=source_url, quality_threshold=quality_threshold, partial=partial)
+    return render_llms_full_txt(doc, source_url=source_url)
 
 
 def partial_note(status: str, pages: Sequence[Mapping[str, Any]]) -> str:

@@ -546,3 +546,57 @@ class JobStore:
         """Jobs no live worker holds: never started, or whose worker died (to be resumed)."""
         return [row["id"] for row in await self.pool.fetch(
             "SELECT id FROM crawl_jobs WHERE " + CLAIMABLE + " ORDER BY created_at")]
+
+    # The job page's reads: a page's fate, never its Markdown (but in `page`, one page's detail).
+
+    async def fate_counts(self, job_id: UUID, search: str | None) -> dict[str, int]:
+        """How many URLs each fate (FATES) has, matching `search` (in URL or title) if given."""
+        row = await self.pool.fetchrow(
+            "SELECT " + ", ".join(f"count(*) FILTER (WHERE {where}) AS {name}" for name, where in FATES.items())
+            + " FROM job_urls WHERE job_id = $1 AND " + _SEARCH.format(n=2), job_id, like_pattern(search))
+        return dict(row)
+
+    async def fate_rows(self, job_id: UUID, fate: str, search: str | None, limit: int, offset: int) -> list[Any]:
+        """One page of the URLs of a fate, the newest finished first (skipped ones: see `skipped_groups`)."""
+        return await self.pool.fetch(
+            "SELECT id, url, status, title, quality, quality_reasons, error_message, http_status, depth,"
+            " included, drop_reason, token_count, (extra->>'rendered')::boolean AS rendered,"
+            " extra->>'render_reason' AS render_reason"
+            " FROM job_urls WHERE job_id = $1 AND " + FATES[fate] + " AND " + _SEARCH.format(n=2)
+            + " ORDER BY finished_at DESC NULLS LAST, id DESC LIMIT $3 OFFSET $4",
+            job_id, like_pattern(search), limit, offset)
+
+    async def skipped_groups(self, job_id: UUID, search: str | None, examples: int = 3) -> list[Any]:
+        """The skipped URLs grouped by reason, the largest group first, with a few of each."""
+        return await self.pool.fetch(
+            "SELECT coalesce(error_message, 'not fetched') AS reason, count(*) AS count,"
+            " (array_agg(url ORDER BY id))[1:$3] AS examples"
+            " FROM job_urls WHERE job_id = $1 AND " + FATES["skipped"] + " AND " + _SEARCH.format(n=2)
+            + " GROUP BY 1 ORDER BY 2 DESC, 1", job_id, like_pattern(search), examples)
+
+    async def page(self, job_id: UUID, page_id: int) -> Any:
+        """One URL of the job with everything stored about it (its Markdown too), or None."""
+        return await self.pool.fetchrow(
+            "SELECT id, url, final_url, status, title, depth, discovered_from, http_status, error_message,"
+            " markdown, quality, quality_reasons, word_count, token_count, fetched_at, included, drop_reason,"
+            " (extra->>'rendered')::boolean AS rendered, extra->>'render_reason' AS render_reason"
+            " FROM job_urls WHERE job_id = $1 AND id = $2", job_id, page_id)
+
+
+# A URL's fate on the job page. Until the document is assembled a stored page counts as
+# included: only assembly leaves pages out (below the quality threshold, duplicates).
+FATES = {
+    "fetched": "status IN ('completed', 'failed')",
+    "included": "status = 'completed' AND included IS NOT FALSE",
+    "left_out": "status = 'completed' AND included IS FALSE",
+    "failed": "status = 'failed'",
+    "skipped": "status = 'skipped'",
+}
+_SEARCH = "(${n}::text IS NULL OR url ILIKE ${n} OR title ILIKE ${n})"
+
+
+def like_pattern(search: str | None) -> str | None:
+    """`search` as an ILIKE pattern matching it anywhere, its own % and _ taken literally."""
+    if not search:
+        return None
+    return "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

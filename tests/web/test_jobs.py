@@ -199,9 +199,10 @@ def test_the_page_stream_of_a_running_job_ends_with_done(web, job_runner, site):
     page_html = (yield call(web.get, f"/jobs/{job_id}")).text
     assert f'sse-connect="/jobs/{job_id}/events"' in page_html
     messages = yield call(read_stream, web, f"/jobs/{job_id}/events")
-    assert messages[0]["event"] == "progress", "no Last-Event-ID: a snapshot first"
-    assert messages[-1]["event"] == "done"
-    assert all(m["event"] == "progress" for m in messages[:-1])
+    # each batch: the list of pages, then the state ("progress"; "done" at the end)
+    assert [m["event"] for m in messages[:2]] == ["pages", "progress"], "no Last-Event-ID: a snapshot first"
+    assert messages[-1]["event"] == "done" and messages[-2]["event"] == "pages"
+    assert all(m["event"] == ("pages", "progress")[n % 2] for n, m in enumerate(messages[:-1]))
     assert 'data-status="completed"' in messages[-1]["data"]
 
 

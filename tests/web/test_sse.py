@@ -97,10 +97,11 @@ def test_the_page_stream_sends_whole_state_fragments_named_progress_then_done(
     last = publish(redis_client, redis_prefix, job_id, "job_cancelled")
     set_status(database_url, job_id, "cancelled")
     messages = read_stream(api, f"/jobs/{job_id}/events", last_event_id=first)
-    assert [m["event"] for m in messages] == ["done"]
-    assert messages[0]["id"] == last
-    assert 'data-status="cancelled"' in messages[0]["data"]
-    assert "<script" not in messages[0]["data"]
+    # the list of pages under the page's filter, then the state, which closes the stream and carries the id
+    assert [m["event"] for m in messages] == ["pages", "done"]
+    assert "id" not in messages[0] and messages[1]["id"] == last
+    assert 'data-status="cancelled"' in messages[1]["data"] and 'id="fate-fetched"' in messages[0]["data"]
+    assert "<script" not in messages[0]["data"] + messages[1]["data"]
 
 
 def generator_run(settings, database_url, job_id: str, script):
@@ -231,5 +232,5 @@ def test_page_fragments_keep_characters_that_are_not_sse_line_ends(
         assert response.status_code == 200
         raw = response.read()
     messages = parse_sse_bytes(raw)
-    assert [m["event"] for m in messages] == ["done"]
-    assert f"the crawl stopped: {unusual}" in messages[0]["data"]
+    assert [m["event"] for m in messages] == ["pages", "done"]
+    assert f"the crawl stopped: {unusual}" in messages[1]["data"]

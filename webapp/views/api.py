@@ -1,6 +1,7 @@
 """The JSON API (`/api/v3`): jobs, their live events, and their outputs."""
 from __future__ import annotations
 
+import asyncio
 import json
 from functools import partial
 from typing import Any
@@ -8,11 +9,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from spiders.jobs.status import job_data
+from spiders.jobs.finalize import build_llms_full, partial_note
+from spiders.jobs.status import job_data, job_status
 from webapp.guards.errors import JobConflict, MalformedBody, NotReady, UnsupportedMediaType
 from webapp.guards.security import client_address
 from webapp.views import sse
 from webapp.views.jobs import cancel_job, create_job, found, load_job, parse_job_id, with_document
+from webapp.views.names import download_name
 
 
 def ok(data: Any, status_code: int = 200, **kwargs: Any) -> JSONResponse:
@@ -71,26 +74,42 @@ async def export_json(request: Request) -> JSONResponse:
     pages = await store.pages(job_id)
     dropped = [{"url": page["url"], "reason": page["reason"]} for page in pages if page["included"] is False]
     return JSONResponse({"job": job_data(row), "pages": pages, "dropped": dropped},
-                        headers=_attachment(f"docspasta-{job_id}.json"))
+                        headers=_attachment(download_name(row["initial_url"], "export.json")))
 
 
 async def document_md(request: Request) -> Response:
-    return await _output(request, "final_markdown", "text/markdown; charset=utf-8", "md")
+    return await _output(request, "final_markdown", "text/markdown; charset=utf-8", "docs.md")
 
 
 async def llms_txt(request: Request) -> Response:
     return await _output(request, "llms_txt", "text/plain; charset=utf-8", "llms.txt")
 
 
-async def _output(request: Request, column: str, media_type: str, suffix: str) -> Response:
+async def llms_full_txt(request: Request) -> Response:
+    state = request.state
     job_id = parse_job_id(request.path_params["job_id"])
-    await with_document(request.state, await load_job(request.state, job_id))
+    job = await with_document(state, await load_job(state, job_id))
+    if job["final_token_count"] is None:
+        raise NotReady(_NOT_READY.format(status=job["status"]), field="status")
+    pages = await state.store.pages(job_id)
+    note = partial_note(job["status"], pages) if job_status(job)["partial"] else None
+    text = await asyncio.to_thread(build_llms_full, pages, source_url=job["initial_url"],
+                                   quality_threshold=job["quality_threshold"], partial=note)
+    return Response(text, media_type="text/plain; charset=utf-8",
+                    headers=_attachment(download_name(job["initial_url"], "llms-full.txt")))
+
+
+_NOT_READY = ("the job is {status}; its document is ready once it has completed"
+              " (or, partial, once it has ended with pages stored)")
+
+
+async def _output(request: Request, column: str, media_type: str, what: str) -> Response:
+    job_id = parse_job_id(request.path_params["job_id"])
+    job = await with_document(request.state, await load_job(request.state, job_id))
     row = found(await request.state.store.output(job_id, column), job_id)
     if row["output"] is None:
-        raise NotReady(f"the job is {row['status']}; its document is ready once it has completed"
-                       " (or, partial, once it has ended with pages stored)", field="status")
-    name = f"docspasta-{job_id}.{suffix}" if suffix == "md" else f"docspasta-{job_id}-{suffix}"
-    return Response(row["output"], media_type=media_type, headers=_attachment(name))
+        raise NotReady(_NOT_READY.format(status=row["status"]), field="status")
+    return Response(row["output"], media_type=media_type, headers=_attachment(download_name(job["initial_url"], what)))
 
 
 def _attachment(filename: str) -> dict[str, str]:

@@ -19,7 +19,9 @@ from webapp.guards import csrf
 from webapp.guards.errors import ApiError, AtCapacity, InvalidInput, JobNotFound, TooManyRequests
 from webapp.guards.security import client_address
 from webapp.views import sse
+from webapp.views.fates import PageFilter, pages_context, row_view
 from webapp.views.jobs import cancel_job, create_job, load_job, parse_job_id, with_document
+from webapp.views.names import site_slug
 
 PREVIEW_CHARS = 6000  # of the document, on the job page (the whole of it is a download)
 FORM_DEFAULTS = {FORM.names[name]: "" if default is None else str(default) for name, default in DEFAULTS.items()}
@@ -76,40 +78,66 @@ async def submit(request: Request) -> Response:
 async def state_context(request: Request, job_id: UUID) -> dict[str, Any]:
     state = request.state
     row = await with_document(state, await load_job(state, job_id))
-    log = await state.store.log(job_id, state.settings.log_lines)
     # a document exists once it has a token count: only then is its preview read
     document = await state.store.preview(job_id, PREVIEW_CHARS) if row["final_token_count"] is not None else None
+    job = job_data(row)
     return {
-        "job": job_data(row), "log": log, "error": row["error_details"],
+        "job": job, "error": row["error_details"], "live": job["status"] in ("pending", "running"),
         "preview": document["preview"] if document and document["preview"] else None,
         "document_bytes": document["bytes"] if document else 0, "preview_cut": bool(document and document["more"]),
+        "site": site_slug(job["url"]),
     }
 
 
+async def list_context(request: Request, job_id: UUID, filt: PageFilter) -> dict[str, Any]:
+    return await pages_context(request.state.store, job_id, filt, request.state.settings.log_lines)
+
+
 async def job_page(request: Request) -> HTMLResponse:
+    """The whole page, or (htmx, a filter chosen) its live part: the state and the list under the filter."""
+    filt = PageFilter.from_query(request.query_params)
     try:
         job_id = parse_job_id(request.path_params["job_id"])
-        context = await state_context(request, job_id)
+        context = {**await state_context(request, job_id), **await list_context(request, job_id, filt)}
     except JobNotFound:
         return _render(request, "not_found.html", {"what": request.path_params["job_id"]}, 404)
+    if _htmx(request) and request.headers.get("hx-target") == "job-live":
+        return _render(request, "_job_live.html", context)
     return _render(request, "job.html", context)
+
+
+async def page_detail(request: Request) -> HTMLResponse:
+    """One URL of a job: its extracted Markdown (as text), and why it is or is not in the document."""
+    job_id = parse_job_id(request.path_params["job_id"])
+    row = await request.state.store.page(job_id, request.path_params["page_id"])
+    if row is None:
+        return _render(request, "not_found.html", {"what": f"page {request.path_params['page_id']} in this job"}, 404)
+    job = job_data(await load_job(request.state, job_id))
+    return _render(request, "page.html", {"job": job, "page": row_view(row)})
 
 
 async def job_events(request: Request) -> StreamingResponse:
     state = request.state
     job_id = parse_job_id(request.path_params["job_id"])
     await load_job(state, job_id)  # 404 before the stream starts
+    filt = PageFilter.from_query(request.query_params)  # the filter the page shows, kept on every update
+    env = {"request": request}
     template = state.templates.get_template("_job_state.html")
+    pages_template = state.templates.get_template("_pages.html")
 
     token, _ = state.csrf.page_token(request)  # the page set the cookie; without one, Cancel is refused (403)
 
     async def render() -> str:
-        return template.render({"request": request, "csrf_token": token, **await state_context(request, job_id)})
+        return template.render({**env, "csrf_token": token, **await state_context(request, job_id)})
+
+    async def parts() -> dict[str, str]:
+        job = {"job": job_data(await load_job(state, job_id))}
+        return {"pages": pages_template.render({**env, **job, **await list_context(request, job_id, filt)})}
 
     batches = sse.job_events(partial(load_job, state), state.redis, state.settings.redis_prefix, job_id,
                              request.headers.get("last-event-id"))
-    return StreamingResponse(state.metrics.track_stream(sse.fragment_stream(batches, render)), media_type="text/event-stream",
-                             headers=sse.HEADERS)
+    return StreamingResponse(state.metrics.track_stream(sse.fragment_stream(batches, render, parts)),
+                             media_type="text/event-stream", headers=sse.HEADERS)
 
 
 async def cancel(request: Request) -> Response:

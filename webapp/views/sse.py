@@ -134,10 +134,13 @@ async def json_stream(batches: AsyncIterator[list[Event]]) -> AsyncIterator[byte
 
 
 async def fragment_stream(batches: AsyncIterator[list[Event]],
-                          render: Callable[[], Awaitable[str]]) -> AsyncIterator[bytes]:
-    """The job page's stream: after each batch, the whole current state as one HTML fragment.
+                          render: Callable[[], Awaitable[str]],
+                          parts: Callable[[], Awaitable[dict[str, str]]] | None = None) -> AsyncIterator[bytes]:
+    """The job page's stream: after each batch, the whole current state as HTML fragments.
 
-    Named `progress` while running and `done` at the end (the page closes on `done`).
+    `parts` (optional): more fragments, each sent as an event of its name before the
+    state's; the state's is named `progress` while running and `done` at the end (the
+    page closes on `done`, so it comes last), and carries the batch's id.
     """
     async for batch in batches:
         if not batch:
@@ -145,6 +148,8 @@ async def fragment_stream(batches: AsyncIterator[list[Event]],
             continue
         last = batch[-1]
         name = "done" if any(event.terminal for event in batch) else "progress"
+        extra = await parts() if parts is not None else {}
         html = await render()
         ids = [event.id for event in batch if event.id]
-        yield Event(last.type, id=ids[-1] if ids else None).to_sse(name=name, data=html)
+        yield b"".join([*(Event(last.type).to_sse(name=part, data=text) for part, text in extra.items()),
+                        Event(last.type, id=ids[-1] if ids else None).to_sse(name=name, data=html)])
