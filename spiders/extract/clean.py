@@ -139,7 +139,93 @@ def _is_local_toc(el: HtmlElement) -> bool:
     return len(text_of(el).split()) <= sum(len(text_of(a).split()) for a in links) + len(links)
 
 
+# Words a navigation bar says besides its links ("Next: ..., Previous: ..., Up: ...", "[ << ]").
+_NAV_WORDS = frozenset(("next", "previous", "prev", "up", "top", "contents", "index", "home", "back", "forward"))
+_NAV_BLOCKS = etree.XPath(".//table | .//p | .//div | .//ul | .//ol | .//nav")
+_CONTENTS_HEADINGS = frozenset(("contents", "table of contents", "on this page", "in this article", "in this section",
+                                "page contents"))
+_GENERATOR_CREDIT = re.compile(r"^(?:this (?:document|page|file|manual) was )?generated (?:by|on|using|with)\b", re.I)
+_MORE_LINK = re.compile(r"^(?:more|read more|more\.\.\.|more…)$", re.I)
+
+
+def _words_of(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def _is_navigation_bar(el: HtmlElement) -> bool:
+    """A small block of links whose other words only say where they go (next, previous, up)."""
+    links = el.xpath(".//a[@href]")
+    if not links or any(len(text_of(a).split()) > 8 for a in links):
+        return False
+    words = _words_of(text_of(el))
+    if len(words) > 40:
+        return False
+    link_words = sum(len(_words_of(text_of(a))) for a in links)
+    rest = set(_words_of(text_of(el))) - {w for a in links for w in _words_of(text_of(a))}
+    if not (rest <= _NAV_WORDS and link_words <= 3 * len(links) + 6):
+        return False
+    # and something says it is navigation: its words, its links' rel, or arrows for link texts
+    return bool(rest) or any(_says_where(a) for a in links)
+
+
+def _says_where(a: HtmlElement) -> bool:
+    text = " ".join(text_of(a).split()).lower()
+    rel = set((a.get("rel") or "").lower().split())
+    return bool(rel & {"next", "prev", "previous", "up", "contents", "index", "start", "home"}) \
+        or text in _NAV_WORDS or (text != "" and not re.search(r"\w", text))
+
+
+def _unwrap(el: HtmlElement) -> None:
+    """Replace `el` by its content (text, children, tail)."""
+    parent = el.getparent()
+    index = parent.index(el)
+    previous = el.getprevious()
+    if el.text:
+        if previous is not None:
+            previous.tail = (previous.tail or "") + el.text
+        else:
+            parent.text = (parent.text or "") + el.text
+    for offset, child in enumerate(list(el)):
+        parent.insert(index + offset, child)
+    last = parent[index + len(el) - 1] if len(el) else (previous if previous is not None else None)
+    tail = el.tail or ""
+    parent.remove(el)
+    if tail:
+        if last is not None and last is not el:
+            last.tail = (last.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+
+
+def _drop_page_navigation(main: HtmlElement) -> None:
+    """Navigation a page carries inside its content: next/previous bars, a 'Contents' box of
+    links to its own sections, 'More...' jumps, the generator's credit line, heading links."""
+    for el in _NAV_BLOCKS(main):
+        if el.getparent() is not None and el is not main \
+                and el.xpath("ancestor::pre") == [] and _is_navigation_bar(el):
+            drop_element(el)
+    for heading in main.xpath(".//h2 | .//h3 | .//h4 | .//h5 | .//h6"):
+        following = heading.getnext()
+        if " ".join(_words_of(text_of(heading))) in _CONTENTS_HEADINGS and following is not None \
+                and following.tag in ("ul", "ol") and all((a.get("href") or "").startswith(("#", main.base or "#"))
+                                                            for a in following.xpath(".//a")):
+            drop_element(following)
+            drop_element(heading)
+    for a in main.xpath(".//a[starts-with(@href, '#')]"):
+        if _MORE_LINK.match(text_of(a).strip()) and a.getparent() is not None:
+            drop_element(a)
+    for el in main.xpath(".//p | .//address | .//div[not(.//p)]"):
+        if el.getparent() is not None and _GENERATOR_CREDIT.match(" ".join(text_of(el).split())) \
+                and len(text_of(el).split()) < 40:
+            drop_element(el)
+    for heading in main.xpath(".//h1 | .//h2 | .//h3 | .//h4 | .//h5 | .//h6"):
+        links = heading.xpath("./a[@href]")
+        if len(links) == 1 and " ".join(text_of(links[0]).split()) == " ".join(text_of(heading).split()):
+            _unwrap(links[0])
+
+
 def clean_main(main: HtmlElement) -> None:
+    _drop_page_navigation(main)
     for lst in main.xpath("./ul | ./ol | ./*/ul | ./*/ol"):
         if lst.getparent() is not None and _is_local_toc(lst) and len(text_of(lst).split()) < 0.5 * len(text_of(main).split()):
             drop_element(lst)

@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 from lxml import etree
 
 _TITLE_SEP = re.compile(r"\s+(?:[—–|·»]|-{1,2}|::)\s+")
+_PAREN_SITE = re.compile(r"^(.+?)\s+\(([^()]{3,})\)$")
 _COLON_SEP = re.compile(r"(?<=\w):\s+")
 _HEADING = re.compile(r"^(#{1,6}) +(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
@@ -35,10 +36,10 @@ def plain(text: str) -> str:
     return " ".join(_LINK.sub(r"\1", text).replace("`", "").replace("*", "").split()).casefold()
 
 
-def _headings(lines: list[str]) -> list[tuple[int, int, str]]:
+def _headings(lines: list[str], limit: int = _HEAD_LINES) -> list[tuple[int, int, str]]:
     """(line index, level, text) of the Markdown headings near the top, outside code."""
     found, fence = [], None
-    for i, line in enumerate(lines[:_HEAD_LINES]):
+    for i, line in enumerate(lines[:limit]):
         if m := _FENCE.match(line):
             mark = m.group(1)
             if fence is None:
@@ -76,6 +77,8 @@ def _names_a_heading(segments: list[str], headings: list[tuple[int, int, str]]) 
 def read_title(doc: etree._Element, markdown: str) -> PageTitle:
     head = " ".join((doc.findtext(".//title") or "").split()) or _meta(doc, "og:title")
     segments = [s.strip() for s in _TITLE_SEP.split(head) if s.strip()]
+    if len(segments) == 1 and (m := _PAREN_SITE.match(segments[0])):
+        segments = [m.group(1), m.group(2)]  # "Trim (Super CSV Core 2.4.0 API)"
     lines = markdown.split("\n")
     headings = _headings(lines)
     if not _names_a_heading(segments, headings):
@@ -115,7 +118,12 @@ def read_title(doc: etree._Element, markdown: str) -> PageTitle:
             for h in before:
                 lines[h[0]] = ""
             if level != 1:
+                # the title was an h{level}: it leads as `#`, and the headings under it move up
+                # with it, so none skips a level (h2 title, h3 sections -> #, ##)
                 lines[index] = "# " + text
+                for i, other, _ in _headings(lines, len(lines)):
+                    if i > index:
+                        lines[i] = "#" * max(2, other - level + 1) + lines[i][other:]
             markdown = "\n".join(lines).strip("\n")
         return PageTitle(title, markdown, site, head_title)
     title = head_title or (segments[0] if segments else "")

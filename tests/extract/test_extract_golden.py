@@ -25,13 +25,6 @@ DEFECTS = {
                       "joining the option group label to the option",
     "javadoc11/Trim": "Javadoc 11: title taken from <title> and the h2 title demoted; layout lists "
                       "rendered as nested bullets; table caption tabs kept; zero-width space made a space",
-    "mdbook/ch03-02-data-types": "title given as h2 becomes #, but the headings under it keep their "
-                                 "levels (# then ###: a level skipped)",
-    "qdoc/qml-qtsensors-gyroscope": "sidebar 'Contents' list emitted before the title; 'More...' jump link kept",
-    "texi2html/gettext_14": "texi2html navigation tables (top and bottom) and generator footer kept; "
-                            "title heading keeps its link back to the contents",
-    "texinfo-makeinfo/Scanner-Options": "makeinfo top navigation 'Next: ... Previous: ... Up: ...' kept; "
-                                        "title taken from <title> and the h2 title demoted",
 }
 
 
