@@ -83,3 +83,11 @@ def configure_logging(level: int, log_format: str = "text") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+
+
+def log_for_server(level_name: str, log_format: str) -> int:
+    """serve's and worker's log: one handler with the job id, Scrapy's chatter quietened; the level."""
+    level = getattr(logging, level_name.upper())
+    configure_logging(level, log_format)
+    quiet_crawl_loggers(level)
+    return level

@@ -249,13 +249,11 @@ def run_stdio(settings: Any, *, read_only: bool) -> int:
 
 
 def _mcp(args: argparse.Namespace) -> int:
-    from webapp.settings import Settings, SettingsError
+    from webapp.settings import settings_for_command
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)  # stdout carries the protocol
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        print(f"docspasta: error: {exc}", file=sys.stderr)
+    settings = settings_for_command()
+    if settings is None:
         return 2
     if not settings.database_url:
         print("docspasta: error: docspasta mcp needs DATABASE_URL: the library is the PostgreSQL database "

@@ -27,23 +27,17 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import logging
-
     import uvicorn
 
     from webapp.app import create_app
     from webapp.embedded import EmbeddedError, services_for
-    from webapp.logs import configure_logging, quiet_crawl_loggers
-    from webapp.settings import Settings, SettingsError
+    from webapp.logs import log_for_server
+    from webapp.settings import settings_for_command
 
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        print(f"docspasta: error: {exc}", file=sys.stderr)
+    settings = settings_for_command()
+    if settings is None:
         return 2
-    level = getattr(logging, args.log_level.upper())
-    configure_logging(level, settings.log_format)  # one handler, with the job id (webapp/logs.py)
-    quiet_crawl_loggers(level)
+    log_for_server(args.log_level, settings.log_format)
     # Crawls parse and convert pages on the reactor thread; with the default 5 ms GIL slices
     # uvicorn's thread waits behind them and SSE events arrive late (bench/web_bench.py:
     # event p99 under 10 jobs fell from 66-148 ms to 17-20 ms with 1 ms slices).

@@ -174,3 +174,14 @@ class Settings:
             return TrapLimits.from_settings(BaseSettings(self.crawl_settings)).max_url_length
         except (TypeError, ValueError):  # the crawl will say what is wrong with DOCSPASTA_CRAWL_SETTINGS
             return TrapLimits.max_url_length
+
+
+def settings_for_command() -> Settings | None:
+    """The settings a console command runs with, or None after saying on stderr what is wrong."""
+    import sys
+
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        print(f"docspasta: error: {exc}", file=sys.stderr)
+        return None

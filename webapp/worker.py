@@ -67,12 +67,10 @@ def run_worker(settings) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from webapp.settings import Settings, SettingsError
+    from webapp.settings import settings_for_command
 
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        print(f"docspasta: error: {exc}", file=sys.stderr)
+    settings = settings_for_command()
+    if settings is None:
         return 2
     if not settings.database_url or not settings.redis_url:
         print("docspasta: error: docspasta worker needs DATABASE_URL and REDIS_URL: workers share one "
@@ -82,11 +80,9 @@ def _worker(args: argparse.Namespace) -> int:
         from dataclasses import replace
 
         settings = replace(settings, max_concurrent_jobs=args.jobs)
-    from webapp.logs import configure_logging, quiet_crawl_loggers
+    from webapp.logs import log_for_server
 
-    level = getattr(logging, args.log_level.upper())
-    configure_logging(level, settings.log_format)  # the same lines as serve's, with the job id
-    quiet_crawl_loggers(level)
+    log_for_server(args.log_level, settings.log_format)  # the same lines as serve's, with the job id
     return run_worker(settings)
 
 

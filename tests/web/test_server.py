@@ -100,7 +100,7 @@ def test_shutdown_does_not_wait_for_open_streams(database_url, redis_prefix, tmp
         job_id = create(server, "http://127.0.0.1:9/docs/")  # crawls off: it stays pending, its stream open
         with httpx.stream("GET", f"{server.url}/jobs/{job_id}/events", timeout=30) as response:
             lines = response.iter_lines()
-            assert next(line for line in lines if line.startswith("event:")) == "event: progress"
+            assert next(line for line in lines if line.startswith("event:")) == "event: pages"  # the page's stream opens with the list, then progress
             started = time.monotonic()
             code = server.stop(timeout=20)
         assert code in (0, -15), server.log()
