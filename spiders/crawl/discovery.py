@@ -6,19 +6,25 @@ indexes are followed, at most MAX_SITEMAPS sitemaps per crawl. What they list go
 into the frontier at depth 1, where scope, depth and the page budget apply as to
 any link.
 
-An unreadable sitemap is skipped with its reason and the crawl goes on.
+Everything here reads a stranger's bytes, so every size has a cap: a gzipped
+sitemap is inflated to at most DOWNLOAD_MAXSIZE, the same limit the download
+itself has (Scrapy only bounds bodies it decompresses itself, for Content-Encoding);
+a larger or unreadable sitemap is skipped with its reason and the crawl goes on.
 """
 from __future__ import annotations
 
-import gzip
 import re
+import struct
+import zlib
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from scrapy.http import Request, Response, TextResponse
+from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
+from spiders.crawl.failures import size_text
 from spiders.crawl.urls import clean_url, is_http_url, url_extension
 
 MAX_SITEMAPS = 20
@@ -41,7 +47,7 @@ class Discovery:
     def __init__(self, *, robots: Callable, sitemap: Callable, llms_txt: Callable, failed: Callable,
                  max_size: int, max_sitemaps: int = MAX_SITEMAPS) -> None:
         self._robots, self._sitemap, self._llms_txt, self._failed = robots, sitemap, llms_txt, failed
-        self.max_size = max_size
+        self.max_size = max_size  # DOWNLOAD_MAXSIZE; 0, as in Scrapy, means no limit
         self.max_sitemaps = max_sitemaps
         self.sitemaps = 0
 
@@ -69,8 +75,10 @@ class Discovery:
         body = response.body
         if body[:2] == b"\x1f\x8b":
             try:
-                body = gzip.decompress(body)
-            except OSError as exc:
+                body = gunzip(body, max_size=self.max_size)
+            except ValueError as exc:  # Scrapy's "decompressed more than max_size"
+                raise SitemapSkipped(f"larger than {size_text(self.max_size)} uncompressed") from exc
+            except (OSError, EOFError, struct.error, zlib.error) as exc:
                 raise SitemapSkipped(f"unreadable gzip ({exc})") from exc
         try:
             sitemap = Sitemap(body)
