@@ -47,4 +47,8 @@ def describe_failure(failure: Failure, max_size: int) -> tuple[str, int | None, 
 
 
 def too_large(max_size: int) -> str:
-    return f"too large (over {max_size / 1_048_576:g} MB)" if max_size >= 1_048_576 else f"too large (over {max_size} bytes)"
+    return f"too large (over {size_text(max_size)})"
+
+
+def size_text(size: int) -> str:
+    return f"{size / 1_048_576:g} MB" if size >= 1_048_576 else f"{size} bytes"

@@ -1,7 +1,12 @@
 """What one crawled URL becomes: the row a user sees in the JSON export."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import scrapy
+
+from spiders.crawl.frontier import PageRef
 
 
 class PageItem(scrapy.Item):
@@ -26,3 +31,18 @@ class PageItem(scrapy.Item):
     site_name = scrapy.Field()  # the site's name as the page gives it (the document's title)
     head_title = scrapy.Field()  # the page's own part of <title> (a second opinion on the title)
     generated = scrapy.Field()  # "general index", "search page", ...: kept out of the document
+
+
+def page_item(ref: PageRef, status: str, *, final_url: str | None = None, http_status: int | None = None,
+              error: str | None = None, **fields: Any) -> PageItem:
+    """The item for `ref`, every field present: what a page did not get is empty."""
+    return PageItem(
+        url=ref.url, final_url=final_url or ref.url, title=fields.pop("title", ""),
+        depth=ref.depth, discovered_from=ref.discovered_from, status=status,
+        http_status=http_status, error=error, markdown=fields.pop("markdown", ""),
+        quality=fields.pop("quality", 0), quality_reasons=fields.pop("quality_reasons", []),
+        word_count=fields.pop("word_count", 0), token_count=fields.pop("token_count", 0),
+        fetched_at=datetime.now(UTC).isoformat(timespec="seconds"), rendered=fields.pop("rendered", False),
+        render_reason=fields.pop("render_reason", None), toc_links=fields.pop("toc_links", []),
+        description=fields.pop("description", ""), **fields,
+    )

@@ -11,7 +11,7 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
-from scrapy.utils.project import get_project_settings
+from scrapy.settings import Settings
 from tqdm import tqdm
 
 from spiders.crawl.signals import pages_queued
@@ -23,7 +23,11 @@ from spiders.jobs.options import CrawlOptions
 
 def crawl_to_files(options: CrawlOptions, args: Any) -> int:
     """Crawl `options.url` and write the files `args` names; the exit status."""
-    settings = get_project_settings()
+    # The project's settings by module, not through scrapy.cfg: `docspasta crawl` runs from any
+    # directory, and without them Scrapy's defaults apply (no address guard, robots.txt ignored,
+    # a 1 GB size cap).
+    settings = Settings()
+    settings.setmodule("spiders.settings", priority="project")
     settings.set("LOG_LEVEL", "INFO" if args.verbose else "WARNING", priority="cmdline")
     if args.json:
         settings.set("FEEDS", {str(args.json): {"format": "json", "overwrite": True}}, priority="cmdline")

@@ -2,10 +2,17 @@
 from __future__ import annotations
 
 import gzip
+import os
+import subprocess
+import zlib
+from pathlib import Path
 
+import pytest
 import pytest_twisted
 
 from tests.sitefixture import Reply, page
+
+ROOT = Path(__file__).resolve().parents[2]
 
 D = "/docs/"
 
@@ -75,3 +82,77 @@ def test_crawler_traps_stop_at_their_limits_with_a_reason(site, crawl):
     assert reasons["more/more/more/index"] == "crawler trap: path segment 'more' repeated 3 times"
     assert site.count(f"{D}more/more/more/index.html") == 0
     assert not [path for path in site.paths() if "long.html" in path or "search.html" in path]
+
+
+# -- a sitemap that is a decompression bomb -------------------------------------------------
+
+SITEMAP_HEAD = b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+SPACES_PER_MEMBER = 64 * 1024 * 1024
+
+
+def sitemap_bomb(cache: Path, compressed_bytes: int) -> bytes:
+    """A gzip sitemap of about `compressed_bytes` that inflates about 1000-fold (spaces).
+
+    One gzip member of 64 MB of spaces is compressed once and repeated: a gzip stream may
+    hold many members, so a 20 MB bomb (about 20 GB inflated) takes a second to build, not
+    the minutes compressing 20 GB would. Cached in `cache`.
+    """
+    path = cache / f"sitemap-bomb-{compressed_bytes}.xml.gz"
+    if path.exists():
+        return path.read_bytes()
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: a gzip member
+    spaces = b" " * (1024 * 1024)
+    member = b"".join(packer.compress(spaces) for _ in range(SPACES_PER_MEMBER // len(spaces))) + packer.flush()
+    head, tail = gzip.compress(SITEMAP_HEAD), gzip.compress(b"</urlset>")
+    bomb = head + member * ((compressed_bytes - len(head) - len(tail)) // len(member)) + tail
+    path.write_bytes(bomb)
+    return bomb
+
+
+def crawl_peak_rss(site, cwd: Path) -> tuple[subprocess.CompletedProcess, int]:
+    """`docspasta crawl` of the fixture site in a child process; its peak RSS in bytes."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DOCSPASTA_ALLOW_HOSTS": f"127.0.0.1:{site.port}"}
+    out, err = cwd / "stdout.txt", cwd / "stderr.txt"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        child = subprocess.Popen(["docspasta", "crawl", site.url(D), "-o", "docs.md", "--max-pages", "5"],
+                                 cwd=cwd, env=env, stdout=stdout, stderr=stderr)
+        # wait4 gives this child's own peak RSS (ru_maxrss, in kB on Linux), whatever else ran
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+    proc = subprocess.CompletedProcess(child.args, child.returncode, out.read_text(), err.read_text())
+    return proc, usage.ru_maxrss * 1024
+
+
+@pytest.fixture(scope="module")
+def bomb_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("bombs")
+
+
+def docs_pages(site):
+    site.add_page(D, "Start", "a.html", "b.html")
+    site.add_page(f"{D}a.html", "Alpha")
+    site.add_page(f"{D}b.html", "Beta")
+
+
+@pytest.mark.parametrize(("compressed_mb", "found_via"), [(1, "robots.txt"), (19.5, "/sitemap.xml")])
+def test_a_sitemap_bomb_is_skipped_and_the_crawl_goes_on_in_bounded_memory(
+        site, tmp_path, bomb_cache, compressed_mb, found_via):
+    # 19.5 MB: just under DOWNLOAD_MAXSIZE (20 MB), so the whole bomb is downloaded and inflated
+    docs_pages(site)
+    (tmp_path / "plain").mkdir()
+    plain, plain_rss = crawl_peak_rss(site, tmp_path / "plain")
+    assert plain.returncode == 0, plain.stderr
+
+    bomb = sitemap_bomb(bomb_cache, int(compressed_mb * 1024 * 1024))
+    sitemap = "/sitemap.xml" if found_via == "/sitemap.xml" else "/sitemap-docs.xml"
+    if found_via == "robots.txt":
+        site.add("/robots.txt", Reply(body=f"Sitemap: {site.url(sitemap)}\n", content_type="text/plain"))
+    site.add(sitemap, Reply(body=bomb, content_type="application/xml"))
+    (tmp_path / "bomb").mkdir()
+    before = len(site.hits)
+    proc, rss = crawl_peak_rss(site, tmp_path / "bomb")
+    assert sitemap in site.paths()[before:], "the bomb was not fetched: the test tests nothing"
+    assert proc.returncode == 0, proc.stderr
+    assert "Alpha" in (tmp_path / "bomb" / "docs.md").read_text()
+    assert rss - plain_rss < 50 * 1024 * 1024, f"peak RSS {rss >> 20} MB, without the bomb {plain_rss >> 20} MB"
+    assert f"sitemap {site.url(sitemap)} skipped: larger than 20 MB uncompressed" in proc.stderr

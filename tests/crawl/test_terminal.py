@@ -131,3 +131,14 @@ def test_internal_start_urls_are_refused_unless_allow_listed(site, tmp_path):
     proc = run(sys.executable, "-m", "scrapy", "crawl", "docs", "-a", f"url={site.url('/docs/')}")
     assert proc.returncode == 2 and "blocked: 127.0.0.1 is a loopback address" in proc.stderr
     assert site.hits == []
+
+
+def test_docspasta_crawl_outside_the_repository_runs_with_the_projects_settings(docs_site, tmp_path):
+    # no scrapy.cfg in tmp_path: the crawl must still obey robots.txt, cap sizes, guard addresses
+    docs_site.add("/robots.txt", Reply(body="User-agent: *\nDisallow: /docs/b.html\n", content_type="text/plain"))
+    proc = run("docspasta", "crawl", docs_site.url("/docs/"), "-o", "docs.md", cwd=tmp_path,
+               allow=f"127.0.0.1:{docs_site.port}")
+    assert proc.returncode == 0, proc.stderr
+    assert docs_site.count("/docs/a.html") == 1 and docs_site.count("/docs/b.html") == 0
+    pages = {page["url"].rsplit("/", 1)[-1]: page for page in json.loads((tmp_path / "docs.json").read_text())}
+    assert pages["b.html"]["error"] == "disallowed by robots.txt"
