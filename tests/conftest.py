@@ -11,6 +11,7 @@ from scrapy.crawler import CrawlerRunner
 from scrapy.utils.project import get_project_settings
 
 from spiders.docs import DocsSpider
+from tests.marks import pytest_collection_modifyitems  # noqa: F401  (the hook that marks slow tests)
 from tests.shared_services import shared_services_untouched  # noqa: F401  (a session fixture: autouse)
 from tests.sitefixture import FixtureSite
 

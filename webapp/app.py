@@ -31,9 +31,18 @@ from webapp.views import api, library, maintenance, pages
 from webapp.views.metrics import Metrics, metrics_endpoint
 
 logger = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES_DIR = ROOT / "templates"
-STATIC_DIR = ROOT / "static"
+PACKAGE = Path(__file__).resolve().parent
+
+
+def asset_dir(name: str) -> Path:
+    """`templates/` or `static/`: inside the package in an installed wheel (pyproject.toml copies
+    them there), at the top of the source tree in a checkout or an editable install."""
+    installed = PACKAGE / name
+    return installed if installed.is_dir() else PACKAGE.parent / name
+
+
+TEMPLATES_DIR = asset_dir("templates")
+STATIC_DIR = asset_dir("static")
 
 
 async def favicon(request: Any) -> FileResponse:
