@@ -64,8 +64,7 @@ def extract_page(html: str | bytes, url: str, *, disabled=NONE) -> ExtractedPage
 
     `disabled` names generators (see `rules.GENERATORS`) whose specific rules are switched
     off, so that a benchmark can measure the generic path alone on their sites."""
-    if disabled:
-        disabled = checked(disabled)
+    disabled = checked(disabled) if disabled else NONE
     doc = em.parse(html, url)
     main = em.find_main(doc, disabled)
     toc = toc_links(doc, main, url)
