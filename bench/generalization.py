@@ -202,6 +202,9 @@ def source_title(src: str) -> str | None:
     """The first heading of a reST or Markdown source."""
     lines = src.splitlines()
     for i, line in enumerate(lines):
+        if _RST_ADORN.match(line) and i + 2 < len(lines) and lines[i + 1].strip() \
+                and lines[i + 2].strip() == line.strip():  # overlined and underlined
+            return lines[i + 1].strip()
         m = re.match(r"#{1,6}\s+(.+?)\s*#*\s*$", line)
         if m and not line.startswith("#!"):
             return m.group(1)
