@@ -214,7 +214,12 @@ def source_title(src: str) -> str | None:
     return None
 
 
+_SMART = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+
+
 def norm_title(text: str) -> str:
+    # Sphinx's smartquotes turn ' into a curly quote and -- into a dash: the same title
+    text = text.translate(_SMART).replace("---", "-").replace("--", "-")
     text = re.sub(r"`([^`<]*?)\s*<[^>`]*>`_{0,2}", r"\1", text)
     text = re.sub(r":[\w:+-]+:`", "`", text)
     text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
