@@ -166,7 +166,7 @@ if [ -d "$NODE_API" ] && command -v npm >/dev/null && want starlight; then
     npm install --no-audit --no-fund astro@4 @astrojs/starlight@0.28 sharp >"$SL/npm.log" 2>&1)
   rm -rf "$SL/src" "$SL/dist" && mkdir -p "$SL/src/content/docs"
   for f in "$work/node/docs/"*.md; do
-    t=$(grep -m1 '^# ' "$f" | sed 's/^# //; s/"/\\"/g')
+    t=$(grep -m1 '^# ' "$f" | sed 's/^# //; s/"/\\"/g' || true)
     { printf -- '---\ntitle: "%s"\n---\n' "${t:-$(basename "$f" .md)}"; sed '0,/^# /{/^# /d}' "$f"; } \
       >"$SL/src/content/docs/$(basename "$f")"
   done
