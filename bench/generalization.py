@@ -128,7 +128,8 @@ GENERATED = re.compile(
     r"^/search\.html$|(?:^|/)(?:genindex(?:-\w+)?|[\w-]*modindex|contents|index-all|index-\d+|all|allclasses[\w-]*|"
     r"allpackages[\w-]*|overview-tree|package-tree|deprecated-list|constant-values|help-doc|"
     r"doc-index(?:-[\w%]+)?|api-index-full|api-index-deprecated|ix\d+|tags?|archive|print|[\w-]*Index)\.html$")
-# ("search" only at the root: cppreference's std::search is a page.) Doxygen's member and file lists ("globals.html" is a real page elsewhere: Node.js's globals)
+# ("search" only at the root: cppreference's std::search is a page.) Doxygen's member and
+# file lists ("globals.html" is a real page elsewhere: Node.js's globals)
 GENERATED_BY = {"Doxygen": re.compile(r"(?:^|/)(?:(?:globals|functions|namespacemembers|files)(?:_\w+)?\.html|search/)")}
 
 
