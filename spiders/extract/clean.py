@@ -3,6 +3,7 @@ removed (permalink signs, edit links, prev/next, breadcrumbs, copy buttons, sear
 cookie banners, local tables of contents, line numbers)."""
 from __future__ import annotations
 
+import functools
 import re
 
 from lxml import etree
@@ -10,17 +11,24 @@ from lxml import etree
 from spiders.extract.main import HtmlElement, drop_element, text_of
 
 _REMOVE_CLASSES = (
-    "headerlink", "breadcrumb", "edit-this-page", "edit-page", "editlink", "edit-link", "prev-next",
-    "prevnext", "pagination", "rst-footer-buttons", "footer", "cookie-banner", "cookie-consent",
+    "breadcrumb", "edit-this-page", "edit-page", "editlink", "edit-link", "prev-next",
+    "prevnext", "pagination", "footer", "cookie-banner", "cookie-consent",
     "cookieconsent", "cookie-notice", "cookie-bar", "consent-banner", "gdpr", "searchbox",
     "search-box", "search-form", "sr-only", "visually-hidden", "screen-reader", "skip-link", "skip-to",
-    "copybtn", "copy-button", "clipboard", "viewcode-link", "viewcode-back", "toctree-wrapper",
-    "linenos", "line-numbers", "linenodiv", "listing_lines", "hash-link", "header-anchor", "anchorjs",
-    "theme-doc-toc", "table-of-contents", "md-source-file",
-    "md-content__button", "feedback", "announcement", "version-warning", "theme-last-updated",
-    "navbar", "navigation", "sidebar-nav", "bd-sidebar", "bd-toc", "toc-drawer", "md-sidebar",
-    "sidebar-secondary", "sidebar-primary", "page-toc", "on-this-page", "onthispage",
+    "copy-button", "clipboard", "linenos", "line-numbers", "linenodiv", "listing_lines", "anchorjs",
+    "table-of-contents", "feedback", "announcement", "version-warning",
+    "navbar", "navigation", "sidebar-nav", "page-toc", "on-this-page", "onthispage",
 )
+# Class names one generator or theme gives its furniture, by the generators they serve.
+_GENERATOR_CLASSES = {
+    "headerlink": ("sphinx", "mkdocs"), "copybtn": ("sphinx",), "viewcode-link": ("sphinx",),
+    "viewcode-back": ("sphinx",), "toctree-wrapper": ("sphinx",), "rst-footer-buttons": ("sphinx-rtd",),
+    "hash-link": ("docusaurus",), "theme-doc-toc": ("docusaurus",), "theme-last-updated": ("docusaurus",),
+    "header-anchor": ("vitepress",), "md-source-file": ("mkdocs-material",),
+    "md-content__button": ("mkdocs-material",), "md-sidebar": ("mkdocs-material",),
+    "bd-sidebar": ("pydata",), "bd-toc": ("pydata",), "sidebar-secondary": ("pydata",),
+    "sidebar-primary": ("pydata",), "toc-drawer": ("furo",),
+}
 _EDIT_TEXTS = ("edit this page", "edit on github", "edit on gitlab", "view page source", "show source",
                "edit page", "improve this page", "suggest an edit", "suggest changes", "view source",
                "skip to main content", "skip to content", "copy to clipboard")
@@ -32,10 +40,24 @@ _ROLE = etree.XPath(".//*[@role]")
 _LINKS_OUTSIDE_PRE = etree.XPath(".//a[not(ancestor::pre)]")  # line anchors in code stay: they hold newlines
 _WITH_CLASS = etree.XPath(".//*[(@class or @id) and not(ancestor::pre)]")
 # whole class names only (rustdoc's "srclink" must not hit "has-srclink")
-_REMOVE_CLASS_TOKENS = ("srclink", "rightside", "hideme", "out-of-band", "lang")  # "lang": VitePress code label
-_REMOVE_CLASS_RX = re.compile("|".join(re.escape(c) for c in _REMOVE_CLASSES) + r"|(?:^|\s)(?:"
-                              + "|".join(re.escape(c) for c in _REMOVE_CLASS_TOKENS) + r")(?:\s|$)")
+_GENERATOR_CLASS_TOKENS = {"srclink": ("rustdoc",), "rightside": ("rustdoc",), "hideme": ("rustdoc",),
+                           "out-of-band": ("rustdoc",), "lang": ("vitepress",)}  # "lang": code label
+
+
+@functools.lru_cache(maxsize=64)
+def _remove_class_rx(disabled: frozenset[str]) -> re.Pattern:
+    def kept(table: dict) -> list[str]:
+        return [c for c, gens in table.items() if not disabled.intersection(gens)]
+    classes = [*_REMOVE_CLASSES, *kept(_GENERATOR_CLASSES)]
+    tokens = kept(_GENERATOR_CLASS_TOKENS)
+    rx = "|".join(re.escape(c) for c in classes)
+    if tokens:
+        rx += r"|(?:^|\s)(?:" + "|".join(re.escape(c) for c in tokens) + r")(?:\s|$)"
+    return re.compile(rx)
+
+
 _REMOVE_ID_RX = re.compile(r"breadcrumb|cookie[-_]?(?:banner|consent|notice|bar)|cookieconsent|^footer$|^toc$")
+# docutils' "topic contents" (an in-page table of contents)
 _CONTENTS_RX = re.compile(r"(^|\s)contents(\s|$)")
 
 def _label_p(text: str) -> HtmlElement:
@@ -92,7 +114,9 @@ def expand_tabs(main: HtmlElement) -> None:
             label.getparent().replace(label, p)
 
 
-def _to_remove(main: HtmlElement) -> list:
+def _to_remove(main: HtmlElement, disabled: frozenset[str]) -> list:
+    remove_class_rx = _remove_class_rx(disabled)
+    docutils = "docutils" not in disabled
     found = list(main.iter(*_REMOVE_TAGS))
     found.extend(el for el in _ROLE(main) if el.get("role") in _REMOVE_ROLES)
     for a in _LINKS_OUTSIDE_PRE(main):
@@ -112,8 +136,8 @@ def _to_remove(main: HtmlElement) -> list:
                 found.append(el)
                 continue
         cls = el.get("class")
-        if cls and (_REMOVE_CLASS_RX.search(cls) or (
-                _CONTENTS_RX.search(cls) and ("topic" in cls or el.tag in ("nav", "aside")))):
+        if cls and (remove_class_rx.search(cls) or (
+                _CONTENTS_RX.search(cls) and ((docutils and "topic" in cls) or el.tag in ("nav", "aside")))):
             found.append(el)
             continue
         ident = el.get("id")
@@ -224,13 +248,14 @@ def _drop_page_navigation(main: HtmlElement) -> None:
             _unwrap(links[0])
 
 
-def clean_main(main: HtmlElement) -> None:
+def clean_main(main: HtmlElement, disabled: frozenset[str] = frozenset()) -> None:
+    """Remove page furniture; `disabled` names generators whose furniture classes are not used."""
     _drop_page_navigation(main)
     for lst in main.xpath("./ul | ./ol | ./*/ul | ./*/ol"):
         if lst.getparent() is not None and _is_local_toc(lst) and len(text_of(lst).split()) < 0.5 * len(text_of(main).split()):
             drop_element(lst)
     main_words = len(text_of(main).split())
-    for el in _to_remove(main):
+    for el in _to_remove(main, disabled):
         if _is_main_content(el, main_words):
             continue
         parent = el.getparent()

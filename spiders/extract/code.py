@@ -12,11 +12,20 @@ _KNOWN_BARE_LANGS = frozenset(
     "erlang elixir go ruby sql html xml css ini diff make cmake haskell kotlin scala swift "
     "php perl lua r csharp".split()
 )
-def code_language(pre: etree._Element) -> str:
+# Class prefixes naming a code block's language: generic ones, and (prefix, generators served).
+_PREFIXES = ("language-", "lang-", "brush:")
+_GENERATOR_PREFIXES = (("highlight-", ("sphinx",)), ("example-", ("erlang",)))
+_ALL_PREFIXES = (*_PREFIXES, *(p for p, _ in _GENERATOR_PREFIXES))
+
+
+def code_language(pre: etree._Element, disabled: frozenset[str] = frozenset()) -> str:
     """The language of a code block, from the classes or data attributes around `pre`.
 
     Nearest first: the `pre` and the `code`/`pre` wrappers inside it (mdBook nests
-    `<pre><pre class="playground"><code class="language-rust">`), then three ancestors."""
+    `<pre><pre class="playground"><code class="language-rust">`), then three ancestors;
+    `disabled` names generators whose conventions are not read."""
+    prefixes = _ALL_PREFIXES if not disabled else (
+        *_PREFIXES, *(p for p, gens in _GENERATOR_PREFIXES if not disabled.intersection(gens)))
     inner = [el for el in pre.iter("code", "pre") if el is not pre][:3]
     chain = [*(el for el in inner if el.tag == "code"), pre, *(el for el in inner if el.tag == "pre")]
     anc = pre.getparent()
@@ -32,7 +41,7 @@ def code_language(pre: etree._Element) -> str:
         classes = (el.get("class") or "").split()
         for i, c in enumerate(classes):
             lc = c.lower()
-            for prefix in ("language-", "lang-", "highlight-", "brush:", "example-"):
+            for prefix in prefixes:
                 if lc.startswith(prefix) and len(lc) > len(prefix):
                     lang = lc[len(prefix):]
                     return _LANG_ALIASES.get(lang, lang)

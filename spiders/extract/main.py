@@ -29,37 +29,37 @@ _DOCBOOK = " or ".join(has_class(c) for c in (
     "refentry", "chapter", "sect1", "book", "part", "article", "preface", "appendix", "reference",
     "glossary", "index", "section", "set", "colophon", "refsect1", "bibliography"))
 
-# (xpath, trusted): a trusted, generator-specific match is taken as soon as it holds text;
-# a generic one must also hold a fair share of the page's text.
-# (xpath, trusted, a token the page must contain for the xpath to match): a trusted,
-# generator-specific match is taken as soon as it holds text; a generic one must also hold a
-# fair share of the page's text. The token lets one pass over the page skip most xpaths.
-MAIN_XPATHS: list[tuple[etree.XPath, bool, str | None]] = [(etree.XPath(x), t, k) for x, t, k in [
-    (f"//*[{has_class('theme-doc-markdown')}]", True, "theme-doc-markdown"),           # Docusaurus
-    (f"//*[{has_class('vp-doc')}]", True, "vp-doc"),                                   # VitePress
-    ("//article[contains(@class,'md-content__inner')]", True, "md-content__inner"),  # MkDocs Material
-    ("//*[@itemprop='articleBody']", True, "articleBody"),                        # Sphinx Read the Docs theme
-    ("//article[@id='furo-main-content']", True, "furo-main-content"),           # Sphinx furo
-    ("//article[contains(@class,'bd-article')]", True, "bd-article"),            # Sphinx pydata / book
-    (f"//div[{has_class('body')}][@role='main']", True, "body"),                       # Sphinx classic, alabaster
+# (xpath, trusted, a token the page must contain for the xpath to match, generators served):
+# a trusted, generator-specific match is taken as soon as it holds text; a generic one must
+# also hold a fair share of the page's text. The token lets one pass over the page skip most
+# xpaths; the generators let a benchmark switch a generator's containers off.
+MAIN_XPATHS: list[tuple[etree.XPath, bool, str | None, frozenset[str]]] = [
+    (etree.XPath(x), t, k, frozenset(g)) for x, t, k, g in [
+    (f"//*[{has_class('theme-doc-markdown')}]", True, "theme-doc-markdown", ("docusaurus",)),
+    (f"//*[{has_class('vp-doc')}]", True, "vp-doc", ("vitepress",)),
+    ("//article[contains(@class,'md-content__inner')]", True, "md-content__inner", ("mkdocs-material",)),
+    ("//*[@itemprop='articleBody']", True, "articleBody", ("sphinx-rtd",)),
+    ("//article[@id='furo-main-content']", True, "furo-main-content", ("furo",)),
+    ("//article[contains(@class,'bd-article')]", True, "bd-article", ("pydata",)),   # pydata, book
+    (f"//div[{has_class('body')}][@role='main']", True, "body", ("sphinx",)),      # classic, alabaster
     (f"//div[{has_class('body')}][parent::div[contains(@class,'bodywrapper') or "
-     "contains(@class,'documentwrapper')]]", True, "body"),
-    ("//section[@id='main-content']", True, "main-content"),                     # rustdoc
-    ("//*[@id='apicontent']", True, "apicontent"),                               # Node.js doc tool
-    (f"//div[@id='content'][div[{has_class('innertube')}]]", True, "innertube"),      # Erlang erl_docgen
-    ("//div[@id='content']/main", True, "content"),                              # mdBook
-    ("//*[@id='content-area']", True, "content-area"),                           # Mintlify
-    (f"//*[{has_class('markdown-section')}]", True, "markdown-section"),              # GitBook (legacy), docsify
-    (f"//*[{has_class('page-inner')}]//section[{has_class('normal')}]", True, "page-inner"),  # GitBook (legacy)
-    (f"//*[{has_class('markdown-body')}]", True, "markdown-body"),
-    ("//main[@role='main']", True, "main"),                                       # Javadoc 11+
-    (f"//div[{has_class('contentContainer')}]", True, "contentContainer"),            # Javadoc <= 8
-    (f"/html/body/div[{_DOCBOOK}]", True, None),                                 # DocBook (gtk-doc, ...)
-    ("//main", False, None),
-    ("//*[@role='main']", False, "main"),
-    ("//article", False, None),
-    ("//*[@id='main-content' or @id='maincontent' or @id='content' or @id='main']", False, None),
-    (f"//*[{has_class('content') } or {has_class('main-content')} or {has_class('document')}]", False, None),
+     "contains(@class,'documentwrapper')]]", True, "body", ("sphinx",)),
+    ("//section[@id='main-content']", True, "main-content", ("rustdoc",)),
+    ("//*[@id='apicontent']", True, "apicontent", ("nodejs",)),
+    (f"//div[@id='content'][div[{has_class('innertube')}]]", True, "innertube", ("erlang",)),
+    ("//div[@id='content']/main", True, "content", ("mdbook",)),
+    ("//*[@id='content-area']", True, "content-area", ("mintlify",)),
+    (f"//*[{has_class('markdown-section')}]", True, "markdown-section", ("gitbook", "docsify")),
+    (f"//*[{has_class('page-inner')}]//section[{has_class('normal')}]", True, "page-inner", ("gitbook",)),
+    (f"//*[{has_class('markdown-body')}]", True, "markdown-body", ("github-markdown",)),
+    ("//main[@role='main']", True, "main", ("javadoc",)),                          # Javadoc 11+
+    (f"//div[{has_class('contentContainer')}]", True, "contentContainer", ("javadoc",)),  # Javadoc <= 8
+    (f"/html/body/div[{_DOCBOOK}]", True, None, ("docbook",)),                      # gtk-doc, ...
+    ("//main", False, None, ()),
+    ("//*[@role='main']", False, "main", ()),
+    ("//article", False, None, ()),
+    ("//*[@id='main-content' or @id='maincontent' or @id='content' or @id='main']", False, None, ()),
+    (f"//*[{has_class('content') } or {has_class('main-content')} or {has_class('document')}]", False, None, ()),
 ]]
 _TOKENS = etree.XPath("//@class|//@id|//@role|//@itemprop", smart_strings=False)
 
@@ -131,14 +131,15 @@ def _words(el) -> int:
     return len(text_of(el).split())
 
 
-def find_main(doc: HtmlElement) -> HtmlElement:
+def find_main(doc: HtmlElement, disabled: frozenset[str] = frozenset()) -> HtmlElement:
+    """The main content; `disabled` names generators whose containers are not looked for."""
     body = doc.find("body")
     if body is None:
         body = doc
     body_words = None
     present = set(" ".join(_TOKENS(doc)).split())
-    for xpath, trusted, token in MAIN_XPATHS:
-        if token is not None and token not in present:
+    for xpath, trusted, token, generators in MAIN_XPATHS:
+        if (token is not None and token not in present) or (disabled and generators & disabled):
             continue
         found = xpath(doc)
         if not found:

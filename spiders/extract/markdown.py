@@ -104,8 +104,9 @@ def merge_adjacent(root) -> None:
 
 
 class MarkdownConverter(TableRenderer):
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, disabled: frozenset[str] = frozenset()):
         self.base = base_url
+        self.disabled = disabled  # generators whose rules are switched off (see rules.py)
         self._urls: dict[str, str] = {}
 
     # -- public ----------------------------------------------------------------------------
@@ -246,8 +247,9 @@ class MarkdownConverter(TableRenderer):
         return self.quote(md)
 
     def code_block(self, pre) -> str:
-        for boring in pre.xpath(".//*[contains(concat(' ', normalize-space(@class), ' '), ' boring ')]"):
-            drop_element(boring)  # mdBook: lines the book hides from its readers (`# fn main() {`)
+        if "mdbook" not in self.disabled:
+            for boring in pre.xpath(".//*[contains(concat(' ', normalize-space(@class), ' '), ' boring ')]"):
+                drop_element(boring)  # mdBook: lines the book hides from its readers (`# fn main() {`)
         for br in pre.iter("br"):
             br.tail = "\n" + (br.tail or "")
         code = text_of(pre)
@@ -255,7 +257,7 @@ class MarkdownConverter(TableRenderer):
         if not code.strip():
             return ""
         fence = fence_for(code)
-        return f"{fence}{code_language(pre)}\n{code}\n{fence}"
+        return f"{fence}{code_language(pre, self.disabled)}\n{code}\n{fence}"
 
     def list_block(self, el, ordered: bool) -> str:
         try:

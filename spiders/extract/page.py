@@ -18,6 +18,7 @@ from spiders.extract import main as em
 from spiders.extract.clean import clean_main, expand_tabs
 from spiders.extract.markdown import MarkdownConverter
 from spiders.extract.quality import generated_kind, score
+from spiders.extract.rules import NONE, checked
 from spiders.extract.titles import read_title, title_from_url
 from spiders.extract.toc import toc_links
 from spiders.extract.tokens import count_tokens
@@ -57,16 +58,20 @@ def _description(markdown: str) -> str:
     return ""
 
 
-def extract_page(html: str | bytes, url: str) -> ExtractedPage:
+def extract_page(html: str | bytes, url: str, *, disabled=NONE) -> ExtractedPage:
     """Extract one page: its title, main content as Markdown, quality 0-100 with reasons,
-    word and token counts, the site's TOC order (`toc_links`) and a one-line description."""
+    word and token counts, the site's TOC order (`toc_links`) and a one-line description.
+
+    `disabled` names generators (see `rules.GENERATORS`) whose specific rules are switched
+    off, so that a benchmark can measure the generic path alone on their sites."""
+    disabled = checked(disabled) if disabled else NONE
     doc = em.parse(html, url)
-    main = em.find_main(doc)
+    main = em.find_main(doc, disabled)
     toc = toc_links(doc, main, url)
     h1 = em.outside_h1(doc, main)
     expand_tabs(main)
-    clean_main(main)
-    conv = MarkdownConverter(url)
+    clean_main(main, disabled)
+    conv = MarkdownConverter(url, disabled)
     markdown = conv.convert(main)
     if h1 is not None:
         heading = conv.inline_text(h1)

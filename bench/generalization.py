@@ -1,0 +1,479 @@
+"""Leave-one-generator-out evaluation: how the extractor does on each generator of the corpus
+with everything on, and with every rule specific to that site's generator switched off (the
+generic path alone, `extract_page(..., disabled=...)`; see spiders/extract/rules.py).
+
+Sites: the Debian -doc sites of ../shared/corpus.sh (its SITES table is read for roots and
+generators), two more held-out Debian sites, the mdBook books of rust-doc, and the sites
+`bash bench/extract_sites.sh` builds under $SITES_DIR (default /tmp/docspasta-sites). Pages are
+read from disk (extraction is pure, nothing is served). Per site and per configuration:
+
+  F1      bag-of-words F1 against the page's source text (Sphinx _sources, Markdown sources),
+          as bench/extraction.py scores it; pages whose source pulls text from elsewhere
+          (autodoc, include) are not scored
+  (generated pages are left out of F1, leak, title and lang: they are scored by "gen")
+  leak%   pages whose output holds a string of the site's chrome (non-link text of nav/header/
+          footer/aside regions found on >= 80% of the sampled pages; extract_metrics.furniture)
+  title%  pages whose title is right: against the source's first heading where a source
+          exists; else (marked ~) the title must be a segment of <title> or a heading of
+          the page, and must not be one title shared by most pages
+  lang%   code blocks whose HTML names a language, kept with that language on the fence
+  gen     generated pages (general/module index, search, full contents, tag/archive lists,
+          API "all items" lists; ground truth by file name, which the product may not use)
+          that the assembled document (assemble_document over the site's sampled pages) keeps
+  tau     Kendall tau between the assembled document's page order and the site's own order:
+          the chain of rel="next" links from the start page (Sphinx, mdBook, Texinfo, DocBook,
+          ...); "-" where the site gives none. Pages come to assembly in file-name order
+          (no crawl), so a site without a sidebar order is ordered by file name.
+  pg/cpu  pages per CPU-second of extract_page alone (time.process_time)
+
+Goals: generic alone F1 >= 0.95 and leak <= 2% on every generator; all on F1 >= 0.98,
+leak 0%, title >= 98%, lang >= 98%, 0 generated pages, tau >= 0.9.
+
+Usage: python bench/generalization.py [--per-site N] [--sites a,b] [--show N] [--out FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import gzip
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from extract_metrics import (  # noqa: E402
+    furniture_strings,
+    leak_strings,
+    leaked,
+    output_stats,
+    parse,
+    plain_text,
+    prf,
+    reference,
+    rst_words,
+    words,
+)
+
+from spiders.document.assemble import assemble_document  # noqa: E402
+from spiders.extract.page import extract_page  # noqa: E402
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus.sh"
+BUILT = os.environ.get("SITES_DIR", "/tmp/docspasta-sites")
+
+# The generator rules (spiders/extract/rules.py) each corpus generator's sites may use: all are
+# switched off for the "generic" column. Keyed by the generator label of corpus.sh.
+TAGS = {
+    "Sphinx": {"sphinx", "docutils"},
+    "Sphinx (pallets theme)": {"sphinx", "docutils"},
+    "Sphinx (alabaster)": {"sphinx", "docutils"},
+    "Sphinx (Read the Docs theme)": {"sphinx", "docutils", "sphinx-rtd"},
+    "Sphinx (furo)": {"sphinx", "docutils", "furo"},
+    "Sphinx (dask: book/pydata)": {"sphinx", "docutils", "pydata"},
+    "Sphinx (pydata theme)": {"sphinx", "docutils", "pydata"},
+    "Sphinx (haiku theme)": {"sphinx", "docutils"},
+    "Sphinx (classic theme)": {"sphinx", "docutils"},
+    "Sphinx (zzzeeksphinx)": {"sphinx", "docutils"},
+    "Sphinx (python-docs-theme)": {"sphinx", "docutils"},
+    "Sphinx (sphinx-book-theme)": {"sphinx", "docutils", "pydata"},
+    "Sphinx (agogo)": {"sphinx", "docutils"},
+    "Sphinx (bizstyle)": {"sphinx", "docutils"},
+    "docutils rst2html": {"docutils"},
+    "rustdoc": {"rustdoc"},
+    "gtk-doc (DocBook)": {"docbook"},
+    "DocBook XSL 1.73 (chunked)": {"docbook"},
+    "xfpt + DocBook (Exim XSLT)": {"docbook"},
+    "Erlang erl_docgen": {"erlang", "javadoc"},
+    "Node.js doc tool": {"nodejs"},
+    "Javadoc (JDK 11)": {"javadoc"},
+    "Javadoc (JDK 17)": {"javadoc"},
+    "MkDocs Material": {"mkdocs", "mkdocs-material"},
+    "MkDocs (mkdocs theme)": {"mkdocs"},
+    "MkDocs (readthedocs theme)": {"mkdocs", "sphinx-rtd"},
+    "VitePress": {"vitepress"},
+    "Docusaurus 3": {"docusaurus"},
+    "Starlight (Astro)": set(),
+    "mdBook": {"mdbook"},
+}
+
+# (name, root, entry path, generator label, ground truth: sphinx | markdown | rst-beside | None)
+EXTRA_SITES = [
+    ("python3-docs", "/usr/share/doc/python3.11/html", "/index.html", "Sphinx (python-docs-theme)", "sphinx"),
+    ("docutils", "/usr/share/doc/docutils-doc", "/index.html", "docutils rst2html", "rst-beside"),
+    ("rust-book", "/usr/share/doc/rust-doc/html/book", "/index.html", "mdBook", None),
+    ("nomicon", "/usr/share/doc/rust-doc/html/nomicon", "/index.html", "mdBook", None),
+    ("flask-furo", f"{BUILT}/flask-furo", "/index.html", "Sphinx (furo)", "sphinx"),
+    ("flask-rtd", f"{BUILT}/flask-rtd", "/index.html", "Sphinx (Read the Docs theme)", "sphinx"),
+    ("flask-pydata", f"{BUILT}/flask-pydata", "/index.html", "Sphinx (pydata theme)", "sphinx"),
+    ("flask-book", f"{BUILT}/flask-book", "/index.html", "Sphinx (sphinx-book-theme)", "sphinx"),
+    ("flask-agogo", f"{BUILT}/flask-agogo", "/index.html", "Sphinx (agogo)", "sphinx"),
+    ("flask-bizstyle", f"{BUILT}/flask-bizstyle", "/index.html", "Sphinx (bizstyle)", "sphinx"),
+    ("nodejs-material", f"{BUILT}/nodejs-material", "/index.html", "MkDocs Material", "markdown"),
+    ("nodejs-mkdocs", f"{BUILT}/nodejs-mkdocs", "/index.html", "MkDocs (mkdocs theme)", "markdown"),
+    ("nodejs-mkdocs-rtd", f"{BUILT}/nodejs-mkdocs-rtd", "/index.html", "MkDocs (readthedocs theme)", "markdown"),
+    ("nodejs-vitepress", f"{BUILT}/nodejs-vitepress", "/index.html", "VitePress", "markdown"),
+    ("nodejs-docusaurus", f"{BUILT}/nodejs-docusaurus", "/index.html", "Docusaurus 3", "markdown"),
+    ("nodejs-starlight", f"{BUILT}/nodejs-starlight", "/index.html", "Starlight (Astro)", "markdown"),
+]
+
+SKIP = ("/_modules/", "/_static/", "/_sources/", "/_images/", "/src/", "/implementors/", "/404.html",
+        "/settings.html", "/assets/", "/_astro/", "/.vitepress/", "/search/search_index")
+# Ground truth for "generated page", by file name: the benchmark may use names, the product not.
+GENERATED = re.compile(
+    r"^/search\.html$|(?:^|/)(?:genindex(?:-\w+)?|[\w-]*modindex|contents|index-all|index-\d+|all|allclasses[\w-]*|"
+    r"allpackages[\w-]*|overview-tree|package-tree|deprecated-list|constant-values|help-doc|"
+    r"doc-index(?:-[\w%]+)?|api-index-full|api-index-deprecated|ix\d+|tags?|archive|print|[\w-]*Index)\.html$")
+# ("search" only at the root: cppreference's std::search is a page.) Doxygen's member and
+# file lists ("globals.html" is a real page elsewhere: Node.js's globals)
+GENERATED_BY = {"Doxygen": re.compile(r"(?:^|/)(?:(?:globals|functions|namespacemembers|files)(?:_\w+)?\.html|search/)")}
+
+
+def generated(gen: str, rel: str) -> bool:
+    rel = "/" + rel
+    return bool(GENERATED.search(rel) or any(gen.startswith(g) and rx.search(rel) for g, rx in GENERATED_BY.items()))
+
+
+def corpus_sites() -> list[tuple[str, str, str, str, str | None]]:
+    """The SITES table of shared/corpus.sh: name, root, entry path, generator, ground truth."""
+    text = CORPUS.read_text()
+    table = text.split("SITES='", 1)[1].split("'", 1)[0]
+    out = []
+    for line in table.strip().splitlines():
+        name, _pkg, root, entry, _port, gen, truth = line.split("|")
+        kind = "sphinx" if truth == "_sources" else "markdown" if truth.startswith("api/") else None
+        if name == "nodejs":  # the Markdown sits beside the HTML in api/
+            root, entry = root + "/api", entry.removeprefix("/api")
+        out.append((name, root, entry, gen, kind))
+    return out
+
+
+def read(path: Path) -> bytes:
+    data = path.read_bytes()
+    return gzip.decompress(data) if path.suffix == ".gz" else data
+
+
+def html_files(root: str) -> list[Path]:
+    return sorted(p for p in Path(root).rglob("*") if p.name.endswith((".html", ".htm", ".html.gz"))
+                  and not any(s in "/" + p.relative_to(root).as_posix() for s in SKIP))
+
+
+def sample(files: list[Path], root: str, entry: str, gen: str, limit: int) -> list[Path]:
+    """An even, deterministic sample, plus the entry page and up to 4 generated pages."""
+    picked = files if len(files) <= limit else [files[int(i * len(files) / limit)] for i in range(limit)]
+    start = Path(root + entry)
+    extra = [start] if start in files else []
+    extra += [p for p in files if generated(gen, p.relative_to(root).as_posix())][:4]
+    return sorted(dict.fromkeys([*extra, *picked]))
+
+
+_PULLS_TEXT = re.compile(r"^\s*\.\. (auto\w+|include|literalinclude)::", re.M)
+_FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
+
+
+def source_of(kind: str | None, root: str, page: Path) -> str | None:
+    rel = page.relative_to(root).as_posix().removesuffix(".gz").removesuffix(".html")
+    if kind == "sphinx":
+        cands = [f"_sources/{rel}{ext}" for ext in (".rst.txt", ".txt", ".md.txt", ".rst")]
+    elif kind == "markdown":
+        base = rel.removesuffix("/index") if rel.endswith("/index") else rel
+        cands = [f"{base}.md.gz", f"{base}.md"]
+    elif kind == "rst-beside":
+        cands = [f"{rel}.txt", f"{rel}.txt.gz", f"{rel}.rst"]
+    else:
+        return None
+    for c in cands:
+        p = Path(root) / c
+        if p.exists():
+            text = read(p).decode("utf-8", "replace")
+            if kind == "sphinx" and _PULLS_TEXT.search(text):
+                return None
+            return _FRONT_MATTER.sub("", text)
+    return None
+
+
+_RST_ADORN = re.compile(r"^([=\-~^\"'`*+#:.<>_])\1{2,}\s*$")
+
+
+def source_title(src: str) -> str | None:
+    """The first heading of a reST or Markdown source."""
+    lines = src.splitlines()
+    for i, line in enumerate(lines):
+        if _RST_ADORN.match(line) and i + 2 < len(lines) and lines[i + 1].strip() \
+                and lines[i + 2].strip() == line.strip():  # overlined and underlined
+            return lines[i + 1].strip()
+        m = re.match(r"#{1,6}\s+(.+?)\s*#*\s*$", line)
+        if m and not line.startswith("#!"):
+            return m.group(1)
+        if i + 1 < len(lines) and line.strip() and not _RST_ADORN.match(line) and _RST_ADORN.match(lines[i + 1]) \
+                and not line.startswith(("..", " ", "\t")) and len(lines[i + 1].strip()) >= len(line.strip()) - 1:
+            return line.strip()
+    return None
+
+
+_SMART = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+
+
+def norm_title(text: str) -> str:
+    # Sphinx's smartquotes turn ' into a curly quote and -- into a dash: the same title
+    text = text.translate(_SMART).replace("---", "-").replace("--", "-")
+    text = re.sub(r"`([^`<]*?)\s*<[^>`]*>`_{0,2}", r"\1", text)
+    text = re.sub(r":[\w:+-]+:`", "`", text)
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"[`*_¶#\\]|\s+[-–—|:]\s*$", " ", text)
+    return " ".join(text.split()).lower().strip(" .:")
+
+
+def title_right(title: str, truth: str) -> bool:
+    a, b = norm_title(title), norm_title(truth)
+    return bool(a) and (a == b or (min(len(a), len(b)) >= 0.7 * max(len(a), len(b)) and (a in b or b in a)))
+
+
+def page_headings(doc) -> tuple[str, list[str]]:
+    head = " ".join("".join(t.itertext()) for t in doc.iter("title"))
+    heads = [" ".join("".join(h.itertext()).split()) for h in doc.iter("h1", "h2")]
+    return head, heads
+
+
+_NEXT = re.compile(rb"<(?:link|a)\b[^>]*\brel=[\"']?next[\"']?[^>]*>", re.I)
+_HREF = re.compile(rb"href=[\"']([^\"'#]*)", re.I)
+
+
+def next_chain(root: str, entry: str, limit: int = 5000) -> list[Path]:
+    """The site's own order: rel="next" links followed from the start page."""
+    page = Path(root + entry)
+    chain, seen = [], set()
+    while page.is_file() and page not in seen and len(chain) < limit:
+        seen.add(page)
+        chain.append(page)
+        m = _NEXT.search(page.read_bytes()[:200_000])
+        h = _HREF.search(m.group(0)) if m else None
+        if not h or not h.group(1):
+            break
+        page = (page.parent / h.group(1).decode("utf-8", "replace")).resolve()
+    return chain if len(chain) >= 3 else []
+
+
+def kendall_tau(ranks: list[tuple[int, int]]) -> float | None:
+    n = len(ranks)
+    if n < 3:
+        return None
+    conc = disc = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            s = (ranks[i][0] - ranks[j][0]) * (ranks[i][1] - ranks[j][1])
+            conc += s > 0
+            disc += s < 0
+    return (conc - disc) / (conc + disc) if conc + disc else None
+
+
+def run_config(site, files, htmls, urls, docs, sources, strings, disabled, chain, show):
+    name, root, entry, gen, kind = site
+    pages, seconds = [], 0.0
+    for h, u in zip(htmls, urls, strict=True):
+        t0 = time.process_time()
+        pages.append(extract_page(h, u, disabled=disabled))
+        seconds += time.process_time() - t0
+    f1s, leaks, title_ok, title_n, lang, scored = [], [], 0, 0, [0, 0], 0
+    approx = kind is None
+    title_counts = defaultdict(int)
+    for p in pages:
+        title_counts[norm_title(p.title)] += 1
+    examples = defaultdict(list)
+    for f, p, doc, src in zip(files, pages, docs, sources, strict=True):
+        rel = f.relative_to(root).as_posix()
+        if generated(gen, rel):
+            continue  # scored by whether the document keeps it out, not by its text
+        scored += 1
+        if src:
+            f1s.append(prf(words(plain_text(p.markdown)), rst_words(src))[2])
+        hit = leaked(p.markdown, strings, src)
+        if hit:
+            leaks.append(rel)
+            examples["leak"].append(f"{rel}: {hit[:2]}")
+        st = output_stats(p.markdown, reference(doc))
+        lang[0] += st["lang"][0]
+        lang[1] += st["lang"][1]
+        if st["lang"][0] < st["lang"][1]:
+            examples["lang"].append(f"{rel}: {st['lang'][0]}/{st['lang'][1]}")
+        truth = source_title(src) if src else None
+        if truth is not None:
+            title_n += 1
+            ok = title_right(p.title, truth)
+        elif approx:
+            title_n += 1
+            head, heads = page_headings(doc)
+            t = norm_title(p.title)
+            shared = title_counts[t] > max(2, 0.5 * len(pages))
+            ok = bool(t) and not shared and (t in norm_title(head) or any(t == norm_title(x) for x in heads))
+        else:
+            continue
+        title_ok += ok
+        if not ok:
+            examples["title"].append(f"{rel}: {p.title!r} (want {truth!r})" if truth else f"{rel}: {p.title!r}")
+    items = []
+    start_url = f"http://docs.test/{name}{entry}"
+    for i, (u, p) in enumerate(zip(urls, pages, strict=True)):
+        items.append({"url": u, "final_url": u, "status": "completed", "depth": 0 if u == start_url else 1,
+                      "title": p.title, "markdown": p.markdown, "quality": p.quality,
+                      "quality_reasons": p.quality_reasons, "token_count": p.token_count,
+                      "toc_links": p.toc_links, "site_name": p.site_name, "head_title": p.head_title,
+                      "generated": p.generated, "description": p.description, "_i": i})
+    doc = assemble_document(items, source_url=start_url)
+    included = [it["_i"] for it in doc.included]
+    gen_in = [files[i].relative_to(root).as_posix() for i in included
+              if generated(gen, files[i].relative_to(root).as_posix())]
+    examples["generated"] = gen_in
+    tau = None
+    if chain:
+        pos = {p: k for k, p in enumerate(chain)}
+        ranks = [(k, pos[files[i].resolve()]) for k, i in enumerate(included) if files[i].resolve() in pos]
+        tau = kendall_tau(ranks)
+        if tau is not None and tau < 0.9:
+            worst = sorted(ranks, key=lambda r: -abs(r[0] - r[1]))[:3]
+            examples["order"] = [f"doc #{a} is site #{b}: {chain[b].relative_to(root).as_posix()}" for a, b in worst]
+    if show:
+        for k, v in examples.items():
+            for line in v[:show]:
+                print(f"      {k}: {line}")
+    return {"f1": f1s, "leak": len(leaks), "pages": max(scored, 1), "title": (title_ok, title_n, approx),
+            "lang": tuple(lang), "gen": len(gen_in), "tau": tau, "rate": len(pages) / max(seconds, 1e-9),
+            "seconds": seconds, "assembled": len(included), "extracted": len(pages)}
+
+
+def fmt_row(r) -> str:
+    f1 = f"{sum(r['f1']) / len(r['f1']):.3f}" if r["f1"] else "  -  "
+    leak = f"{100 * r['leak'] / r['pages']:5.1f}"
+    tk, tn, approx = r["title"]
+    title = (f"{100 * tk / tn:5.1f}" + ("~" if approx else " ")) if tn else "   -  "
+    lang = f"{100 * r['lang'][0] / r['lang'][1]:5.1f}" if r["lang"][1] else "   - "
+    tau = f"{r['tau']:5.2f}" if r["tau"] is not None else "   - "
+    return f"{f1:>5} {leak:>5} {title:>6} {lang:>5} {r['gen']:>3} {tau:>5} {r['rate']:6.1f}"
+
+
+HEAD = f"{'F1':>5} {'leak%':>5} {'title%':>6} {'lang%':>5} {'gen':>3} {'tau':>5} {'pg/cpu':>6}"
+
+
+def merge(rows: list[dict]) -> dict:
+    out = {"f1": [], "leak": 0, "pages": 0, "title": [0, 0, False], "lang": [0, 0], "gen": 0, "taus": [],
+           "seconds": 0.0}
+    for r in rows:
+        out["f1"] += r["f1"]
+        out["leak"] += r["leak"]
+        out["pages"] += r["pages"]
+        out["title"][0] += r["title"][0]
+        out["title"][1] += r["title"][1]
+        out["title"][2] |= r["title"][2]
+        out["lang"][0] += r["lang"][0]
+        out["lang"][1] += r["lang"][1]
+        out["gen"] += r["gen"]
+        out["seconds"] += r["seconds"]
+        if r["tau"] is not None:
+            out["taus"].append(r["tau"])
+    out["tau"] = min(out["taus"]) if out["taus"] else None  # the worst site's order
+    out["rate"] = sum(r["extracted"] for r in rows) / max(out["seconds"], 1e-9)
+    out["title"] = tuple(out["title"])
+    return out
+
+
+def mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs)
+
+
+def misses(all_on: dict, generic: dict) -> list[str]:
+    bad = []
+    if generic["f1"] and mean(generic["f1"]) < 0.95:
+        bad.append("generic F1<0.95")
+    if generic["leak"] > 0.02 * generic["pages"]:
+        bad.append("generic leak>2%")
+    if all_on["f1"] and mean(all_on["f1"]) < 0.98:
+        bad.append("F1<0.98")
+    if all_on["leak"]:
+        bad.append("leak>0")
+    if all_on["title"][1] and all_on["title"][0] < 0.98 * all_on["title"][1]:
+        bad.append("title<98%")
+    if all_on["lang"][1] and all_on["lang"][0] < 0.98 * all_on["lang"][1]:
+        bad.append("lang<98%")
+    if all_on["gen"]:
+        bad.append("generated>0")
+    if all_on["tau"] is not None and all_on["tau"] < 0.9:
+        bad.append("tau<0.9")
+    return bad
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--per-site", type=int, default=30, help="pages sampled per site (default 30)")
+    ap.add_argument("--sites", default="", help="comma-separated site names (default: all present)")
+    ap.add_argument("--show", type=int, default=0, help="print up to N failing pages per metric and site")
+    ap.add_argument("--out", default="", help="also write the tables to this file, with date, load and command")
+    args = ap.parse_args(argv)
+    wanted = set(filter(None, args.sites.split(",")))
+    lines: list[str] = []
+
+    def say(s: str = "") -> None:
+        print(s, flush=True)
+        lines.append(s)
+
+    results = []
+    sites = [*corpus_sites(), *EXTRA_SITES]
+    say(f"{'site':<18} {'generator':<30} {'pages':>5}  | all on: {HEAD}  | generic alone: {HEAD}")
+    for site in sites:
+        name, root, entry, gen, kind = site
+        if (wanted and name not in wanted) or not os.path.isdir(root):
+            continue
+        all_files = html_files(root)
+        if not all_files:
+            continue
+        files = sample(all_files, root, entry, gen, args.per_site)
+        htmls = [read(p) for p in files]
+        urls = [f"http://docs.test/{name}/" + p.relative_to(root).as_posix().removesuffix(".gz") for p in files]
+        docs = [parse(h) if h.strip() else parse(b"<html></html>") for h in htmls]
+        titles = {" ".join("".join(t.itertext()).split()).lower() for d in docs for t in d.iter("title", "h1")}
+        strings = leak_strings([furniture_strings(d) for d in docs], titles)
+        sources = [source_of(kind, root, p) for p in files]
+        chain = [p.resolve() for p in next_chain(root, entry)]
+        tags = frozenset(TAGS.get(gen, set()))
+        if args.show:
+            print(f"  {name}: all on")
+        on = run_config(site, files, htmls, urls, docs, sources, strings, frozenset(), chain, args.show)
+        if tags:
+            if args.show:
+                print(f"  {name}: generic alone (off: {', '.join(sorted(tags))})")
+            off = run_config(site, files, htmls, urls, docs, sources, strings, tags, chain, args.show)
+        else:
+            off = on
+        results.append((name, gen, on, off))
+        say(f"{name:<18} {gen[:30]:<30} {len(files):>5}  | {'':8}{fmt_row(on)}  | {'':15}{fmt_row(off)}"
+            + ("" if tags else "  (no specific rules)"))
+    say()
+    say("per generator (tau: the worst site's; goals missed listed last)")
+    say(f"{'generator':<34} {'sites':>5} {'pages':>5}  | all on: {HEAD}  | generic alone: {HEAD}  | missed")
+    by_gen = defaultdict(list)
+    for _, gen, on, off in results:
+        by_gen[gen].append((on, off))
+    failing = 0
+    for gen, rows in by_gen.items():
+        on, off = merge([r[0] for r in rows]), merge([r[1] for r in rows])
+        bad = misses(on, off)
+        failing += bool(bad)
+        say(f"{gen[:34]:<34} {len(rows):>5} {on['pages']:>5}  | {'':8}{fmt_row(on)}  | {'':15}{fmt_row(off)}  | "
+            + (", ".join(bad) or "ok"))
+    on = merge([r[2] for r in results])
+    off = merge([r[3] for r in results])
+    say(f"{'all':<34} {len(results):>5} {on['pages']:>5}  | {'':8}{fmt_row(on)}  | {'':15}{fmt_row(off)}")
+    say(f"\n{len(results)} sites, {len(by_gen)} generators, {failing} generators missing a goal")
+    if args.out:
+        load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+        head = [f"# {datetime.datetime.now().isoformat(timespec='minutes')}  load: {load}",
+                f"# python bench/generalization.py {' '.join(argv if argv is not None else sys.argv[1:])}", ""]
+        Path(args.out).write_text("\n".join(head + lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
