@@ -52,6 +52,13 @@ def code_language(pre: etree._Element, disabled: frozenset[str] = frozenset()) -
             for c in classes:
                 if c.lower() in _KNOWN_BARE_LANGS:
                     return c.lower()
+    # No convention known: a class whose last part names a language ("highlight-python",
+    # "codeblock_rust", "src-bash") on the block or around it says what it is.
+    for el in chain:
+        for c in (el.get("class") or "").split():
+            parts = re.split(r"[-_:]", c.lower())
+            if len(parts) > 1 and parts[-1] in _KNOWN_BARE_LANGS:
+                return parts[-1]
     return ""
 
 

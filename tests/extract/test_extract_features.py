@@ -256,3 +256,11 @@ def test_generated_pages_are_recognised(body, title, kind):
     from spiders.extract.quality import generated_kind
 
     assert generated_kind(f"# {title}\n\n{body}", title) == kind
+
+
+def test_code_language_from_a_class_naming_it_when_no_convention_is_known():
+    out = extract_page('<main><h1>T</h1><p>Some words here to read.</p><div class="highlight-python notranslate">'
+                       '<div class="highlight"><pre>x = 1</pre></div></div></main>', URL, disabled={"sphinx"}).markdown
+    assert "```python\nx = 1\n```" in out
+    out = md('<main><h1>T</h1><p>Some words here to read.</p><div class="codeblock_rust"><pre>let x = 1;</pre></div></main>')
+    assert "```rust\nlet x = 1;\n```" in out

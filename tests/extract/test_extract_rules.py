@@ -29,7 +29,12 @@ def test_a_generators_code_language_convention_can_be_switched_off():
     on = extract_page(SPHINX, "http://docs.test/install.html").markdown
     off = extract_page(SPHINX, "http://docs.test/install.html", disabled={"sphinx"}).markdown
     assert "```python\nimport demo" in on
-    assert "```\nimport demo" in off
+    # without Sphinx's own convention, the generic path still reads the class that names a
+    # language it knows ("highlight-python"), and nothing from one it does not ("highlight-pycon")
+    assert "```python\nimport demo" in off
+    pycon = SPHINX.replace("highlight-python", "highlight-pycon")
+    assert "```pycon\nimport demo" in extract_page(pycon, "http://docs.test/install.html").markdown
+    assert "```\nimport demo" in extract_page(pycon, "http://docs.test/install.html", disabled={"sphinx"}).markdown
     assert "Install the package with pip" in off  # the generic path still finds the content
 
 
