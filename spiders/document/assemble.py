@@ -113,6 +113,34 @@ def strip_blocks(markdown: str, keys: set[str]) -> str:
     return "\n\n".join(b for b in split_blocks(markdown) if _block_key(b) not in keys)
 
 
+def drop_compilations(pages: Sequence[Mapping[str, Any]], *, min_blocks: int = 20, min_share: float = 0.7,
+                      min_sources: int = 3) -> tuple[list[Mapping[str, Any]], list[tuple[Mapping[str, Any], str]]]:
+    """Pages that are the other pages put together ("print this book", "all.html"): most of
+    their blocks are found on several other pages of the site. The pages they copy stay."""
+    owners: dict[str, list[int]] = {}
+    blocks_of: list[set[str]] = []
+    for index, page in enumerate(pages):
+        keys = {hashlib.sha1(text.encode()).hexdigest() for block in split_blocks(page.get("markdown") or "")
+                if len((text := " ".join(MARKDOWN_LINK.sub(r"\1", block).split())).split()) >= 8}
+        blocks_of.append(keys)
+        for key in keys:
+            found = owners.setdefault(key, [])
+            if len(found) < 4:
+                found.append(index)
+    kept, dropped = [], []
+    for index, page in enumerate(pages):
+        keys = blocks_of[index]
+        shared = [key for key in keys if len(owners[key]) > 1]
+        sources = {other for key in shared for other in owners[key] if other != index}
+        if len(keys) >= min_blocks and len(shared) >= min_share * len(keys) and len(sources) >= min_sources \
+                and all(len(blocks_of[other]) < len(keys) for other in sources):
+            dropped.append((page, f"generated page (the content of {len(sources)}+ other pages put together):"
+                                  " used to find pages, not content"))
+        else:
+            kept.append(page)
+    return kept, dropped
+
+
 def merge_orders(pages: Sequence[Mapping[str, Any]]) -> list[str]:
     """One site order from every page's `toc_links`: each page's list is merged in after the
     page itself, keeping its relative order (a child TOC lands under its parent). Linear time:
@@ -377,6 +405,8 @@ def assemble_document(
     `order`: page URLs in the site's order; by default merged from the items' `toc_links`.
     `token_budget`: the document's maximum size in tokens; lowest-quality pages go first."""
     included, dropped = _select(pages, quality_threshold)
+    included, compiled = drop_compilations(included)
+    dropped += compiled
     included = order_pages(retitle_repeated(included), order, source_url)
     keys = boilerplate_blocks([p.get("markdown") or "" for p in included]) if subtract_boilerplate else set()
     sections = []

@@ -169,3 +169,13 @@ def test_a_navigation_bar_of_short_links_on_every_page_is_chrome():
     pages = [page(f"p{i}.html", f"Page {i}", f"{bar}\n\nReal text of page {i}, worth reading.") for i in range(5)]
     doc = assemble_document(pages, source_url=BASE + "p0.html")
     assert "[<<]" not in doc.markdown and "Real text of page 3" in doc.markdown
+
+
+def test_a_page_that_puts_the_other_pages_together_is_left_out():
+    chapters = [page(f"ch{i}.html", f"Chapter {i}", "\n\n".join(
+        f"Paragraph {j} of chapter {i} says something different from every other paragraph here." for j in range(8)))
+        for i in range(4)]
+    book = page("print.html", "The Book", "\n\n".join(p["markdown"] for p in chapters))
+    doc = assemble_document(chapters + [book], source_url=BASE + "ch0.html")
+    assert [p["url"] for p in doc.included] == [BASE + f"ch{i}.html" for i in range(4)]
+    assert any(p["url"] == BASE + "print.html" and why.startswith("generated page") for p, why in doc.dropped)
