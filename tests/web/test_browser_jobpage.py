@@ -6,6 +6,7 @@ Screenshots of the finished job at 390 px and 1280 px go to tests/artifacts/ (ig
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -84,8 +85,9 @@ def test_pages_by_fate_detail_downloads_layout_and_accessibility(live):
                 expect(tab.locator("#job-status")).to_have_text("running")
                 tab.click("#fate-failed")
                 expect(tab.locator("#fate-failed")).to_have_attribute("aria-current", "page")
+                expect(tab).to_have_url(re.compile("fate=failed"))  # the swap has settled: a new search box
                 tab.fill("#page-search", "missing")
-                tab.wait_for_url("**q=missing**")
+                expect(tab).to_have_url(re.compile('q=missing'))
                 out["failed_before"] = tab.inner_text("#fate-failed .count")
                 out["status_while_filtering"] = tab.inner_text("#job-status")
                 expect(tab.locator("#url-log li.failed")).to_have_count(2, timeout=30_000)
