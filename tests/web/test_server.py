@@ -107,3 +107,32 @@ def test_shutdown_does_not_wait_for_open_streams(database_url, redis_prefix, tmp
         assert time.monotonic() - started < 15, "shutdown waited for the open stream"
     finally:
         server.stop()
+
+
+def test_connections_to_the_served_socket_send_small_responses_at_once():
+    """The socket `docspasta serve` listens on gives asyncio what it needs to set TCP_NODELAY on
+    each connection: without it, every small response waited ~40 ms for a delayed ACK."""
+    import asyncio
+    import socket
+
+    from webapp.serve import listen
+
+    async def nodelay_of_an_accepted_connection() -> int:
+        accepted: asyncio.Future = asyncio.get_running_loop().create_future()
+
+        def handle(reader, writer):
+            accepted.set_result(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        sock = listen("127.0.0.1", 0)
+        server = await asyncio.start_server(handle, sock=sock)
+        async with server:
+            _, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+            value = await asyncio.wait_for(accepted, 10)
+            writer.close()
+        return value
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own, beside the tests' reactor
+        assert pool.submit(asyncio.run, nodelay_of_an_accepted_connection()).result(30) != 0
