@@ -314,6 +314,13 @@ def main() -> int:
         asyncio.run(db("UPDATE crawl_jobs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1", big))
         rows = wait_for("SELECT status, error_details FROM crawl_jobs WHERE id = $1"
                         " AND status NOT IN ('pending', 'running')", big, timeout=600)
+        # job_completed follows the job's state: once its document is in the library too
+        events = redis.Redis.from_url(REDIS_URL)
+        deadline = time.monotonic() + 300
+        while rows[0]["status"] == "completed" and time.monotonic() < deadline and not any(
+                f[b"type"] == b"job_completed" for _, f in events.xrange(stream_key(prefix, big))):
+            time.sleep(0.5)
+        events.close()
         still_crawling = asyncio.run(db("SELECT status FROM crawl_jobs WHERE id = $1", small))[0]["status"]
         asyncio.run(db("UPDATE crawl_jobs SET status = 'cancelled', current_step = 'done' WHERE id = $1"
                        " AND status IN ('pending', 'running')", small))

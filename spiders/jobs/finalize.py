@@ -13,6 +13,7 @@ of pickled pages, and it sends back only the job's status.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 from uuid import UUID
@@ -22,7 +23,9 @@ from spiders.document.assemble import assemble_document
 from spiders.document.llms import render_llms_full_txt, render_llms_txt
 from spiders.jobs.status import job_status
 from spiders.jobs.store import JobStore, create_pool
+from spiders.library.store import LibraryStore
 
+logger = logging.getLogger(__name__)
 
 @dataclass
 class Outputs:
@@ -84,6 +87,14 @@ def finalize_stored(database_url: str, job_id: UUID, owner: str | None, source_u
     return asyncio.run(_finalize(database_url, job_id, owner, source_url, quality_threshold))
 
 
+async def _add_to_library(pool: Any, job_id: UUID) -> None:
+    try:
+        stored = await LibraryStore(pool).index_job(job_id)
+        logger.info("job %s: %d sections added to the library", job_id, stored)
+    except Exception:  # the document is stored; start-up's backfill indexes the job later
+        logger.exception("job %s: could not add the document to the library", job_id)
+
+
 async def _finalize(database_url: str, job_id: UUID, owner: str | None, source_url: str,
                     quality_threshold: int) -> Finalized:
     pool = await create_pool(database_url, 1)
@@ -100,6 +111,11 @@ async def _finalize(database_url: str, job_id: UUID, owner: str | None, source_u
         # (~40 MB more for 10,000 pages): the two never add up.
         del pages, outputs
         row = await writer.complete(job_id, markdown, token_count, llms_txt, verdicts)
+        del markdown, llms_txt
+        if row is not None:
+            # Here too, not on the reactor: splitting a large document into sections is seconds of
+            # CPU. Before job_completed goes out, so a client told it completed finds it in the library.
+            await _add_to_library(pool, job_id)
         return Finalized(job_status(row) if row is not None else None, token_count, included, dropped)
     finally:
         await pool.close()

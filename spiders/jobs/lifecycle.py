@@ -15,7 +15,6 @@ from spiders.jobs.events import Event
 from spiders.jobs.finalizer import Finalizer
 from spiders.jobs.options import CrawlOptions
 from spiders.jobs.status import job_status
-from spiders.library.store import LibraryStore
 
 logger = logging.getLogger(__name__)
 
@@ -101,17 +100,8 @@ class JobLifecycle:
                            error=f"no page could be crawled from {options.url}: {done.nothing_fetched}", reason=reason)
             return
         if done.job is not None:
-            await self._add_to_library(job_id)
             await self._publish_status(job_id, "job_completed", done.job, tokenCount=done.token_count,
                                        included=done.included, dropped=done.dropped)
-
-    async def _add_to_library(self, job_id: UUID) -> None:
-        # before job_completed goes out, so a client told the job completed finds it in the library
-        try:
-            stored = await LibraryStore(self.writer.pool).index_job(job_id)
-            logger.info("job %s: %d sections added to the library", job_id, stored)
-        except Exception:  # the document is stored; start-up's backfill indexes the job later
-            logger.exception("job %s: could not add the document to the library", job_id)
 
     async def end(self, job_id: UUID, status: str, event_type: str, *, error: str | None = None,
                   reason: str | None = None) -> None:
