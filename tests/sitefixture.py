@@ -131,9 +131,17 @@ class FixtureSite:
                                          self.headers.get("User-Agent", ""), time.monotonic()))
                     site.active += 1
                     site.max_active = max(site.max_active, site.active)
+                self._counted = True
                 try:
                     self._answer()
                 finally:
+                    self._finished()
+
+            def _finished(self) -> None:
+                # Counted out before the last bytes leave: once the client has the whole response
+                # it may send its next request, which must not find this one still counted.
+                if self._counted:
+                    self._counted = False
                     with site._lock:
                         site.active -= 1
 
@@ -156,10 +164,14 @@ class FixtureSite:
                     self.close_connection = True
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
+                if not body:
+                    self._finished()
                 self.end_headers()
                 step = max(1, len(body) // reply.chunks)
                 try:
                     for start in range(0, len(body), step):
+                        if start + step >= len(body):
+                            self._finished()
                         self.wfile.write(body[start:start + step])
                         if reply.chunks > 1:
                             time.sleep(0.01)
