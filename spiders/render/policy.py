@@ -167,8 +167,22 @@ async def settle(page: Any, network: NetworkQuiet, timeout: float, quiet: float,
             await page.wait_for_selector(selector, state="attached", timeout=timeout * 1000)
         except PlaywrightTimeout:
             pass  # the selector may simply not be on this page
-    while not network.settled(quiet) and time.monotonic() < deadline:
+    # A page that went quiet still showing next to no text is a script that has not asked for
+    # its content yet (a busy machine starves the renderer between loading the script and its
+    # first fetch): it gets a little longer (SHELL_GRACE) to go on.
+    shell_deadline = min(deadline, time.monotonic() + SHELL_GRACE)
+    while time.monotonic() < deadline:
+        if network.settled(quiet) and (time.monotonic() >= shell_deadline or await _text_length(page) >= SHELL_TEXT):
+            break
         await asyncio.sleep(min(0.05, quiet))
+
+
+SHELL_TEXT = 200  # characters of visible text below which a rendered page still looks like its shell
+SHELL_GRACE = 2.0  # seconds more that such a page is given
+
+
+async def _text_length(page: Any) -> int:
+    return await page.evaluate("document.body ? document.body.innerText.length : 0")
 
 
 class RenderPolicy:
