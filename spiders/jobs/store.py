@@ -527,14 +527,6 @@ class JobStore:
             "SELECT left(final_markdown, $2) AS preview, octet_length(final_markdown) AS bytes,"
             " length(left(final_markdown, $2 + 1)) > $2 AS more FROM crawl_jobs WHERE id = $1", job_id, chars)
 
-    async def log(self, job_id: UUID, limit: int) -> list[Any]:
-        """The newest finished URLs first: the job page's per-URL log."""
-        return await self.pool.fetch(
-            "SELECT url, status, title, quality, error_message, http_status, depth, included, drop_reason,"
-            " (extra->>'rendered')::boolean AS rendered, extra->>'render_reason' AS render_reason"
-            " FROM job_urls WHERE job_id = $1 AND finished_at IS NOT NULL"
-            " ORDER BY finished_at DESC, id DESC LIMIT $2", job_id, limit)
-
     async def request_cancel(self, job_id: UUID) -> tuple[Any, bool]:
         """A person's cancel: (the job or None if unknown, whether this call changed it)."""
         row = await self.cancel(job_id)
