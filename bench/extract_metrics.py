@@ -50,6 +50,9 @@ def plain_text(md: str) -> str:
     md = _MDLINK.sub(r"\1", md)
     md = re.sub(r"^\s*(`{3,}|~{3,}).*$", "", md, flags=re.M)
     md = md.replace("[code]", "").replace("[/code]", "")
+    # inline HTML the Markdown keeps (<sup>, <kbd>, <abbr title>): its text, not its tag names
+    md = re.sub(r'<abbr title="([^"]*)">(.*?)</abbr>', r"\2 \1", md)
+    md = re.sub(r"</?(?:sup|sub|kbd|abbr|del|ins|mark|small|br)\b[^>]*>", " ", md)
     return md
 
 
@@ -57,14 +60,41 @@ def words(text: str) -> Counter:
     return Counter(w.lower() for w in _WORD.findall(text))
 
 
+# Directives whose argument the page does not show as text (a language, a path, a class name, a
+# module declared for cross-references, a local table of contents the extractor drops by design).
+# Every other directive's argument is shown: a signature (`.. function:: f(x)`, `.. clicmd:: show
+# ip`, `.. option:: -v`), an admonition's title, a table's caption.
+_SILENT_DIRECTIVES = {
+    "code-block", "code", "sourcecode", "highlight", "highlightlang", "literalinclude", "include", "image",
+    "figure", "toctree", "index", "only", "ifconfig", "raw", "meta", "tabularcolumns", "currentmodule",
+    "module", "py:module", "py:currentmodule", "c:namespace", "cpp:namespace", "default-role", "role",
+    "contents", "sectionauthor", "codeauthor", "moduleauthor", "class", "rst-class", "cssclass", "container",
+    "graphviz", "digraph", "graph", "plot", "program", "default-domain", "testsetup", "testcleanup",
+    "doctest", "testcode", "testoutput", "productionlist", "sectnum", "target-notes", "title", "date",
+}
+_DIRECTIVE = re.compile(r"^(\s*)\.\. ([\w:-]+)::(.*)$", re.M)
+
+
+def _directive_argument(m: re.Match) -> str:
+    return "" if m.group(2).lower() in _SILENT_DIRECTIVES else m.group(1) + m.group(3)
+
+
+# A reST comment: ".." and text that is not a directive, target, footnote or substitution, with
+# its indented block; the page does not show it.
+_RST_COMMENT = re.compile(r"^([ \t]*)\.\.(?:[ \t]+(?![\[_|])(?![\w:-]+::)[^\n]*)?\n(?:\1[ \t]+[^\n]*\n|[ \t]*\n)*", re.M)
+
+
 def rst_words(src: str) -> Counter:
-    src = re.sub(r"^\.\. [^\n]*::.*$|^\.\. _[^\n]*:.*$|^\.\. \|[^\n]*$", "", src, flags=re.M)
+    src = _RST_COMMENT.sub("", src + "\n")
+    src = _DIRECTIVE.sub(_directive_argument, src)
+    src = re.sub(r"^\.\. _[^\n]*:.*$|^\.\. \|[^\n]*$", "", src, flags=re.M)
     src = re.sub(r"^\s*:[\w -]+:\s*$", "", src, flags=re.M)  # directive options (:linenos:)
     src = re.sub(r"`([^`<]*?)\s*<[^>`]*>`_{0,2}", r"\1", src)  # `text <target>`_ and :ref:`t <x>`
     src = re.sub(r":[\w:+-]+:`", "`", src)  # :role:`x` -> `x`
     # Markdown sources (Node.js): the YAML in comments is rendered as each API's History table
     src = re.sub(r"<!--|-->", " ", src)
     src = _MDLINK.sub(r"\1", src)
+    src = re.sub(r"^[ \t]{0,3}\[[^\]\n]+\]:[ \t]*\S+.*$", "", src, flags=re.M)  # [ref]: url, not shown
     return words(src)
 
 
