@@ -141,64 +141,132 @@ def drop_compilations(pages: Sequence[Mapping[str, Any]], *, min_blocks: int = 2
     return kept, dropped
 
 
-def merge_orders(pages: Sequence[Mapping[str, Any]]) -> list[str]:
-    """One site order from every page's `toc_links`: each page's list is merged in after the
-    page itself, keeping its relative order (a child TOC lands under its parent). Linear time:
-    the order is a linked list while it is built."""
-    nxt: dict[str, str | None] = {}
-    head: str | None = None
-    tail: str | None = None
+def _folder(url: str) -> str:
+    return url[: url.rindex("/") + 1] if "/" in url else url
 
-    def insert_after(anchor: str | None, url: str) -> None:
-        nonlocal head, tail
-        if anchor is None:  # append
-            nxt[url] = None
-            if tail is None:
-                head = url
-            else:
-                nxt[tail] = url
-            tail = url
-            return
-        nxt[url] = nxt[anchor]
-        nxt[anchor] = url
-        if tail == anchor:
-            tail = url
+
+def merge_orders(pages: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One site order from every page's `toc_links`, the first page's first. A page's list places
+    the pages it names relative to the ones already placed: a new page goes after the nearest
+    placed page before it in the list (before the first placed page when none precedes it), and a
+    list naming no placed page is the page's own table of contents, which follows the page.
+    Linear time: the order is a doubly linked list while it is built."""
+    nxt: dict[str, str | None] = {}
+    prv: dict[str, str | None] = {}
+    ends: list[str | None] = [None, None]  # head, tail
+
+    def link(a: str | None, u: str, b: str | None) -> None:
+        prv[u], nxt[u] = a, b
+        if a is None:
+            ends[0] = u
+        else:
+            nxt[a] = u
+        if b is None:
+            ends[1] = u
+        else:
+            prv[b] = u
+
+    def section_anchor(u: str, after: str) -> str:
+        # a page the list puts after another folder's page goes with its own folder's pages when
+        # its folder's page is placed (a sidebar showing one section under the site's top bar)
+        d = _folder(u)
+        if _folder(after) == d or d not in nxt or d == u:
+            return after
+        a = d
+        while nxt[a] is not None and _folder(nxt[a]) == d:
+            a = nxt[a]
+        return a
 
     for page in pages:
-        links = [_norm_url(u) for u in page.get("toc_links") or ()]
+        links = list(dict.fromkeys(_norm_url(u) for u in page.get("toc_links") or ()))
         if not links:
             continue
-        prev = _norm_url(page_url(page))
-        if prev not in nxt:
-            prev = None
+        here = _norm_url(page_url(page))
+        placed = [u for u in links if u in nxt]
+        if not placed:
+            if here in nxt:  # the page's own contents: after the page, in their order
+                after = here
+                for u in links:
+                    link(after, u, nxt[after])
+                    after = u
+            else:
+                for u in links:
+                    link(ends[1], u, None)
+            continue
+        first = placed[0]
+        waiting: list[str] = []
+        after: str | None = None
         for u in links:
-            if u not in nxt:
-                insert_after(prev, u)
-            prev = u
-    order, u = [], head
+            if u in nxt:
+                if after is None:  # pages before the first placed one go right before it
+                    for w in waiting:
+                        link(prv[first], w, first)
+                    waiting = []
+                after = u
+            elif after is None:
+                waiting.append(u)
+            else:
+                after = section_anchor(u, after)
+                link(after, u, nxt[after])
+                after = u
+    order, u = [], ends[0]
     while u is not None:
         order.append(u)
         u = nxt[u]
     return order
 
 
+def _breadth_first(pages: Sequence[Mapping[str, Any]]) -> list[tuple[int, Mapping[str, Any]]]:
+    return sorted(enumerate(pages), key=lambda t: (t[1].get("depth") if t[1].get("depth") is not None else 1 << 30, t[0]))
+
+
+def site_order(pages: Sequence[Mapping[str, Any]], source_url: str | None = None) -> list[str]:
+    """The site's page order read from every fetched page's navigation, the start page's first.
+    Pages kept out of the document count too: a site's full table of contents or its home page
+    of links is where its order is written down."""
+    fetched = [p for _, p in _breadth_first(pages) if (p.get("status") or "completed") == "completed"]
+    first = [p for p in fetched if source_url and _norm_url(page_url(p)) == _norm_url(source_url)]
+    return merge_orders(first + fetched)
+
+
+def _folders(url: str) -> list[str]:
+    """The folders a page URL is in, deepest first (`/a/b/c.html`: `/a/b/`, `/a/`, `/`)."""
+    parts = urlsplit(url)
+    path = parts.path
+    out = []
+    while "/" in path:
+        path = path[: path.rindex("/")]
+        out.append(f"{parts.scheme}://{parts.netloc}{path}/")
+    return out
+
+
+def _section_ends(rank: Mapping[str, int], start: str) -> dict[str, int]:
+    """For each folder below the start page's, the position of the last listed page in it: a
+    sub-page the site's navigation leaves out (a TOC shown to two levels) goes with its section."""
+    top = set(_folders(start)) if start else set()
+    ends: dict[str, int] = {}
+    for url, r in rank.items():
+        for d in _folders(url):
+            if d in top:
+                break
+            ends[d] = max(ends.get(d, -1), r)
+    return ends
+
+
 def order_pages(pages: Sequence[Mapping[str, Any]], order: Sequence[str] | None = None,
                 source_url: str | None = None) -> list[Mapping[str, Any]]:
     """Pages in the site's own order, then the rest in breadth-first discovery order."""
-    indexed = list(enumerate(pages))
-    bfs = sorted(indexed, key=lambda t: (t[1].get("depth") if t[1].get("depth") is not None else 1 << 30, t[0]))
+    bfs = _breadth_first(pages)
     if order is None:
-        first = [p for p in pages if source_url and _norm_url(page_url(p)) == _norm_url(source_url)]
-        order = merge_orders(first + [p for _, p in bfs])
+        order = site_order(pages, source_url)
     bfs_pos = {t[0]: k for k, t in enumerate(bfs)}
     rank = {}
     for i, u in enumerate(order):
         rank.setdefault(_norm_url(u), i)
-    start = _norm_url(page_url(bfs[0][1])) if bfs else ""
-    if source_url and any(_norm_url(page_url(p)) == _norm_url(source_url)
-                          or _norm_url(p.get("url") or "") == _norm_url(source_url) for p in pages):
-        start = _norm_url(source_url)
+    # the start page leads; when it is not among the pages, none is put before the site's order
+    start = _norm_url(source_url) if source_url else (_norm_url(page_url(bfs[0][1])) if bfs else "")
     big = len(rank) + 1
+    section_end = _section_ends(rank, start)
 
     def key(t):
         i, p = t
@@ -206,6 +274,8 @@ def order_pages(pages: Sequence[Mapping[str, Any]], order: Sequence[str] | None 
         if u1 == start or u2 == start:
             return (-1, 0, 0)
         r = min(rank.get(u1, big), rank.get(u2, big))
+        if r == big:  # a page the navigation does not list: after the last listed page of its folder
+            r = next((section_end[d] + 0.5 for d in _folders(u1) if d in section_end), big)
         return (0, r, bfs_pos[i]) if r < big else (1, 0, bfs_pos[i])
 
     return [p for _, p in sorted(bfs, key=key)]
@@ -402,11 +472,13 @@ def assemble_document(
     `partial`: why the crawl did not finish, stated in the header of a document that holds
     only the pages fetched before it stopped.
 
-    `order`: page URLs in the site's order; by default merged from the items' `toc_links`.
+    `order`: page URLs in the site's order; by default merged from every fetched item's `toc_links`.
     `token_budget`: the document's maximum size in tokens; lowest-quality pages go first."""
     included, dropped = _select(pages, quality_threshold)
     included, compiled = drop_compilations(included)
     dropped += compiled
+    if order is None:
+        order = site_order(pages, source_url)
     included = order_pages(retitle_repeated(included), order, source_url)
     keys = boilerplate_blocks([p.get("markdown") or "" for p in included]) if subtract_boilerplate else set()
     sections = []

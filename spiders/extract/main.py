@@ -63,7 +63,9 @@ MAIN_XPATHS: list[tuple[etree.XPath, bool, str | None, frozenset[str]]] = [
 ]]
 _TOKENS = etree.XPath("//@class|//@id|//@role|//@itemprop", smart_strings=False)
 
-_PRECLEAN = etree.XPath("//script|//style|//noscript|//template|//link|//meta|//svg|//comment()")
+# <link rel="next"/"prev"> stays: it tells where a page stands in the site's order (toc.py)
+_PRECLEAN = etree.XPath("//script|//style|//noscript|//template|//meta|//svg|//comment()|"
+                        "//link[not(contains(@rel, 'next') or contains(@rel, 'prev'))]")
 
 def parse(html: str | bytes, url: str) -> HtmlElement:
     if isinstance(html, str) and html.lstrip().startswith("<?xml"):

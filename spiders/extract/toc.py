@@ -16,6 +16,7 @@ _NAV_LISTS = etree.XPath(
     "//nav[not(ancestor::header) and not(contains(@class,'pagination') or contains(@class,'breadcrumb') "
     "or contains(@class,'prev') or contains(@class,'related'))] | //aside")
 _COUNT_LINKS = etree.XPath("count(.//a[@href])")
+_REL_LINKS = etree.XPath("//link[@rel and @href] | //a[@rel and @href]")
 _MAIN_TOCS = etree.XPath(f".//*[contains(@class,'toctree-wrapper') or {has_class('toc')}]")
 _ASSET_EXT = frozenset(
     ".png .jpg .jpeg .gif .svg .webp .ico .pdf .zip .gz .tgz .bz2 .xz .tar .txt .css .js .json .xml "
@@ -79,9 +80,31 @@ def toc_links(doc: HtmlElement, main: HtmlElement, url: str) -> list[str]:
     if len(best) < 3:
         best = []
     seen = set(best)
+    here = _page_link(url, url, origin)
+    # The TOC in the page's content lists its sub-pages, nested under the entries the sidebar may
+    # name too: each new one goes after the entry before it (the page itself to begin with).
+    at = best.index(here) + 1 if here in seen else len(best)
     for toc in _MAIN_TOCS(main):
         for u in _links(toc, url, origin):
-            if u not in seen:
+            if u in seen:
+                at = best.index(u) + 1
+            else:
                 seen.add(u)
-                best.append(u)
+                best.insert(at, u)
+                at += 1
+    if here and here not in seen:
+        # a page its navigation does not list (a hidden toctree's child, a partial sidebar) still
+        # says where it stands: between the pages its rel="prev" and rel="next" links name
+        prev, nxt = _neighbour(doc, ("prev", "previous"), url, origin), _neighbour(doc, ("next",), url, origin)
+        if prev or nxt:
+            best += [u for u in (prev, here, nxt) if u and u not in seen]
     return best
+
+
+def _neighbour(doc: HtmlElement, rels: tuple[str, ...], base: str, origin) -> str | None:
+    for el in _REL_LINKS(doc):
+        if set((el.get("rel") or "").lower().split()) & set(rels):
+            u = _page_link(el.get("href"), base, origin)
+            if u:
+                return u
+    return None

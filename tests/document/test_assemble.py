@@ -98,6 +98,41 @@ def test_merge_orders_nests_child_tocs():
     assert merge_orders(pages) == [BASE + "a/", BASE + "a/x.html", BASE + "a/y.html", BASE + "b.html"]
 
 
+def test_order_is_read_from_a_contents_page_the_document_leaves_out():
+    # the site's full table of contents is a generated page: not in the document, but its order is
+    toc = ("c.html", "a.html", "b.html")
+    pages = [dict(page("index.html", "Contents", "", depth=0, toc=toc), generated="table of contents"),
+             page("a.html", "A", "Page a, with prose enough to read."),
+             page("b.html", "B", "Page b, with prose enough to read."),
+             page("c.html", "C", "Page c, with prose enough to read.")]
+    doc = assemble_document(pages, source_url=BASE + "index.html")
+    assert [p["title"] for p in doc.included] == ["C", "A", "B"]
+
+
+def test_a_page_the_sidebar_does_not_list_goes_with_its_folder():
+    toc = ("guide/", "api.html")  # a TOC shown to one level: guide/b.html is not in it
+    pages = [page("index.html", "Home", "Welcome to the docs, read on.", depth=0, toc=toc),
+             page("api.html", "API", "The API reference."),
+             page("guide/b.html", "Guide B", "A guide page the sidebar leaves out.", depth=2),
+             page("guide/index.html", "Guide", "The guide section.")]
+    doc = assemble_document(pages, source_url=BASE + "index.html")
+    assert [p["title"] for p in doc.included] == ["Home", "Guide", "Guide B", "API"]
+
+
+def test_a_sections_own_sidebar_under_the_sites_top_bar_stays_in_its_section():
+    top = ("install.html", "guide/", "api.html")
+    pages = [{"url": BASE + "index.html", "toc_links": [BASE + t for t in top]},
+             {"url": BASE + "guide/one.html", "toc_links": [BASE + t for t in (*top, "guide/one.html", "guide/two.html")]}]
+    assert merge_orders(pages) == [BASE + "install.html", BASE + "guide/", BASE + "guide/one.html",
+                                   BASE + "guide/two.html", BASE + "api.html"]
+
+
+def test_pages_a_list_names_before_any_placed_page_go_before_it():
+    pages = [{"url": BASE + "index.html", "toc_links": [BASE + "b.html", BASE + "c.html"]},
+             {"url": BASE + "b.html", "toc_links": [BASE + "a.html", BASE + "b.html"]}]
+    assert merge_orders(pages) == [BASE + "a.html", BASE + "b.html", BASE + "c.html"]
+
+
 def test_demote_headings_skips_code():
     md = "# Title\n\nText\n\n## Part\n\n```python\n# comment\n```"
     assert demote_headings(md, "Title") == "Text\n\n### Part\n\n```python\n# comment\n```"

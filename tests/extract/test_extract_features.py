@@ -264,3 +264,22 @@ def test_code_language_from_a_class_naming_it_when_no_convention_is_known():
     assert "```python\nx = 1\n```" in out
     out = md('<main><h1>T</h1><p>Some words here to read.</p><div class="codeblock_rust"><pre>let x = 1;</pre></div></main>')
     assert "```rust\nlet x = 1;\n```" in out
+
+
+def test_a_page_its_navigation_does_not_list_stands_between_its_prev_and_next():
+    html = """<html><head><link rel="prev" href="one.html"><link rel="next" href="three.html"></head><body>
+      <div role="navigation"><p><a href="../index.html">Contents</a></p></div>
+      <div role="main"><h1>Two</h1><p>The second page of a hidden toctree, with prose enough.</p></div></body></html>"""
+    page = extract_page(html, URL)
+    assert page.toc_links == ["https://docs.example.test/guide/one.html", URL, "https://docs.example.test/guide/three.html"]
+
+
+def test_sub_pages_in_the_content_nest_under_their_entry_in_the_sidebar():
+    html = """<html><body><div class="sidebar" role="navigation"><ul><li><a href="a.html">A</a></li>
+      <li><a href="page.html">Page</a></li><li><a href="z.html">Z</a></li></ul></div>
+      <div role="main"><h1>Page</h1><p>A section with two sub-pages.</p>
+      <div class="toctree-wrapper"><ul><li><a href="page/x.html">X</a></li><li><a href="page/y.html">Y</a></li></ul></div>
+      </div></body></html>"""
+    page = extract_page(html, URL)
+    assert [u.removeprefix("https://docs.example.test/guide/") for u in page.toc_links] == \
+        ["a.html", "page.html", "page/x.html", "page/y.html", "z.html"]
