@@ -14,6 +14,7 @@ llms.txt and llms-full.txt are rendered from its result by `spiders.document.llm
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import Counter
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 from urllib.parse import urldefrag, urlsplit
 
+from spiders.extract.toc import TOC_LIST_BREAK
 from spiders.extract.tokens import count_tokens
 
 _FENCE = re.compile(r"^(`{3,}|~{3,})")
@@ -38,6 +40,7 @@ class AssembledDocument:
     """Each included page's Markdown as it appears in the document (boilerplate removed)."""
 
 
+@functools.lru_cache(maxsize=1 << 16)  # every page's sidebar names the same URLs
 def _norm_url(url: str) -> str:
     """The URL a page is known by: no fragment, except a hash route (`#/guide`, `#!/guide`),
     which single-page sites (docsify, ...) use as their pages' addresses."""
@@ -145,17 +148,32 @@ def _folder(url: str) -> str:
     return url[: url.rindex("/") + 1] if "/" in url else url
 
 
+def _toc_lists(links: Sequence[str]) -> list[list[str]]:
+    lists: list[list[str]] = [[]]
+    for u in links:
+        if u == TOC_LIST_BREAK:
+            lists.append([])
+        else:
+            lists[-1].append(_norm_url(u))
+    return [list(dict.fromkeys(x)) for x in lists if x]
+
+
 def merge_orders(pages: Sequence[Mapping[str, Any]]) -> list[str]:
     """One site order from every page's `toc_links`, the first page's first. A page's list places
-    the pages it names relative to the ones already placed: a new page goes after the nearest
-    placed page before it in the list (before the first placed page when none precedes it), and a
-    list naming no placed page is the page's own table of contents, which follows the page.
-    Linear time: the order is a doubly linked list while it is built."""
+    the pages it names relative to the ones already placed: a new page goes right after the
+    nearest placed page before it in the list (before the first placed page when none precedes
+    it), and a list naming no placed page is the page's own table of contents, which follows the
+    page. Linear time: the order is a doubly linked list while it is built."""
     nxt: dict[str, str | None] = {}
     prv: dict[str, str | None] = {}
     ends: list[str | None] = [None, None]  # head, tail
 
+    pending: list[tuple[str, list[str]] | None] = []
+    waiting: dict[str, list[int]] = {}
+    ready: list[int] = []
+
     def link(a: str | None, u: str, b: str | None) -> None:
+        ready.extend(waiting.pop(u, ()))
         prv[u], nxt[u] = a, b
         if a is None:
             ends[0] = u
@@ -177,38 +195,55 @@ def merge_orders(pages: Sequence[Mapping[str, Any]]) -> list[str]:
             a = nxt[a]
         return a
 
-    for page in pages:
-        links = list(dict.fromkeys(_norm_url(u) for u in page.get("toc_links") or ()))
-        if not links:
-            continue
-        here = _norm_url(page_url(page))
+    def place(here: str, links: list[str], *, last: bool = False) -> None:
         placed = [u for u in links if u in nxt]
         if not placed:
-            if here in nxt:  # the page's own contents: after the page, in their order
-                after = here
+            if here not in nxt and not last:
+                # nothing to place it by yet (a page's neighbours, read before them): wait until
+                # one of its pages is placed; what never is goes at the end
+                pending.append((here, links))
                 for u in links:
-                    link(after, u, nxt[after])
-                    after = u
-            else:
-                for u in links:
-                    link(ends[1], u, None)
-            continue
+                    waiting.setdefault(u, []).append(len(pending) - 1)
+                return
+            after = here if here in nxt else ends[1]  # the page's own contents follow it
+            for u in links:
+                link(after, u, nxt[after] if after is not None else None)
+                after = u
+            return
         first = placed[0]
-        waiting: list[str] = []
+        before: list[str] = []
         after: str | None = None
         for u in links:
             if u in nxt:
                 if after is None:  # pages before the first placed one go right before it
-                    for w in waiting:
+                    for w in before:
                         link(prv[first], w, first)
-                    waiting = []
+                    before = []
                 after = u
             elif after is None:
-                waiting.append(u)
+                before.append(u)
             else:
                 after = section_anchor(u, after)
                 link(after, u, nxt[after])
                 after = u
+
+    def settle() -> None:
+        while ready:
+            k = ready.pop()
+            item, pending[k] = pending[k], None
+            if item is not None:
+                place(*item)
+
+    for page in pages:
+        here = _norm_url(page_url(page))
+        for links in _toc_lists(page.get("toc_links") or ()):
+            place(here, links)
+            settle()
+    for k, item in enumerate(pending):
+        if item is not None:
+            pending[k] = None
+            place(*item, last=True)
+            settle()
     order, u = [], ends[0]
     while u is not None:
         order.append(u)

@@ -8,6 +8,9 @@ from lxml import etree
 
 from spiders.extract.main import HtmlElement, has_class
 
+# separates a page's lists in `toc_links`; spiders/document/assemble.py reads it
+TOC_LIST_BREAK = ""
+
 # Navigation lists outside the main content, where the site's own page order can be read.
 _NAV_LISTS = etree.XPath(
     "//ul[not(ancestor-or-self::*[contains(@class,'related') or contains(@class,'breadcrumb') or "
@@ -96,8 +99,8 @@ def toc_links(doc: HtmlElement, main: HtmlElement, url: str) -> list[str]:
         # a page its navigation does not list (a hidden toctree's child, a partial sidebar) still
         # says where it stands: between the pages its rel="prev" and rel="next" links name
         prev, nxt = _neighbour(doc, ("prev", "previous"), url, origin), _neighbour(doc, ("next",), url, origin)
-        if prev or nxt:
-            best += [u for u in (prev, here, nxt) if u and u not in seen]
+        if prev or nxt:  # a list of its own: a page's neighbours are not its sidebar's next entries
+            best += [TOC_LIST_BREAK, *(u for u in (prev, here, nxt) if u and u not in seen)]
     return best
 
 

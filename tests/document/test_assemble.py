@@ -214,3 +214,11 @@ def test_a_page_that_puts_the_other_pages_together_is_left_out():
     doc = assemble_document(chapters + [book], source_url=BASE + "ch0.html")
     assert [p["url"] for p in doc.included] == [BASE + f"ch{i}.html" for i in range(4)]
     assert any(p["url"] == BASE + "print.html" and why.startswith("generated page") for p, why in doc.dropped)
+
+
+def test_a_pages_own_neighbours_place_it_next_to_its_previous_page():
+    # b.html's sidebar is the site's top bar; its rel=prev/next put it right after a.html
+    pages = [{"url": BASE + "index.html", "toc_links": [BASE + "a.html", BASE + "z.html"]},
+             {"url": BASE + "b.html", "toc_links": [BASE + "a.html", BASE + "z.html", "", BASE + "a.html", BASE + "b.html",
+                                                     BASE + "c.html"]}]
+    assert merge_orders(pages) == [BASE + "a.html", BASE + "b.html", BASE + "c.html", BASE + "z.html"]

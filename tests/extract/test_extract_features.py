@@ -271,7 +271,8 @@ def test_a_page_its_navigation_does_not_list_stands_between_its_prev_and_next():
       <div role="navigation"><p><a href="../index.html">Contents</a></p></div>
       <div role="main"><h1>Two</h1><p>The second page of a hidden toctree, with prose enough.</p></div></body></html>"""
     page = extract_page(html, URL)
-    assert page.toc_links == ["https://docs.example.test/guide/one.html", URL, "https://docs.example.test/guide/three.html"]
+    # a list of its own, after the navigation's (one link to the contents: no list)
+    assert page.toc_links == ["", "https://docs.example.test/guide/one.html", URL, "https://docs.example.test/guide/three.html"]
 
 
 def test_sub_pages_in_the_content_nest_under_their_entry_in_the_sidebar():
