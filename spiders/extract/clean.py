@@ -266,3 +266,19 @@ def clean_main(main: HtmlElement, disabled: frozenset[str] = frozenset()) -> Non
         if parent is not main and parent.tag in ("p", "li", "div") and not len(parent) \
                 and not (parent.text or "").strip() and parent.getparent() is not None:
             drop_element(parent)
+        elif el.tag in ("ul", "ol", "nav", "div") and _TOC_CLASS_RX.search(el.get("class") or "") or el.tag == "nav":
+            _drop_emptied_heading(parent, main)
+
+
+_HEADING_TAGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
+
+
+def _drop_emptied_heading(section: HtmlElement, main: HtmlElement) -> None:
+    """A section whose only content was the table of contents just removed (a toctree under
+    "Contents") keeps only its heading: the heading goes too. A heading with nothing under it in the page
+    itself (an API signature) is not touched: only a removal empties a section."""
+    if section is main or section.getparent() is None or (section.text or "").strip():
+        return
+    children = [c for c in section if isinstance(c.tag, str)]
+    if len(children) == 1 and children[0].tag in _HEADING_TAGS and not (children[0].tail or "").strip():
+        drop_element(section)

@@ -284,3 +284,12 @@ def test_sub_pages_in_the_content_nest_under_their_entry_in_the_sidebar():
     page = extract_page(html, URL)
     assert [u.removeprefix("https://docs.example.test/guide/") for u in page.toc_links] == \
         ["a.html", "page.html", "page/x.html", "page/y.html", "z.html"]
+
+
+def test_a_section_that_held_only_a_table_of_contents_goes_with_it():
+    html = """<html><body><div role="main"><section><h1>Guide</h1><p>Welcome to the guide, read on.</p>
+      <section id="intro"><h2>Introduction</h2><div class="toctree-wrapper compound"><ul>
+        <li><a href="overview.html">Overview</a></li><li><a href="install.html">Installation</a></li></ul></div></section>
+      <section id="api"><h2>API</h2><p>The API has one function.</p></section></section></div></body></html>"""
+    md = extract_page(html, URL).markdown
+    assert "Introduction" not in md and "## API\n\nThe API has one function." in md
