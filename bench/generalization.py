@@ -16,7 +16,7 @@ read from disk (extraction is pure, nothing is served). Per site and per configu
           footer/aside regions found on >= 80% of the sampled pages; extract_metrics.furniture)
   title%  pages whose title is right: against the source's first heading where a source
           exists; else (marked ~) the title must be a segment of <title> or a heading of
-          the page, and must not be one title shared by most pages
+          the page (h1-h3), and must not be one title shared by most pages
   lang%   code blocks whose HTML names a language, kept with that language on the fence
   gen     generated pages (general/module index, search, full contents, tag/archive lists,
           API "all items" lists; ground truth by file name, which the product may not use)
@@ -42,6 +42,7 @@ import argparse
 import datetime
 import gzip
 import os
+import posixpath
 import re
 import subprocess
 import sys
@@ -203,6 +204,8 @@ def source_of(kind: str | None, root: str, page: Path) -> str | None:
             text = read(p).decode("utf-8", "replace")
             if kind == "sphinx" and _PULLS_TEXT.search(text):
                 return None
+            if kind == "sphinx":
+                text = _DOC_ROLE.sub(lambda m: doc_title(root, rel, m.group(1)) or m.group(0), text)
             return _FRONT_MATTER.sub("", text)
     return None
 
@@ -226,6 +229,18 @@ def source_f1(kind: str | None, src: str, doc, out: Counter) -> tuple[float, flo
     p = prf(out, ref + shown)[0] if shown else prf(out, ref)[0]
     r = prf(out, ref)[1]
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+_DOC_ROLE = re.compile(r":doc:`([^`<>]+)`")  # shown as the title of the document it names
+
+
+def doc_title(root: str, rel: str, target: str) -> str | None:
+    name = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
+    for ext in (".rst.txt", ".txt", ".md.txt"):
+        p = Path(root) / "_sources" / f"{name}{ext}"
+        if p.exists():
+            return source_title(p.read_text("utf-8", "replace"))
+    return None
 
 
 _RST_ADORN = re.compile(r"^([=\-~^\"'`*+#:.<>_])\1{2,}\s*$")
@@ -267,7 +282,7 @@ def title_right(title: str, truth: str) -> bool:
 
 def page_headings(doc) -> tuple[str, list[str]]:
     head = " ".join("".join(t.itertext()) for t in doc.iter("title"))
-    heads = [" ".join("".join(h.itertext()).split()) for h in doc.iter("h1", "h2")]
+    heads = [" ".join("".join(h.itertext()).split()) for h in doc.iter("h1", "h2", "h3")]  # Texinfo: h3 sections
     return head, heads
 
 
