@@ -150,6 +150,16 @@ def _layout_table(table) -> bool:
             or bool(table.xpath(".//pre|.//table|.//h1|.//h2|.//h3|.//h4|.//h5|.//h6")))
 
 
+def _code_text(pre) -> str:
+    """A code block's text without the copy buttons some generators put inside it."""
+    parts = [pre.text or ""]
+    for child in pre:
+        if isinstance(child.tag, str) and child.tag != "button":
+            parts.append(_code_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
 def reference(doc) -> dict:
     """What the page's main content holds, by the HTML: code blocks, headings, table rows."""
     regions = set(furniture(doc))
@@ -158,7 +168,7 @@ def reference(doc) -> dict:
         cls = " ".join(((a.get("class") or "") for a in (pre, pre.getparent()))).lower()
         if _inside(pre, regions) or "linenos" in cls or "line-numbers" in cls or "listing_lines" in cls:
             continue
-        text = "".join(pre.itertext())
+        text = _code_text(pre)
         first = next((ln.strip() for ln in text.split("\n") if ln.strip()), "")
         if first:
             code.append((first, code_language(pre)))
@@ -186,7 +196,7 @@ def fenced_blocks(md: str) -> list[tuple[str, str]]:
     md = re.sub(r"\[code\]\n?(.*?)\[/code\]", lambda m: "```\n" + m.group(1) + "\n```", md, flags=re.S)
     blocks, info, buf, fence = [], "", [], None
     for line in md.split("\n"):
-        s = re.sub(r"^\s*(?:>(?:\s|$))*\s*", "", line)
+        s = re.sub(r"^(?:\s*>)*\s*", "", line)  # list indents and quote marks, nested
         m = re.match(r"(`{3,}|~{3,})(.*)$", s)
         if fence is None:
             if m:
