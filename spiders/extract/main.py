@@ -152,9 +152,19 @@ def find_main(doc: HtmlElement, disabled: frozenset[str] = frozenset()) -> HtmlE
             return best
         if body_words is None:
             body_words = _words(body)
-        if words > 0 and words >= 0.25 * body_words:
+        if words > 0 and (words >= 0.25 * body_words or _rest_is_links(body, best, body_words - words)):
             return best
     return _densest(body)
+
+
+_LINKS = etree.XPath(".//a")
+
+
+def _rest_is_links(body: HtmlElement, main: HtmlElement, rest_words: int) -> bool:
+    """A short page in a long sidebar: what lies outside the candidate is mostly link text (a
+    site's table of contents), so the candidate is the page however little it says."""
+    outside = sum(_words(a) for a in _LINKS(body)) - sum(_words(a) for a in _LINKS(main))
+    return outside >= 0.7 * rest_words
 
 
 _ROLE = etree.XPath(".//*[@role]")

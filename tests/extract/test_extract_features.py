@@ -293,3 +293,12 @@ def test_a_section_that_held_only_a_table_of_contents_goes_with_it():
       <section id="api"><h2>API</h2><p>The API has one function.</p></section></section></div></body></html>"""
     md = extract_page(html, URL).markdown
     assert "Introduction" not in md and "## API\n\nThe API has one function." in md
+
+
+def test_a_short_page_beside_a_long_table_of_contents_is_still_the_page():
+    toc = "".join(f'<li><a href="p{i}.html">Chapter number {i} of the guide</a></li>' for i in range(40))
+    html = f"""<html><body><div class="content"><div class="document"><div role="main">
+      <h1>AJAX with jQuery</h1><p>Obsolete, see <a href="javascript.html">JavaScript</a> instead.</p></div></div>
+      <div class="sidebar-of-a-theme-nobody-knows"><h3>Table of Contents</h3><ul>{toc}</ul></div></div></body></html>"""
+    md = extract_page(html, URL).markdown
+    assert md == "# AJAX with jQuery\n\nObsolete, see [JavaScript](https://docs.example.test/guide/javascript.html) instead."
