@@ -87,7 +87,7 @@ _RST_COMMENT = re.compile(r"^([ \t]*)\.\.(?:[ \t]+(?![\[_|])(?![\w:-]+::)[^\n]*)
 def rst_words(src: str) -> Counter:
     src = _RST_COMMENT.sub("", src + "\n")
     src = _DIRECTIVE.sub(_directive_argument, src)
-    src = re.sub(r"^\.\. _[^\n]*:.*$|^\.\. \|[^\n]*$", "", src, flags=re.M)
+    src = re.sub(r"^\.\. _[^\n]*:.*$|^\.\. \|[^\n]*$|^[ \t]*__ \S+[ \t]*$", "", src, flags=re.M)  # targets
     src = re.sub(r"^\s*:[\w -]+:\s*$", "", src, flags=re.M)  # directive options (:linenos:)
     src = re.sub(r"`([^`<]*?)\s*<[^>`]*>`_{0,2}", r"\1", src)  # `text <target>`_ and :ref:`t <x>`
     src = re.sub(r":[\w:+-]+:`", "`", src)  # :role:`x` -> `x`
