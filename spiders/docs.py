@@ -24,11 +24,13 @@ from spiders.crawl.failures import describe_failure, too_large
 from spiders.crawl.frontier import PAGE_META, Frontier, FrontierSnapshot, PageRef
 from spiders.crawl.items import page_item
 from spiders.crawl.offload import Extractor
+from spiders.crawl.paths import PathPatterns
 from spiders.crawl.signals import pages_queued
 from spiders.crawl.traps import TrapLimits
 from spiders.crawl.urls import Scope, clean_url, is_http_url, normalize_url
 from spiders.jobs.options import CrawlOptions
 from spiders.render.policy import RenderPolicy, render_fields
+from spiders.safety.secrets import RequestSecrets
 
 BYTES_META = "docspasta_bytes_received"
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
@@ -55,17 +57,26 @@ class DocsSpider(scrapy.Spider):
         quality_threshold: Any = None,
         scope: str | None = None,
         render: str | None = None,
+        token_budget: Any = None,
+        include: Any = None,
+        exclude: Any = None,
+        headers: Any = None,
+        cookies: Any = None,
         resume: FrontierSnapshot | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
         self.options = CrawlOptions.parse(
             url=url, max_pages=max_pages, max_depth=max_depth,
-            quality_threshold=quality_threshold, scope=scope, render=render,
+            quality_threshold=quality_threshold, scope=scope, render=render, token_budget=token_budget,
+            include=include, exclude=exclude, headers=headers, cookies=cookies,
         )
         self.start_url = clean_url(self.options.url)
+        # Sent only to the start URL's own host (spiders/safety/secrets.py), whatever the scope.
+        self.secrets = RequestSecrets.for_site(self.start_url, self.options.headers, self.options.cookies)
         self.frontier = Frontier(max_pages=self.options.max_pages, max_depth=self.options.max_depth,
-                                 scope=Scope.from_url(self.start_url, self.options.scope))
+                                 scope=Scope.from_url(self.start_url, self.options.scope),
+                                 paths=PathPatterns(self.options.include, self.options.exclude))
         self.discovery = self._discovery(max_size=0)
         self._extract = Extractor(0)
         self.render = RenderPolicy(self.options.render)

@@ -60,6 +60,9 @@ DOWNLOADER_MIDDLEWARES = {
     "spiders.render.routes.RouteFragmentMiddleware": 590,
     # Proxies from the environment would resolve names where the SSRF guard cannot see.
     "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
+    # A private job's headers and cookies: on requests to its own site only, after every other
+    # middleware (redirects copy headers to wherever they lead).
+    "spiders.safety.secrets.PrivateRequestsMiddleware": 940,
     "spiders.safety.middleware.SSRFGuardMiddleware": 950,
     "spiders.crawl.politeness.HostCapMiddleware": 960,
 }

@@ -28,12 +28,6 @@ def _crawl(args: argparse.Namespace) -> int:
     return crawl_to_files(options, args)
 
 
-def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number above 0, got {text!r}")
-    return int(text)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="docspasta",
@@ -57,15 +51,17 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--markdown-only", action="store_true",
                        help="write the Markdown document only (no default JSON or llms.txt)")
     crawl.add_argument("--llms-full", metavar="FILE", help="also write llms-full.txt (every page in full)")
-    crawl.add_argument("--token-budget", metavar="N", type=_positive_int,
-                       help="fit the document in N tokens, dropping the lowest-quality pages first")
     for option in OPTIONS:  # values checked by parse_options, which names a bad value's option
         if option.name == "url":
             continue
         if option.bounds:
             low, high = option.bounds
-            crawl.add_argument(option.flag, dest=option.name, metavar="N",
-                               help=f"{option.help}, {low}..{high} (default: {option.default})")
+            default = "" if option.default is None else f" (default: {option.default})"
+            crawl.add_argument(option.flag, dest=option.name, metavar="N", help=f"{option.help}, {low}..{high}{default}")
+        elif option.many:
+            metavar = {"headers": "'NAME: VALUE'", "cookies": "NAME=VALUE"}.get(option.secret, "GLOB")
+            crawl.add_argument(option.flag, dest=option.name, action="append", metavar=metavar,
+                               help=f"{option.help}; repeatable")
         else:
             crawl.add_argument(option.flag, dest=option.name, choices=option.choices, default=option.default,
                                help=option.help)

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from spiders.crawl.paths import PathPatterns
 from spiders.crawl.traps import TrapLimits
 from spiders.crawl.urls import Scope, is_non_html_url, normalize_url, url_extension
 
@@ -60,11 +61,12 @@ class Skipped(NamedTuple):
 
 class Frontier:
     def __init__(self, *, max_pages: int, max_depth: int, scope: Scope,
-                 traps: TrapLimits | None = None, window: int = 32) -> None:
+                 traps: TrapLimits | None = None, window: int = 32, paths: PathPatterns | None = None) -> None:
         self.max_pages = max_pages
         self.max_depth = max_depth
         self.scope = scope
         self.traps = traps or TrapLimits()
+        self.paths = paths or PathPatterns()
         # Requests handed out at once; the rest wait here as small PageRefs, so a
         # 10,000-page job does not keep 9,000 Request objects in Scrapy's scheduler.
         self.window = window
@@ -122,6 +124,8 @@ class Frontier:
         ref = PageRef(url, key, depth, discovered_from)
         if trap := self.traps.reason(url):
             return Skipped(ref, trap)
+        if refusal := self.paths.refusal(url):
+            return Skipped(ref, refusal)
         if is_non_html_url(url):
             return Skipped(ref, f"not HTML (.{url_extension(url)} file), not downloaded")
         self._push(ref)

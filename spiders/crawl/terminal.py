@@ -1,11 +1,14 @@
 """One crawl from the terminal: Scrapy's CrawlerProcess, a progress bar, and the outputs as files.
 
 No servers: pages are kept in memory, assembled in the site's order and written
-as Markdown, JSON (Scrapy's feed export) and llms.txt.
+as Markdown, JSON (the API's export.json shape, `spiders.jobs.export`) and llms.txt.
 """
 from __future__ import annotations
 
+import json
 import sys
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +19,11 @@ from tqdm import tqdm
 
 from spiders.crawl.signals import pages_queued
 from spiders.docs import DocsSpider
-from spiders.document.assemble import assemble_document
+from spiders.document.assemble import AssembledDocument, assemble_document
 from spiders.document.llms import render_llms_full_txt, render_llms_txt
+from spiders.jobs.export import export_document, judged, verdicts
 from spiders.jobs.options import CrawlOptions
+from spiders.jobs.status import job_data
 
 
 def crawl_to_files(options: CrawlOptions, args: Any) -> int:
@@ -29,8 +34,7 @@ def crawl_to_files(options: CrawlOptions, args: Any) -> int:
     settings = Settings()
     settings.setmodule("spiders.settings", priority="project")
     settings.set("LOG_LEVEL", "INFO" if args.verbose else "WARNING", priority="cmdline")
-    if args.json:
-        settings.set("FEEDS", {str(args.json): {"format": "json", "overwrite": True}}, priority="cmdline")
+    started = datetime.now(UTC)
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(DocsSpider)
     items: list[dict] = []
@@ -64,7 +68,7 @@ def crawl_to_files(options: CrawlOptions, args: Any) -> int:
         return 1
     items.sort(key=lambda page: (page["depth"], discovered.get(page["url"], -1)))
     document = assemble_document(items, source_url=options.url, quality_threshold=options.quality_threshold,
-                                 token_budget=args.token_budget)
+                                 token_budget=options.token_budget)
     if args.output == "-":
         sys.stdout.write(document.markdown)
     else:
@@ -76,6 +80,12 @@ def crawl_to_files(options: CrawlOptions, args: Any) -> int:
     if args.llms_full:
         Path(args.llms_full).write_text(render_llms_full_txt(document, source_url=options.url), encoding="utf-8")
         written.append(args.llms_full)
+    if args.json:
+        pages = judged(items, verdicts(document.included, document.dropped))
+        job = job_data(_job_row(options, items, len(set(discovered) | {page["url"] for page in items}), document,
+                                started))
+        with open(args.json, "w", encoding="utf-8") as out:
+            json.dump(export_document(job, pages), out, ensure_ascii=False, indent=1, default=str)
     failed = sum(page["status"] == "failed" for page in items)
     print(
         f"docspasta: {len(document.included)} pages in the document ({document.token_count} tokens), "
@@ -84,3 +94,22 @@ def crawl_to_files(options: CrawlOptions, args: Any) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _job_row(options: CrawlOptions, items: list[dict], discovered: int, document: AssembledDocument,
+             started: datetime) -> dict[str, Any]:
+    """The crawl as a job row would hold it (for the export's `job`): it completed, and is stored nowhere."""
+    counts = Counter(item["status"] for item in items)
+    finished = datetime.now(UTC)
+    settings = options.settings()
+    return {
+        "id": None, "status": "completed", "current_step": "done", "initial_url": options.url,
+        "total_urls": len(items), "processed_urls": counts["completed"], "failed_urls": counts["failed"],
+        "skipped_urls": counts["skipped"], "discovered_urls": discovered, "progress": 100, "error_details": None,
+        "created_at": started, "updated_at": finished, "started_at": started, "completed_at": finished,
+        **{name: settings[name] for name in ("max_pages", "max_depth", "quality_threshold", "scope", "render",
+                                             "token_budget")},
+        "include_patterns": settings["include"], "exclude_patterns": settings["exclude"],
+        "private_headers": len(options.headers), "private_cookies": len(options.cookies),
+        "final_token_count": document.token_count,
+    }

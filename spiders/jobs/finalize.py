@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 from uuid import UUID
 
-from spiders.crawl.urls import normalize_url
 from spiders.document.assemble import assemble_document
 from spiders.document.llms import render_llms_full_txt, render_llms_txt
+from spiders.jobs.export import verdicts
 from spiders.jobs.status import job_status
 from spiders.jobs.store import JobStore, create_pool
 from spiders.library.store import LibraryStore
@@ -38,26 +38,26 @@ class Outputs:
     @property
     def verdicts(self) -> list[tuple[str, bool, str | None]]:
         """(normalised URL, included, reason) for every page, as job_urls stores them."""
-        rows = [(normalize_url(page["url"]), True, None) for page in self.included]
-        rows += [(normalize_url(page["url"]), False, reason or "left out") for page, reason in self.dropped]
-        return rows
+        return verdicts(self.included, self.dropped)
 
 
 def build_outputs(pages: Sequence[Mapping[str, Any]], *, source_url: str, quality_threshold: int,
-                  partial: str | None = None) -> Outputs:
+                  token_budget: int | None = None, partial: str | None = None) -> Outputs:
     """`partial`: why the job ended before finishing (a cancelled or failed job), stated in the header."""
-    doc = assemble_document(pages, source_url=source_url, quality_threshold=quality_threshold, partial=partial)
+    doc = assemble_document(pages, source_url=source_url, quality_threshold=quality_threshold,
+                            token_budget=token_budget, partial=partial)
     llms_txt = render_llms_txt(doc, source_url=source_url)
     return Outputs(doc.markdown, doc.token_count, llms_txt, list(doc.included), list(doc.dropped))
 
 
 def build_llms_full(pages: Sequence[Mapping[str, Any]], *, source_url: str, quality_threshold: int,
-                    partial: str | None = None) -> str:
+                    token_budget: int | None = None, partial: str | None = None) -> str:
     """llms-full.txt: the document's pages, in its order, each in full under its title and source.
 
     Built on request from the stored pages (not stored: it would double every job's size
     for a download few ask for); assembly is deterministic, so it holds the document's pages."""
-    doc = assemble_document(pages, source_url=source_url, quality_threshold=quality_threshold, partial=partial)
+    doc = assemble_document(pages, source_url=source_url, quality_threshold=quality_threshold,
+                            token_budget=token_budget, partial=partial)
     return render_llms_full_txt(doc, source_url=source_url)
 
 
@@ -82,9 +82,9 @@ class Finalized:
 
 
 def finalize_stored(database_url: str, job_id: UUID, owner: str | None, source_url: str,
-                    quality_threshold: int) -> Finalized:
+                    quality_threshold: int, token_budget: int | None = None) -> Finalized:
     """Read the job's pages, assemble them and store the document (fenced by `owner`'s lease)."""
-    return asyncio.run(_finalize(database_url, job_id, owner, source_url, quality_threshold))
+    return asyncio.run(_finalize(database_url, job_id, owner, source_url, quality_threshold, token_budget))
 
 
 async def _add_to_library(pool: Any, job_id: UUID) -> None:
@@ -96,7 +96,7 @@ async def _add_to_library(pool: Any, job_id: UUID) -> None:
 
 
 async def _finalize(database_url: str, job_id: UUID, owner: str | None, source_url: str,
-                    quality_threshold: int) -> Finalized:
+                    quality_threshold: int, token_budget: int | None) -> Finalized:
     pool = await create_pool(database_url, 1)
     try:
         writer = JobStore(pool, owner=owner)
@@ -104,7 +104,8 @@ async def _finalize(database_url: str, job_id: UUID, owner: str | None, source_u
         if not any(page["status"] == "completed" for page in pages):
             return Finalized(nothing_fetched=next((page["error"] for page in pages if page.get("error")),
                                                   "nothing was fetched"))
-        outputs = build_outputs(pages, source_url=source_url, quality_threshold=quality_threshold)
+        outputs = build_outputs(pages, source_url=source_url, quality_threshold=quality_threshold,
+                                token_budget=token_budget)
         verdicts, included, dropped = outputs.verdicts, len(outputs.included), len(outputs.dropped)
         markdown, token_count, llms_txt = outputs.markdown, outputs.token_count, outputs.llms_txt
         # The pages (~45 MB for 10,000) go before the write, which encodes the document

@@ -24,15 +24,17 @@ NICE = 10
 
 
 class Finalizer:
-    """`await finalizer(job_id, owner, source_url, quality_threshold)`: `finalize_stored`, off the caller's thread."""
+    """`await finalizer(job_id, owner, source_url, quality_threshold, token_budget)`: `finalize_stored`, off the
+    caller's thread."""
 
     def __init__(self, database_url: str, workers: int = 1):
         self.database_url = database_url
         self.workers = workers
         self._threads: ThreadPoolExecutor | None = None
 
-    async def __call__(self, job_id: UUID, owner: str | None, source_url: str, quality_threshold: int) -> Finalized:
-        args = (finalize_stored, self.database_url, job_id, owner, source_url, quality_threshold)
+    async def __call__(self, job_id: UUID, owner: str | None, source_url: str, quality_threshold: int,
+                       token_budget: int | None = None) -> Finalized:
+        args = (finalize_stored, self.database_url, job_id, owner, source_url, quality_threshold, token_budget)
         if self.workers <= 0:
             if self._threads is None:
                 self._threads = ThreadPoolExecutor(1, thread_name_prefix="docspasta-finalize")

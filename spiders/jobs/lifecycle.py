@@ -15,6 +15,7 @@ from spiders.jobs.events import Event
 from spiders.jobs.finalizer import Finalizer
 from spiders.jobs.options import CrawlOptions
 from spiders.jobs.status import job_status
+from spiders.jobs.store import job_options
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +32,7 @@ class JobLifecycle:
         if job is None:
             logger.warning("job %s not found", job_id)
             return None
-        options = CrawlOptions.parse(url=job["initial_url"], max_pages=job["max_pages"], max_depth=job["max_depth"],
-                                     quality_threshold=job["quality_threshold"], scope=job["scope"],
-                                     render=job["render"])
+        options = await self._options(job)
         started = await self.writer.start(job_id, options.url, owner, lease_seconds)
         if started is None:
             return None  # cancelled (or taken) before it started
@@ -50,13 +49,12 @@ class JobLifecycle:
         logger.info("job %s: resuming with %d pages stored and %d to fetch", job_id, snapshot.completed,
                     len(snapshot.pending))
         await self._publish(job_id, "job_resumed", job, stored=snapshot.completed, pending=len(snapshot.pending))
-        return self._options(job), snapshot
+        return await self._options(job), snapshot
 
-    @staticmethod
-    def _options(job: Any) -> CrawlOptions:
-        return CrawlOptions.parse(url=job["initial_url"], max_pages=job["max_pages"], max_depth=job["max_depth"],
-                                  quality_threshold=job["quality_threshold"], scope=job["scope"],
-                                  render=job["render"])
+    async def _options(self, job: Any) -> CrawlOptions:
+        """The job's options, with its headers and cookies if it is private (held only by the crawl, in memory)."""
+        secrets = await self.writer.secrets(job["id"]) if job["private_headers"] or job["private_cookies"] else None
+        return job_options(job, secrets)
 
     async def report_error(self, job_id: UUID, message: str, ref: Any, response: Any) -> None:
         """A page's callback raised: the page is recorded failed with the error, and an `error` event goes out."""
@@ -94,7 +92,7 @@ class JobLifecycle:
         await writer.close_frontier(
             job_id, "not fetched: page limit reached" if limit else "not fetched: the crawl ended first")
         # Off this thread: assembly is seconds of CPU for a large job (spiders.jobs.finalizer).
-        done = await self.finalizer(job_id, writer.owner, options.url, options.quality_threshold)
+        done = await self.finalizer(job_id, writer.owner, options.url, options.quality_threshold, options.token_budget)
         if done.nothing_fetched is not None:
             await self.end(job_id, "failed", "job_failed",
                            error=f"no page could be crawled from {options.url}: {done.nothing_fetched}", reason=reason)

@@ -15,7 +15,7 @@ def job_status(row: Mapping[str, Any]) -> dict[str, Any]:
     """The job's status fields in the API's camelCase form (events and GET /jobs/{id})."""
     finished = row["processed_urls"] + row["failed_urls"] + row["skipped_urls"]
     return {
-        "id": str(row["id"]),
+        "id": None if row["id"] is None else str(row["id"]),  # None: a terminal crawl's, stored nowhere
         "status": row["status"],
         "currentStep": row["current_step"],
         "url": row["initial_url"],
@@ -38,10 +38,15 @@ def job_status(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def job_data(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The job's status fields plus its settings (and document size once assembled)."""
+    """The job's status fields plus its settings (and document size once assembled).
+
+    Of a private job's request headers and cookies, only how many: never a name or a value."""
     return {
         **job_status(row),
         "maxPages": row["max_pages"], "maxDepth": row["max_depth"],
         "qualityThreshold": row["quality_threshold"], "scope": row["scope"], "render": row["render"],
+        "tokenBudget": row["token_budget"], "include": list(row["include_patterns"]),
+        "exclude": list(row["exclude_patterns"]),
+        "privateHeaders": row["private_headers"], "privateCookies": row["private_cookies"],
         "tokenCount": row["final_token_count"],
     }

@@ -124,6 +124,10 @@ def retrying(method: Any) -> Any:
     return wrapper
 
 
+# A private job's headers and cookies go in the transaction that ends the job, whichever way it ends.
+_FORGET_SECRETS = "DELETE FROM job_secrets WHERE job_id = $1"
+
+
 class LeaseLost(RuntimeError):
     """Another worker holds this job's lease now: this worker must write nothing more for it."""
 
@@ -132,6 +136,7 @@ class LeaseLost(RuntimeError):
 # job): what a status read, an event or the job page needs. The outputs are read only by
 # what returns them (`output`, `preview`), never to answer a question about the status.
 JOB_COLUMNS = ("id, status, current_step, initial_url, max_pages, max_depth, quality_threshold, scope, render,"
+               " token_budget, include_patterns, exclude_patterns, private_headers, private_cookies,"
                " total_urls, processed_urls, failed_urls, skipped_urls, discovered_urls, progress, error_details, close_reason,"
                " final_token_count, lease_owner, lease_expires_at, heartbeat_at, cancel_requested_at, client_addr,"
                " created_at, updated_at, started_at, completed_at")
@@ -140,6 +145,17 @@ OUTPUTS = ("final_markdown", "llms_txt")
 # A job a worker may take: not ended, and nobody's live lease on it.
 CLAIMABLE = ("status IN ('pending', 'running')"
              " AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < now())")
+
+
+def job_options(job: Mapping[str, Any], secrets: Mapping[str, Any] | None = None) -> CrawlOptions:
+    """The options a job was created with (its row), with its secrets (`JobStore.secrets`) if given."""
+    secrets = secrets or {}
+    return CrawlOptions.parse(
+        url=job["initial_url"], max_pages=job["max_pages"], max_depth=job["max_depth"],
+        quality_threshold=job["quality_threshold"], scope=job["scope"], render=job["render"],
+        token_budget=job["token_budget"], include=list(job["include_patterns"]), exclude=list(job["exclude_patterns"]),
+        headers={name: value for name, value in secrets.get("headers") or ()},
+        cookies={name: value for name, value in secrets.get("cookies") or ()})
 
 
 def page_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -331,6 +347,7 @@ class JobStore:
                 " WHERE id = $1 AND status = 'running' AND ($5::text IS NULL OR lease_owner = $5) RETURNING " + JOB_COLUMNS,
                 job_id, markdown, token_count, llms_txt, self.owner)
             if row is not None:
+                await conn.execute(_FORGET_SECRETS, job_id)
                 await self._store_verdicts(conn, job_id, verdicts)
             return row
 
@@ -385,12 +402,20 @@ class JobStore:
             job_id, status, error, reason, owner, cancel)
         if row is None:
             return None
+        await conn.execute(_FORGET_SECRETS, job_id)
         return await cls._close_urls(conn, job_id, CANCELLED if status == CANCELLED else "not fetched: the job failed")
 
     @retrying
     async def get(self, job_id: UUID) -> Any:
         """The job's status and settings (JOB_COLUMNS), or None."""
         return await self.pool.fetchrow("SELECT " + JOB_COLUMNS + " FROM crawl_jobs WHERE id = $1", job_id)
+
+    @retrying
+    async def secrets(self, job_id: UUID) -> dict[str, Any] | None:
+        """A private job's headers and cookies while it runs ({"headers": [[name, value], ...], "cookies": ...}),
+        for its crawl only; None for a job that has none (or has ended: they went with its end)."""
+        row = await self.pool.fetchrow("SELECT headers, cookies FROM job_secrets WHERE job_id = $1", job_id)
+        return None if row is None else {"headers": json.loads(row["headers"]), "cookies": json.loads(row["cookies"])}
 
     async def renew_leases(self, job_ids: list[UUID], owner: str, lease_seconds: int) -> set[UUID]:
         """Extend this owner's leases; returns the jobs whose lease it still holds."""
@@ -501,12 +526,21 @@ class JobStore:
     # The web side's statements (requests, on uvicorn's loop).
 
     async def create(self, options: CrawlOptions, *, client: str | None = None, conn: Any = None) -> Any:
-        """A new pending job; `conn`: inside the caller's transaction (webapp/guards/ratelimit.py)."""
-        return await (conn or self.pool).fetchrow(
+        """A new pending job, its secrets apart; `conn`: inside the caller's transaction (webapp/guards/ratelimit.py)."""
+        if conn is None:
+            async with self.pool.acquire() as conn, conn.transaction():
+                return await self.create(options, client=client, conn=conn)
+        row = await conn.fetchrow(
             "INSERT INTO crawl_jobs (id, initial_url, max_pages, max_depth, quality_threshold, scope, render,"
-            " client_addr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id, initial_url, status",
+            " client_addr, token_budget, include_patterns, exclude_patterns, private_headers, private_cookies)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id, initial_url, status",
             uuid4(), options.url, options.max_pages, options.max_depth, options.quality_threshold, options.scope,
-            options.render, client)
+            options.render, client, options.token_budget, list(options.include), list(options.exclude),
+            len(options.headers), len(options.cookies))
+        if options.private:
+            await conn.execute("INSERT INTO job_secrets (job_id, headers, cookies) VALUES ($1, $2::jsonb, $3::jsonb)",
+                               row["id"], json.dumps(options.headers), json.dumps(options.cookies))
+        return row
 
     async def recent(self, limit: int) -> list[Any]:
         return await self.pool.fetch(

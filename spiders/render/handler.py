@@ -35,6 +35,13 @@ reason early and the request never leaves the browser; and images, media and fon
 carry text, and they cost time and memory. Names are resolved by the reactor's
 resolver under the SSRF guard (tests put an attacker's DNS there), with this
 crawl's own allow-list.
+
+A private job's headers and cookies (spiders/safety/secrets.py) go only to its own site,
+per request the browser makes: such a request is fetched by Playwright with them added
+and without following redirects (`route.fetch`, through the same proxy), and the browser
+is handed the response, so a redirect elsewhere is a new request, routed again, that
+gets none. `route.continue_` would not do: Chromium carries its header overrides across
+redirects to any host, and Scrapy's headers go to every navigation, frames included.
 """
 from __future__ import annotations
 
@@ -54,6 +61,7 @@ from spiders.render.sandbox import sandboxed
 from spiders.safety.addresses import AllowList, answers_refusal, blocked_reason, install_guarded_resolver, ip_literal, resolve
 from spiders.safety.browser_proxy import BLOCKED_HEADER, GuardedProxy, Refused
 from spiders.safety.middleware import BlockedRequest
+from spiders.safety.secrets import RequestSecrets
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +117,40 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self.browser_wait = crawler.settings.getfloat("DOCSPASTA_RENDER_BROWSER_WAIT", 300.0)
         self._slot: asyncio.Semaphore | None = None  # held from launch to close
         self.max_size = crawler.settings.getint("DOWNLOAD_MAXSIZE")
+
+    def _make_request_handler(self, **kwargs: Any) -> Any:
+        """scrapy-playwright's route handler, or for a private job's crawl, one that adds its secrets
+        to the requests for its own site (and to no other)."""
+        handler = super()._make_request_handler(**kwargs)
+        secrets: RequestSecrets | None = getattr(self._crawler.spider, "secrets", None)
+        if not secrets:
+            return handler
+
+        async def route_with_secrets(route: Any, request: Any) -> None:
+            if not secrets.applies_to(request.url) or await self._abort(request):
+                await handler(route, request)  # aborted, or sent as any other request (with no secret)
+                return
+            headers = await request.all_headers()
+            if self.process_request_headers is not None:  # as the plain route sends it: Scrapy's User-Agent
+                headers = await self.process_request_headers(
+                    browser_type_name=self.config.browser_type_name, playwright_request=request,
+                    scrapy_request_data={key: kwargs[key] for key in ("method", "url", "headers", "body", "encoding")})
+            headers = {name: value for name, value in headers.items() if name.lower() not in secrets.header_names}
+            headers.update(secrets.headers)
+            cookies = headers.pop("cookie", None) or headers.pop("Cookie", None)
+            if secrets.cookies:
+                headers["Cookie"] = secrets.cookie_header(cookies)
+            elif cookies:
+                headers["Cookie"] = cookies
+            try:
+                response = await route.fetch(headers=headers, max_redirects=0)
+            except PlaywrightError as exc:
+                logger.debug("browser request to %s failed: %s", request.url, type(exc).__name__)
+                await route.abort("failed")
+                return
+            await route.fulfill(response=response)
+
+        return route_with_secrets
 
     async def _maybe_launch_in_thread(self) -> None:
         """Not at engine start: `_download_request` launches on the first browser request."""

@@ -53,6 +53,10 @@ def test_scrapy_crawl_exports_one_item_per_page(docs_site, tmp_path, fmt):
     (["-a", "url=http://127.0.0.1:9/", "-a", "quality_threshold=101"], "quality_threshold"),
     (["-a", "url=http://127.0.0.1:9/", "-a", "scope=everything"], "scope"),
     (["-a", "url=http://127.0.0.1:9/", "-a", "render=sometimes"], "render"),  # every option, by the one check
+    (["-a", "url=http://127.0.0.1:9/", "-a", "token_budget=0"], "token_budget"),
+    (["-a", "url=http://127.0.0.1:9/", "-a", "include=api/*"], "include"),
+    (["-a", "url=http://127.0.0.1:9/", "-a", 'headers={"Host": "evil.example"}'], "headers"),
+    (["-a", "url=http://127.0.0.1:9/", "-a", "cookies=session"], "cookies"),
 ])
 def test_scrapy_crawl_rejects_bad_arguments_with_one_line(args, field):
     proc = run(sys.executable, "-m", "scrapy", "crawl", "docs", *args)
@@ -75,7 +79,7 @@ def test_docspasta_crawl_writes_the_document_the_json_and_llms_txt(docs_site, tm
     llms = (tmp_path / "llms.txt").read_text()
     assert llms.startswith("# ") and f"]({docs_site.url('/docs/a.html')})" in llms
     assert "Beta" in (tmp_path / "llms-full.txt").read_text()
-    pages = json.loads((tmp_path / "pages.json").read_text())
+    pages = json.loads((tmp_path / "pages.json").read_text())["pages"]
     assert len([p for p in pages if p["status"] == "completed"]) == 3
     assert "3/3" in proc.stderr  # the progress bar reached the page budget
 
@@ -86,7 +90,7 @@ def test_docspasta_crawl_writes_markdown_json_and_llms_txt_by_default(docs_site,
                allow=f"127.0.0.1:{docs_site.port}")
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["llms.txt", "site.json", "site.md"]
-    assert len(json.loads((tmp_path / "out" / "site.json").read_text())) == 4
+    assert len(json.loads((tmp_path / "out" / "site.json").read_text())["pages"]) == 4
     proc = run("docspasta", "crawl", docs_site.url("/docs/"), "-o", "only.md", "--markdown-only", cwd=tmp_path,
                allow=f"127.0.0.1:{docs_site.port}")
     assert proc.returncode == 0 and not (tmp_path / "only.json").exists()
@@ -102,6 +106,10 @@ def test_docspasta_crawl_fits_a_token_budget(docs_site, tmp_path):
 
 
 @pytest.mark.parametrize(("args", "field"), [
+    (["http://127.0.0.1:9/", "--header", "Transfer-Encoding: chunked"], "headers"),
+    (["http://127.0.0.1:9/", "--header", "X-Token: a\r\nHost: evil.example"], "headers"),
+    (["http://127.0.0.1:9/", "--cookie", "session"], "cookies"),
+    (["http://127.0.0.1:9/", "--exclude", "api/*"], "exclude"),
     (["http://127.0.0.1:9/", "--max-depth", "x"], "max_depth"),
     (["file:///etc/passwd"], "url"),
     (["http://127.0.0.1:9/", "--quality-threshold", "500"], "quality_threshold"),
@@ -140,5 +148,33 @@ def test_docspasta_crawl_outside_the_repository_runs_with_the_projects_settings(
                allow=f"127.0.0.1:{docs_site.port}")
     assert proc.returncode == 0, proc.stderr
     assert docs_site.count("/docs/a.html") == 1 and docs_site.count("/docs/b.html") == 0
-    pages = {page["url"].rsplit("/", 1)[-1]: page for page in json.loads((tmp_path / "docs.json").read_text())}
+    pages = {page["url"].rsplit("/", 1)[-1]: page for page in json.loads((tmp_path / "docs.json").read_text())["pages"]}
     assert pages["b.html"]["error"] == "disallowed by robots.txt"
+
+
+def test_docspasta_crawl_of_private_docs_with_patterns(site, tmp_path):
+    from tests.privatesite import COOKIE, COOKIE_NAME, HEADER, TOKEN, private_site
+    from tests.sitefixture import FixtureSite
+
+    other = FixtureSite().start()
+    try:
+        private = private_site(site, other)
+        proc = run("docspasta", "crawl", private.start, "-o", "docs.md", "--json", "docs.json", "--max-depth", "1",
+                   "--header", f"{HEADER}: {TOKEN}", "--cookie", f"{COOKIE_NAME}={COOKIE}",
+                   "--include", "/docs/*", "--exclude", "/docs/p1.html", "--exclude", "/docs/p2.*", "-v",
+                   cwd=tmp_path, allow=f"127.0.0.1:{site.port},127.0.0.1:{other.port}")
+    finally:
+        other.stop()
+    assert proc.returncode == 0, proc.stderr
+    export = json.loads((tmp_path / "docs.json").read_text())
+    pages = {page["url"].removeprefix(site.url("")): page for page in export["pages"]}
+    assert {url for url, page in pages.items() if page["status"] == "completed"} == {
+        "/docs/", "/docs/p0.html", "/docs/p3.html", "/docs/hidden.html"}, pages
+    assert pages["/docs/p1.html"]["error"] == "excluded: the path matches /docs/p1.html"
+    assert pages["/docs/p2.html"]["error"] == "excluded: the path matches /docs/p2.*"
+    assert export["job"]["include"] == ["/docs/*"] and export["job"]["exclude"] == ["/docs/p1.html", "/docs/p2.*"]
+    assert (export["job"]["privateHeaders"], export["job"]["privateCookies"]) == (1, 1)
+    assert private.leaked() == [] and "/docs/landing.html" in [path for path, _ in private.other_requests()]
+    everything = proc.stdout + proc.stderr + (tmp_path / "docs.json").read_text() + (tmp_path / "docs.md").read_text()
+    assert "[scrapy.core.engine] INFO" in proc.stderr  # -v: Scrapy's log was on
+    assert TOKEN not in everything and COOKIE not in everything

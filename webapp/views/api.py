@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from spiders.jobs.export import export_document
 from spiders.jobs.finalize import build_llms_full, partial_note
 from spiders.jobs.status import job_data, job_status
 from webapp.guards.errors import JobConflict, MalformedBody, NotReady, UnsupportedMediaType
@@ -72,8 +73,7 @@ async def export_json(request: Request) -> JSONResponse:
     job_id = parse_job_id(request.path_params["job_id"])
     row = await with_document(request.state, await load_job(request.state, job_id))  # a partial document's verdicts too
     pages = await store.pages(job_id)
-    dropped = [{"url": page["url"], "reason": page["reason"]} for page in pages if page["included"] is False]
-    return JSONResponse({"job": job_data(row), "pages": pages, "dropped": dropped},
+    return JSONResponse(export_document(job_data(row), pages),
                         headers=_attachment(download_name(row["initial_url"], "export.json")))
 
 
@@ -94,7 +94,8 @@ async def llms_full_txt(request: Request) -> Response:
     pages = await state.store.pages(job_id)
     note = partial_note(job["status"], pages) if job_status(job)["partial"] else None
     text = await asyncio.to_thread(build_llms_full, pages, source_url=job["initial_url"],
-                                   quality_threshold=job["quality_threshold"], partial=note)
+                                   quality_threshold=job["quality_threshold"], token_budget=job["token_budget"],
+                                   partial=note)
     return Response(text, media_type="text/plain; charset=utf-8",
                     headers=_attachment(download_name(job["initial_url"], "llms-full.txt")))
 

@@ -99,7 +99,7 @@ async def with_document(state: Any, row: Any) -> Any:
         return row  # (a status read: the token count says the document exists, without reading it)
     pages = await state.store.pages(row["id"])
     outputs = await asyncio.to_thread(build_outputs, pages, source_url=row["initial_url"],
-                                      quality_threshold=row["quality_threshold"],
+                                      quality_threshold=row["quality_threshold"], token_budget=row["token_budget"],
                                       partial=partial_note(row["status"], pages))
     saved = await state.store.save_partial(row["id"], outputs.markdown, outputs.token_count,
                                            outputs.llms_txt, outputs.verdicts)
