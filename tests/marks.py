@@ -19,6 +19,7 @@ MARKS = {
     "tests/web/test_cancel.py::test_a_cancelled_job_leaves_nothing_in_flight_and_says_why_each_url_was_not_fetched": ("slow",),
     "tests/web/test_durable.py": ("slow",),
     "tests/web/test_embedded.py": ("slow",),
+    "tests/web/test_export_shape.py": ("slow",),  # a `docspasta crawl` process beside a web job
     "tests/web/test_fuzz_api.py": ("slow",),  # hypothesis: hundreds of requests per case
     "tests/web/test_install.py": ("slow",),
     "tests/web/test_mcp.py": ("slow",),
@@ -26,6 +27,7 @@ MARKS = {
     "tests/web/test_server.py": ("slow",),
     # Debian's Chromium
     "tests/render/test_render_crawl.py": ("browser",),
+    "tests/render/test_render_private.py": ("browser",),
     "tests/render/test_render_sandbox.py": ("browser",),
     "tests/render/test_render_ssrf.py": ("browser",),
     "tests/render/test_render_terminal.py": ("browser",),

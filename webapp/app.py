@@ -67,6 +67,7 @@ def routes(mcp_endpoint: Any = None) -> list[Any]:
         Route("/jobs/{job_id}", pages.job_page, name="job_page"),
         Route("/jobs/{job_id}/events", pages.job_events, name="job_events"),
         Route("/jobs/{job_id}/cancel", pages.cancel, methods=["POST"], name="job_cancel"),
+        Route("/jobs/{job_id}/rerun", pages.rerun, methods=["POST"], name="job_rerun"),
         Route("/jobs/{job_id}/pages/{page_id:int}", pages.page_detail, name="page_detail"),
         Route("/favicon.ico", favicon, name="favicon"),
         Route("/api/v3/jobs", api.post_job, methods=["POST"], name="api_create"),

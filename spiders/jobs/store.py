@@ -542,9 +542,14 @@ class JobStore:
                                row["id"], json.dumps(options.headers), json.dumps(options.cookies))
         return row
 
-    async def recent(self, limit: int) -> list[Any]:
+    async def recent(self, limit: int, offset: int = 0) -> list[Any]:
+        """Jobs, newest first, `limit` from the `offset`-th."""
         return await self.pool.fetch(
-            "SELECT " + JOB_COLUMNS + " FROM crawl_jobs ORDER BY created_at DESC LIMIT $1", limit)
+            "SELECT " + JOB_COLUMNS + " FROM crawl_jobs ORDER BY created_at DESC, id LIMIT $1 OFFSET $2",
+            limit, offset)
+
+    async def count_jobs(self) -> int:
+        return await self.pool.fetchval("SELECT count(*) FROM crawl_jobs")
 
     async def output(self, job_id: UUID, name: str) -> Any:
         """(status, output) of one of the job's OUTPUTS, or None for an unknown job."""
@@ -599,6 +604,19 @@ class JobStore:
             " (array_agg(url ORDER BY id))[1:$3] AS examples"
             " FROM job_urls WHERE job_id = $1 AND " + FATES["skipped"] + " AND " + _SEARCH.format(n=2)
             + " GROUP BY 1 ORDER BY 2 DESC, 1", job_id, like_pattern(search), examples)
+
+    async def included_pages(self, job_id: UUID, limit: int) -> list[Any]:
+        """The first `limit` pages the document holds (or will, until assembly leaves some out), in the
+        order they were found: the order assembly falls back on without the site's table of contents."""
+        return await self.pool.fetch(
+            "SELECT id, url, title, token_count FROM job_urls WHERE job_id = $1 AND " + FATES["included"]
+            + " ORDER BY depth, id LIMIT $2", job_id, limit)
+
+    async def included_totals(self, job_id: UUID) -> Any:
+        """How many pages the document holds (or will) and their extracted tokens in all."""
+        return await self.pool.fetchrow(
+            "SELECT count(*) AS pages, coalesce(sum(token_count), 0) AS tokens FROM job_urls"
+            " WHERE job_id = $1 AND " + FATES["included"], job_id)
 
     async def page(self, job_id: UUID, page_id: int) -> Any:
         """One URL of the job with everything stored about it (its Markdown too), or None."""

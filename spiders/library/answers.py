@@ -39,6 +39,18 @@ def fit_lines(lines: Sequence[str], max_tokens: int, what: str) -> tuple[str, in
     return "\n".join(kept), 0
 
 
+def outline_pages(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """`LibraryStore.outline`'s sections grouped by page: each page's URL, title, tokens and sections, in order."""
+    pages: list[dict[str, Any]] = []
+    for row in rows:
+        if row["ordinal"] == 0:
+            pages.append({"url": row["url"], "title": row["page_title"], "tokenCount": 0, "sections": []})
+        pages[-1]["tokenCount"] += row["token_count"]
+        pages[-1]["sections"].append({"headingPath": list(row["heading_path"]), "level": row["level"],
+                                      "tokenCount": row["token_count"]})
+    return pages
+
+
 def outline_lines(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     """One line per page, then its headings indented by level, each with its tokens."""
     lines: list[str] = []

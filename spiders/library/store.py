@@ -201,10 +201,12 @@ class LibraryStore:
             " ORDER BY h.rank DESC, h.job_id, h.page_ordinal, h.ordinal",
             job_ids, terms, limit, HEADLINE, *([rank_words] if rank_words else []))
 
-    async def outline(self, job_id: UUID) -> list[Any]:
+    async def outline(self, job_id: UUID, pages: int | None = None) -> list[Any]:
+        """The job's sections in document order; `pages`: those of its first N pages only (the job page's)."""
         return await self.pool.fetch(
             "SELECT page_ordinal, ordinal, url, page_title, heading_path, level, token_count"
-            " FROM library_sections WHERE job_id = $1 ORDER BY page_ordinal, ordinal", job_id)
+            " FROM library_sections WHERE job_id = $1 AND ($2::int IS NULL OR page_ordinal < $2)"
+            " ORDER BY page_ordinal, ordinal", job_id, pages)
 
     async def page(self, job_id: UUID, url: str) -> list[Any]:
         """The page's sections in order; NotInLibrary if the job's document has no page at `url`."""

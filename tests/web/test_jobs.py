@@ -199,11 +199,12 @@ def test_the_page_stream_of_a_running_job_ends_with_done(web, job_runner, site):
     page_html = (yield call(web.get, f"/jobs/{job_id}")).text
     assert f'sse-connect="/jobs/{job_id}/events"' in page_html
     messages = yield call(read_stream, web, f"/jobs/{job_id}/events")
-    # each batch: the list of pages, then the state ("progress"; "done" at the end)
-    assert [m["event"] for m in messages[:2]] == ["pages", "progress"], "no Last-Event-ID: a snapshot first"
-    assert messages[-1]["event"] == "done" and messages[-2]["event"] == "pages"
-    assert all(m["event"] == ("pages", "progress")[n % 2] for n, m in enumerate(messages[:-1]))
+    # each batch: the list of pages, the outline, then the state ("progress"; "done" at the end)
+    assert [m["event"] for m in messages[:3]] == ["pages", "outline", "progress"], "no Last-Event-ID: a snapshot first"
+    assert [m["event"] for m in messages[-3:]] == ["pages", "outline", "done"]
+    assert all(m["event"] == ("pages", "outline", "progress")[n % 3] for n, m in enumerate(messages[:-1]))
     assert 'data-status="completed"' in messages[-1]["data"]
+    assert "5 pages" in messages[-2]["data"] and "In the document's order" in messages[-2]["data"]
 
 
 @pytest_twisted.inlineCallbacks

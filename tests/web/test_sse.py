@@ -97,11 +97,12 @@ def test_the_page_stream_sends_whole_state_fragments_named_progress_then_done(
     last = publish(redis_client, redis_prefix, job_id, "job_cancelled")
     set_status(database_url, job_id, "cancelled")
     messages = read_stream(api, f"/jobs/{job_id}/events", last_event_id=first)
-    # the list of pages under the page's filter, then the state, which closes the stream and carries the id
-    assert [m["event"] for m in messages] == ["pages", "done"]
-    assert "id" not in messages[0] and messages[1]["id"] == last
-    assert 'data-status="cancelled"' in messages[1]["data"] and 'id="fate-fetched"' in messages[0]["data"]
-    assert "<script" not in messages[0]["data"] + messages[1]["data"]
+    # the list of pages under the page's filter, the outline, then the state, which closes the stream and carries the id
+    assert [m["event"] for m in messages] == ["pages", "outline", "done"]
+    assert "id" not in messages[0] and "id" not in messages[1] and messages[2]["id"] == last
+    assert 'data-status="cancelled"' in messages[2]["data"] and 'id="fate-fetched"' in messages[0]["data"]
+    assert 'id="outline-summary"' in messages[1]["data"]
+    assert "<script" not in "".join(m["data"] for m in messages)
 
 
 def generator_run(settings, database_url, job_id: str, script):
@@ -232,5 +233,5 @@ def test_page_fragments_keep_characters_that_are_not_sse_line_ends(
         assert response.status_code == 200
         raw = response.read()
     messages = parse_sse_bytes(raw)
-    assert [m["event"] for m in messages] == ["pages", "done"]
-    assert f"the crawl stopped: {unusual}" in messages[1]["data"]
+    assert [m["event"] for m in messages] == ["pages", "outline", "done"]
+    assert f"the crawl stopped: {unusual}" in messages[2]["data"]

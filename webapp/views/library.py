@@ -106,14 +106,7 @@ async def _job(request: Request) -> UUID:
 async def outline(request: Request) -> JSONResponse:
     params(request, ())
     job_id = await _job(request)
-    pages: list[dict[str, Any]] = []
-    for row in await request.state.library.outline(job_id):
-        if row["ordinal"] == 0:
-            pages.append({"url": row["url"], "title": row["page_title"], "tokenCount": 0, "sections": []})
-        pages[-1]["tokenCount"] += row["token_count"]
-        pages[-1]["sections"].append({"headingPath": list(row["heading_path"]), "level": row["level"],
-                                      "tokenCount": row["token_count"]})
-    return ok({"jobId": str(job_id), "pages": pages})
+    return ok({"jobId": str(job_id), "pages": answers.outline_pages(await request.state.library.outline(job_id))})
 
 
 async def page(request: Request) -> JSONResponse:

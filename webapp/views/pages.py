@@ -13,18 +13,30 @@ from uuid import UUID
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from spiders.jobs.options import DEFAULTS, FORM
+from spiders.jobs.options import DEFAULTS, FORM, OPTION
 from spiders.jobs.status import job_data
+from spiders.jobs.store import job_options
 from webapp.guards import csrf
-from webapp.guards.errors import ApiError, AtCapacity, InvalidInput, JobNotFound, TooManyRequests
+from webapp.guards.errors import ApiError, AtCapacity, InvalidInput, JobConflict, JobNotFound, TooManyRequests
 from webapp.guards.security import client_address
 from webapp.views import sse
 from webapp.views.fates import PageFilter, pages_context, row_view
 from webapp.views.jobs import cancel_job, create_job, load_job, parse_job_id, with_document
 from webapp.views.names import site_slug
+from webapp.views.outline import outline_context
 
 PREVIEW_CHARS = 6000  # of the document, on the job page (the whole of it is a download)
-FORM_DEFAULTS = {FORM.names[name]: "" if default is None else str(default) for name, default in DEFAULTS.items()}
+SECRET_FIELDS = tuple(FORM.names[option.name] for option in OPTION.values() if option.secret)
+
+
+def _field_text(value: Any) -> str:
+    """An option's value as the form's field shows it: lists comma-separated, no value empty."""
+    if value is None:
+        return ""
+    return ", ".join(value) if isinstance(value, (list, tuple)) else str(value)
+
+
+FORM_DEFAULTS = {FORM.names[name]: _field_text(default) for name, default in DEFAULTS.items()}
 
 
 def _text(value: Any) -> str | None:
@@ -46,17 +58,45 @@ def _render(request: Request, name: str, context: dict[str, Any], status_code: i
 
 
 async def index(request: Request) -> HTMLResponse:
-    return await _index(request, dict(FORM_DEFAULTS), None)
+    """The form and the recent jobs; `?rerun=<job>` fills the form in with that job's settings,
+    `?page=N` pages the jobs, and an htmx request for `#recent-jobs` (a page, or its poll) gets that list alone."""
+    if _htmx(request) and request.headers.get("hx-target") == "recent-jobs":
+        return _render(request, "_jobs.html", await jobs_context(request))
+    form, rerun_of = dict(FORM_DEFAULTS), None
+    if rerun := request.query_params.get("rerun"):
+        try:
+            row = await load_job(request.state, parse_job_id(rerun))
+        except JobNotFound:
+            row = None  # an old link to a job that is gone: an empty form
+        if row is not None:
+            rerun_of = job_data(row)
+            form.update({FORM.names[name]: _field_text(value) for name, value in job_options(row).settings().items()})
+    return await _index(request, form, None, rerun_of=rerun_of)
 
 
-async def _index(request: Request, form: dict[str, str], error: ApiError | None) -> HTMLResponse:
-    jobs = [job_data(row) for row in await request.state.store.recent(request.state.settings.recent_jobs)]
-    context = {"form": form, "error": error, "jobs": jobs, "settings": request.state.settings}
+async def jobs_context(request: Request) -> dict[str, Any]:
+    """The recent jobs, newest first, a page at a time (`?page=N`)."""
+    per_page = request.state.settings.recent_jobs
+    total = await request.state.store.count_jobs()
+    last_page = max((total + per_page - 1) // per_page, 1)
+    try:
+        page = min(max(int(request.query_params.get("page", "1")), 1), last_page)
+    except ValueError:
+        page = 1
+    jobs = [job_data(row) for row in await request.state.store.recent(per_page, (page - 1) * per_page)]
+    return {"jobs": jobs, "jobs_page": page, "jobs_last_page": last_page, "jobs_total": total,
+            "jobs_live": any(job["status"] in ("pending", "running") for job in jobs)}
+
+
+async def _index(request: Request, form: dict[str, str], error: ApiError | None, *,
+                 secrets_given: bool = False, rerun_of: dict[str, Any] | None = None) -> HTMLResponse:
+    context = {"form": form, "error": error, "settings": request.state.settings, "secrets_given": secrets_given,
+               "rerun_of": rerun_of}
     status = error.status_code if error else 200  # 422, or 429/503 for the limits (with Retry-After)
     headers = {"Retry-After": str(error.retry_after)} if error and error.retry_after is not None else None
     if error and _htmx(request):
         return _render(request, "_form.html", context, status, headers)
-    return _render(request, "index.html", context, status, headers)
+    return _render(request, "index.html", {**context, **await jobs_context(request)}, status, headers)
 
 
 async def submit(request: Request) -> Response:
@@ -68,7 +108,9 @@ async def submit(request: Request) -> Response:
         row = await create_job(request.state, data, FORM,
                                client=client_address(request, request.state.settings.trust_proxy))
     except (InvalidInput, TooManyRequests, AtCapacity) as error:
-        return await _index(request, {**FORM_DEFAULTS, **values}, error)
+        # Headers and cookies are never shown back, not even in the form that sent them: asked for again.
+        shown = {**FORM_DEFAULTS, **values, **{name: "" for name in SECRET_FIELDS}}
+        return await _index(request, shown, error, secrets_given=any(values[name] for name in SECRET_FIELDS))
     location = request.url_for("job_page", job_id=str(row["id"])).path
     if _htmx(request):
         return Response(status_code=200, headers={"HX-Redirect": location})
@@ -93,12 +135,19 @@ async def list_context(request: Request, job_id: UUID, filt: PageFilter) -> dict
     return await pages_context(request.state.store, job_id, filt, request.state.settings.log_lines)
 
 
+async def live_parts_context(request: Request, job_id: UUID, filt: PageFilter, job: dict[str, Any]) -> dict[str, Any]:
+    """Everything the job's live part shows besides its state: the pages under the filter, and the outline."""
+    return {**await list_context(request, job_id, filt),
+            **await outline_context(request.state, job, request.state.settings.log_lines)}
+
+
 async def job_page(request: Request) -> HTMLResponse:
     """The whole page, or (htmx, a filter chosen) its live part: the state and the list under the filter."""
     filt = PageFilter.from_query(request.query_params)
     try:
         job_id = parse_job_id(request.path_params["job_id"])
-        context = {**await state_context(request, job_id), **await list_context(request, job_id, filt)}
+        context = await state_context(request, job_id)
+        context.update(await live_parts_context(request, job_id, filt, context["job"]))
     except JobNotFound:
         return _render(request, "not_found.html", {"what": request.path_params["job_id"]}, 404)
     if _htmx(request) and request.headers.get("hx-target") == "job-live":
@@ -124,6 +173,7 @@ async def job_events(request: Request) -> StreamingResponse:
     env = {"request": request}
     template = state.templates.get_template("_job_state.html")
     pages_template = state.templates.get_template("_pages.html")
+    outline_template = state.templates.get_template("_outline.html")
 
     token, _ = state.csrf.page_token(request)  # the page set the cookie; without one, Cancel is refused (403)
 
@@ -131,8 +181,10 @@ async def job_events(request: Request) -> StreamingResponse:
         return template.render({**env, "csrf_token": token, **await state_context(request, job_id)})
 
     async def parts() -> dict[str, str]:
-        job = {"job": job_data(await load_job(state, job_id))}
-        return {"pages": pages_template.render({**env, **job, **await list_context(request, job_id, filt)})}
+        job = job_data(await load_job(state, job_id))
+        context = {**env, "job": job, "live": job["status"] in ("pending", "running"),
+                   **await live_parts_context(request, job_id, filt, job)}
+        return {"pages": pages_template.render(context), "outline": outline_template.render(context)}
 
     batches = sse.job_events(partial(load_job, state), state.redis, state.settings.redis_prefix, job_id,
                              request.headers.get("last-event-id"))
@@ -148,3 +200,23 @@ async def cancel(request: Request) -> Response:
     if _htmx(request):
         return _render(request, "_job_state.html", await state_context(request, job_id))
     return RedirectResponse(request.url_for("job_page", job_id=str(job_id)).path, status_code=303)
+
+
+async def rerun(request: Request) -> Response:
+    """A new job with an ended job's settings, and its page; a private job's form instead, filled in, since
+    its headers and cookies were not kept."""
+    job_id = parse_job_id(request.path_params["job_id"])
+    form = await request.form()
+    request.state.csrf.check(request, _text(form.get(csrf.FIELD)))
+    row = await load_job(request.state, job_id)
+    if row["status"] in ("pending", "running"):
+        raise JobConflict(f"the job is still {row['status']}; run it again once it has ended", field="status")
+    if row["private_headers"] or row["private_cookies"]:
+        location = request.url_for("index").path + "?rerun=" + str(job_id)
+    else:
+        new = await create_job(request.state, job_options(row).settings(), FORM,
+                               client=client_address(request, request.state.settings.trust_proxy))
+        location = request.url_for("job_page", job_id=str(new["id"])).path
+    if _htmx(request):
+        return Response(status_code=200, headers={"HX-Redirect": location})
+    return RedirectResponse(location, status_code=303)
