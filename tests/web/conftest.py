@@ -11,6 +11,7 @@ import asyncio
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -246,9 +247,9 @@ def read_stream(client: TestClient, url: str, last_event_id: str | None = None) 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
-@pytest.fixture(scope="module")
-def live(redis_prefix, tmp_path_factory):
-    """A fixture site and `docspasta serve` in a subprocess that may crawl it: (site, server).
+@contextmanager
+def live_server(redis_prefix: str, log_dir: Path, **env: str) -> Iterator[tuple[FixtureSite, Any]]:
+    """A fixture site and `docspasta serve` in a subprocess that may crawl it, with `env` added.
 
     The server gets a database of its own: at start-up it runs every pending job it finds.
     """
@@ -257,8 +258,8 @@ def live(redis_prefix, tmp_path_factory):
     databases = fresh_database()
     database_url = next(databases)
     site = FixtureSite().start()
-    env = server_env(database_url, REDIS_URL, redis_prefix, f"127.0.0.1:{site.port}")
-    server = ServerProcess(env, tmp_path_factory.mktemp("server") / "serve.log")
+    server = ServerProcess({**server_env(database_url, REDIS_URL, redis_prefix, f"127.0.0.1:{site.port}"), **env},
+                           log_dir / "serve.log")
     try:
         server.wait_ready()
         yield site, server
@@ -269,3 +270,10 @@ def live(redis_prefix, tmp_path_factory):
         # uvicorn shuts down gracefully on SIGTERM, then re-raises it: -SIGTERM is a clean exit.
         assert code in (0, -15), f"the server did not stop cleanly ({code}):\n{server.log()}"
         assert "Traceback" not in server.log(), server.log()
+
+
+@pytest.fixture(scope="module")
+def live(redis_prefix, tmp_path_factory):
+    """A fixture site and `docspasta serve` in a subprocess that may crawl it: (site, server)."""
+    with live_server(redis_prefix, tmp_path_factory.mktemp("server")) as site_and_server:
+        yield site_and_server

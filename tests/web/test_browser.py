@@ -89,9 +89,21 @@ def test_the_job_page_updates_live_cancels_completes_and_downloads(live):
                 assert page.inner_text("#job-status") == "running", "the slow crawl ended before it could be cancelled"
                 page.screenshot(path=str(ARTIFACTS / "job-running.png"), full_page=True)
                 assert page.get_attribute(".progress", "role") == "progressbar"
+                # pages stored besides the start page (a table of contents, left out): a partial document to show
+                page.wait_for_function("() => Number(document.querySelector('#count-done').innerText) >= 4")
                 page.click("button.cancel")
                 expect(page.locator("#job-status")).to_have_text("cancelled", timeout=15_000)
                 expect(page.locator("button.cancel")).to_have_count(0)
+                # Its partial results: the document of the pages it stored, marked partial, with every download.
+                expect(page.locator("#document h2")).to_contain_text("Partial document")
+                expect(page.locator("#partial-note")).to_contain_text("The job cancelled before it finished")
+                for link in ("md", "json", "llms", "llms-full"):
+                    expect(page.locator(f"#download-{link}")).to_be_visible()
+                with page.expect_download() as partial_info:
+                    page.click("#download-md")
+                partial_saved = ARTIFACTS / "partial-document.md"
+                partial_info.value.save_as(str(partial_saved))
+                partial_name = partial_info.value.suggested_filename
                 page.screenshot(path=str(ARTIFACTS / "job-cancelled.png"), full_page=True)
                 polled = [url for url in requests if f"/api/v3/jobs/{slow_job}" in url and "/document" not in url]
                 streams = [url for url in requests if url.endswith(f"/jobs/{slow_job}/events")]
@@ -122,13 +134,16 @@ def test_the_job_page_updates_live_cancels_completes_and_downloads(live):
                 expect(page.locator(f"tr[data-job-id='{slow_job}'] .badge")).to_have_text("cancelled")
                 expect(page.locator(f"tr[data-job-id='{fast_job}'] .badge")).to_have_text("completed")
                 page.screenshot(path=str(ARTIFACTS / "recent-jobs.png"), full_page=True)
-                return {"changes": changes, "polled": polled, "streams": streams, "fast_job": fast_job,
+                return {"partial": partial_saved.read_text(), "partial_name": partial_name,
+                        "changes": changes, "polled": polled, "streams": streams, "fast_job": fast_job,
                         "download_name": download.suggested_filename, "saved": saved.read_text(),
                         "tokens": tokens, "log_lines": log_lines, "clipboard": clipboard}
             finally:
                 browser.close()
 
     result = in_thread(scenario)
+    assert result["partial_name"] == "127.0.0.1-docs.md"
+    assert "was cancelled before it finished" in result["partial"] and "browser-slow page" in result["partial"]
     assert len(set(result["changes"])) >= 4, result["changes"]
     assert result["polled"] == [], "the page polled the API instead of listening to its stream"
     assert len(result["streams"]) == 1, result["streams"]

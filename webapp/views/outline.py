@@ -18,21 +18,24 @@ from spiders.library import answers
 
 
 async def outline_context(state: Any, job: Mapping[str, Any], limit: int) -> dict[str, Any]:
-    """What `_outline.html` shows for `job` (the API's job shape)."""
+    """What `_outline.html` shows for `job` (the API's job shape).
+
+    `kind`: "document" (completed: the document's own size), "partial" (an ended job's partial
+    document), or "so far" (still crawling: the stored pages' extracted tokens, an estimate)."""
     job_id = UUID(job["id"])
     totals = await state.store.included_totals(job_id)
-    outline: dict[str, Any] = {"pages": totals["pages"], "tokens": totals["tokens"], "budget": job["tokenBudget"],
-                               "final": False, "entries": []}
-    if job["status"] == "completed":
+    kind = "document" if job["status"] == "completed" else "partial" if job["tokenCount"] is not None else "so far"
+    outline: dict[str, Any] = {"kind": kind, "pages": totals["pages"], "budget": job["tokenBudget"], "entries": [],
+                               "tokens": totals["tokens"] if job["tokenCount"] is None else job["tokenCount"],
+                               "ordered": False}
+    if kind == "document":
         rows = await state.library.outline(job_id, pages=limit)
         if rows:
-            outline.update(final=True, tokens=job["tokenCount"], entries=[
-                {"title": page["title"], "url": page["url"], "tokens": page["tokenCount"],
-                 "sections": len(page["sections"]), "library": True} for page in answers.outline_pages(rows)])
+            outline.update(ordered=True, entries=[
+                {"title": page["title"], "url": page["url"], "tokens": page["tokenCount"], "library": True}
+                for page in answers.outline_pages(rows)])
             return {"outline": outline}
     for row in await state.store.included_pages(job_id, limit):
         outline["entries"].append({"title": row["title"], "url": row["url"], "tokens": row["token_count"] or 0,
                                    "page_id": row["id"]})
-    if job["tokenCount"] is not None:  # a partial document, assembled: its size is known exactly
-        outline["tokens"] = job["tokenCount"]
     return {"outline": outline}
