@@ -349,6 +349,7 @@ class JobStore:
             if row is not None:
                 await conn.execute(_FORGET_SECRETS, job_id)
                 await self._store_verdicts(conn, job_id, verdicts)
+                await conn.execute(_KEEP_COUNTS, job_id)
             return row
 
     async def save_partial(self, job_id: UUID, markdown: str, token_count: int, llms_txt: str,
@@ -363,6 +364,7 @@ class JobStore:
                 job_id, markdown, token_count, llms_txt, list(PARTIAL))
             if row is not None:
                 await self._store_verdicts(conn, job_id, verdicts)
+                await conn.execute(_KEEP_COUNTS, job_id)
             return row
 
     @staticmethod
@@ -403,7 +405,9 @@ class JobStore:
         if row is None:
             return None
         await conn.execute(_FORGET_SECRETS, job_id)
-        return await cls._close_urls(conn, job_id, CANCELLED if status == CANCELLED else "not fetched: the job failed")
+        row = await cls._close_urls(conn, job_id, CANCELLED if status == CANCELLED else "not fetched: the job failed")
+        await conn.execute(_KEEP_COUNTS, job_id)
+        return row
 
     @retrying
     async def get(self, job_id: UUID) -> Any:
@@ -581,10 +585,15 @@ class JobStore:
     # The job page's reads: a page's fate, never its Markdown (but in `page`, one page's detail).
 
     async def fate_counts(self, job_id: UUID, search: str | None) -> dict[str, int]:
-        """How many URLs each fate (FATES) has, matching `search` (in URL or title) if given."""
+        """How many URLs each fate (FATES) has, matching `search` (in URL or title) if given: an ended
+        job's, without a search, as counted when it ended; else counted now."""
+        if search is None:
+            kept = await self.pool.fetchval("SELECT fate_counts FROM crawl_jobs WHERE id = $1", job_id)
+            if kept is not None:
+                return json.loads(kept)
         row = await self.pool.fetchrow(
-            "SELECT " + ", ".join(f"count(*) FILTER (WHERE {where}) AS {name}" for name, where in FATES.items())
-            + " FROM job_urls WHERE job_id = $1 AND " + _SEARCH.format(n=2), job_id, like_pattern(search))
+            "SELECT " + _COUNTS + " FROM job_urls WHERE job_id = $1 AND " + _SEARCH.format(n=2),
+            job_id, like_pattern(search))
         return dict(row)
 
     async def fate_rows(self, job_id: UUID, fate: str, search: str | None, limit: int, offset: int) -> list[Any]:
@@ -637,6 +646,11 @@ FATES = {
     "skipped": "status = 'skipped'",
 }
 _SEARCH = "(${n}::text IS NULL OR url ILIKE ${n} OR title ILIKE ${n})"
+_COUNTS = ", ".join(f"count(*) FILTER (WHERE {where}) AS {name}" for name, where in FATES.items())
+# An ended job's counts, kept on its row: counted once when it ends (and when a partial document's
+# verdicts are stored), since nothing changes its URLs after that.
+_KEEP_COUNTS = ("UPDATE crawl_jobs SET fate_counts = (SELECT to_jsonb(c) FROM (SELECT " + _COUNTS
+                + " FROM job_urls WHERE job_id = $1) c) WHERE id = $1")
 
 
 def like_pattern(search: str | None) -> str | None:

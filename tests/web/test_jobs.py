@@ -273,3 +273,21 @@ def test_cancel_works_without_javascript_too(web, job_runner, site):
     assert response.status_code == 303 and response.headers["location"] == f"/jobs/{job_id}"
     final = yield wait_ended(web, job_runner, job_id)
     assert final["status"] == "cancelled"
+
+
+@pytest_twisted.inlineCallbacks
+def test_an_ended_jobs_fate_counts_are_kept_on_its_row_and_match_its_urls(web, job_runner, site, database_url):
+    from spiders.jobs.store import FATES
+
+    url = docs_site(site, pages=6)  # and a thin page, left out of the document
+    job_id = yield start(web, url, maxPages=4, maxDepth=1)
+    yield wait_ended(web, job_runner, job_id)
+    live = sql(database_url, "SELECT " + ", ".join(f"count(*) FILTER (WHERE {where}) AS {name}"
+                                                  for name, where in FATES.items())
+               + " FROM job_urls WHERE job_id = $1", uuid.UUID(job_id))[0]
+    kept = json.loads(sql(database_url, "SELECT fate_counts FROM crawl_jobs WHERE id = $1", uuid.UUID(job_id))[0][
+        "fate_counts"])
+    assert kept == live and live["included"] + live["left_out"] == 4 and live["skipped"] >= 1, (kept, live)
+    html = (yield call(web.get, f"/jobs/{job_id}")).text
+    assert f'id="fate-included" href="/jobs/{job_id}?fate=included"' in html
+    assert f'<span class="count">{kept["included"]}</span>' in html and f"{kept['included']} pages" in html

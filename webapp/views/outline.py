@@ -7,7 +7,7 @@ A completed job's document is in the library, and its outline is the library's: 
 them. Before that (running, finalizing) and for a partial document (kept out of the
 library), it is the pages stored so far that the document holds (until assembly leaves
 some out), in the order they were found, with their extracted tokens: an estimate, and
-the page says so. At most `limit` pages are listed; the totals count them all.
+the page says so. At most `limit` (PAGES) pages are listed; the totals count them all.
 """
 from __future__ import annotations
 
@@ -16,18 +16,23 @@ from uuid import UUID
 
 from spiders.library import answers
 
+PAGES = 50  # listed; the totals count every page, and the JSON outline has them all
 
-async def outline_context(state: Any, job: Mapping[str, Any], limit: int) -> dict[str, Any]:
+
+async def outline_context(state: Any, job: Mapping[str, Any], limit: int = PAGES) -> dict[str, Any]:
     """What `_outline.html` shows for `job` (the API's job shape).
 
     `kind`: "document" (completed: the document's own size), "partial" (an ended job's partial
     document), or "so far" (still crawling: the stored pages' extracted tokens, an estimate)."""
     job_id = UUID(job["id"])
-    totals = await state.store.included_totals(job_id)
     kind = "document" if job["status"] == "completed" else "partial" if job["tokenCount"] is not None else "so far"
-    outline: dict[str, Any] = {"kind": kind, "pages": totals["pages"], "budget": job["tokenBudget"], "entries": [],
-                               "tokens": totals["tokens"] if job["tokenCount"] is None else job["tokenCount"],
-                               "ordered": False}
+    if job["tokenCount"] is None:  # no document yet: the pages stored so far
+        totals = await state.store.included_totals(job_id)
+        pages, tokens = totals["pages"], totals["tokens"]
+    else:  # an ended job's document: its size, and its pages as counted when it ended
+        pages, tokens = (await state.store.fate_counts(job_id, None))["included"], job["tokenCount"]
+    outline: dict[str, Any] = {"kind": kind, "pages": pages, "tokens": tokens, "budget": job["tokenBudget"],
+                               "entries": [], "ordered": False}
     if kind == "document":
         rows = await state.library.outline(job_id, pages=limit)
         if rows:

@@ -138,7 +138,7 @@ async def list_context(request: Request, job_id: UUID, filt: PageFilter) -> dict
 async def live_parts_context(request: Request, job_id: UUID, filt: PageFilter, job: dict[str, Any]) -> dict[str, Any]:
     """Everything the job's live part shows besides its state: the pages under the filter, and the outline."""
     return {**await list_context(request, job_id, filt),
-            **await outline_context(request.state, job, request.state.settings.log_lines)}
+            **await outline_context(request.state, job)}
 
 
 async def job_page(request: Request) -> HTMLResponse:
