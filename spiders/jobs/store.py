@@ -139,7 +139,7 @@ JOB_COLUMNS = ("id, status, current_step, initial_url, max_pages, max_depth, qua
                " token_budget, include_patterns, exclude_patterns, private_headers, private_cookies,"
                " total_urls, processed_urls, failed_urls, skipped_urls, discovered_urls, progress, error_details, close_reason,"
                " final_token_count, lease_owner, lease_expires_at, heartbeat_at, cancel_requested_at, client_addr,"
-               " created_at, updated_at, started_at, completed_at")
+               " created_at, updated_at, started_at, completed_at, fate_counts")
 OUTPUTS = ("final_markdown", "llms_txt")
 
 # A job a worker may take: not ended, and nobody's live lease on it.
@@ -156,6 +156,12 @@ def job_options(job: Mapping[str, Any], secrets: Mapping[str, Any] | None = None
         token_budget=job["token_budget"], include=list(job["include_patterns"]), exclude=list(job["exclude_patterns"]),
         headers={name: value for name, value in secrets.get("headers") or ()},
         cookies={name: value for name, value in secrets.get("cookies") or ()})
+
+
+def kept_counts(job: Mapping[str, Any]) -> dict[str, int] | None:
+    """An ended job's fate counts, as counted when it ended (None while it runs)."""
+    kept = job["fate_counts"]
+    return json.loads(kept) if isinstance(kept, str) else kept
 
 
 def page_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -349,7 +355,7 @@ class JobStore:
             if row is not None:
                 await conn.execute(_FORGET_SECRETS, job_id)
                 await self._store_verdicts(conn, job_id, verdicts)
-                await conn.execute(_KEEP_COUNTS, job_id)
+                row = await conn.fetchrow(_KEEP_COUNTS, job_id)
             return row
 
     async def save_partial(self, job_id: UUID, markdown: str, token_count: int, llms_txt: str,
@@ -364,7 +370,7 @@ class JobStore:
                 job_id, markdown, token_count, llms_txt, list(PARTIAL))
             if row is not None:
                 await self._store_verdicts(conn, job_id, verdicts)
-                await conn.execute(_KEEP_COUNTS, job_id)
+                row = await conn.fetchrow(_KEEP_COUNTS, job_id)
             return row
 
     @staticmethod
@@ -405,9 +411,8 @@ class JobStore:
         if row is None:
             return None
         await conn.execute(_FORGET_SECRETS, job_id)
-        row = await cls._close_urls(conn, job_id, CANCELLED if status == CANCELLED else "not fetched: the job failed")
-        await conn.execute(_KEEP_COUNTS, job_id)
-        return row
+        await cls._close_urls(conn, job_id, CANCELLED if status == CANCELLED else "not fetched: the job failed")
+        return await conn.fetchrow(_KEEP_COUNTS, job_id)
 
     @retrying
     async def get(self, job_id: UUID) -> Any:
@@ -585,12 +590,8 @@ class JobStore:
     # The job page's reads: a page's fate, never its Markdown (but in `page`, one page's detail).
 
     async def fate_counts(self, job_id: UUID, search: str | None) -> dict[str, int]:
-        """How many URLs each fate (FATES) has, matching `search` (in URL or title) if given: an ended
-        job's, without a search, as counted when it ended; else counted now."""
-        if search is None:
-            kept = await self.pool.fetchval("SELECT fate_counts FROM crawl_jobs WHERE id = $1", job_id)
-            if kept is not None:
-                return json.loads(kept)
+        """How many URLs each fate (FATES) has, matching `search` (in URL or title) if given, counted now
+        (an ended job's, without a search, are on its row: `kept_counts`)."""
         row = await self.pool.fetchrow(
             "SELECT " + _COUNTS + " FROM job_urls WHERE job_id = $1 AND " + _SEARCH.format(n=2),
             job_id, like_pattern(search))
@@ -650,7 +651,7 @@ _COUNTS = ", ".join(f"count(*) FILTER (WHERE {where}) AS {name}" for name, where
 # An ended job's counts, kept on its row: counted once when it ends (and when a partial document's
 # verdicts are stored), since nothing changes its URLs after that.
 _KEEP_COUNTS = ("UPDATE crawl_jobs SET fate_counts = (SELECT to_jsonb(c) FROM (SELECT " + _COUNTS
-                + " FROM job_urls WHERE job_id = $1) c) WHERE id = $1")
+                + " FROM job_urls WHERE job_id = $1) c) WHERE id = $1 RETURNING " + JOB_COLUMNS)
 
 
 def like_pattern(search: str | None) -> str | None:

@@ -46,9 +46,12 @@ class PageFilter:
         return "?" + urlencode(pairs) if pairs else ""
 
 
-async def pages_context(store: Any, job_id: UUID, filt: PageFilter, page_size: int) -> dict[str, Any]:
-    """What `_pages.html` shows: each fate's count, and the chosen fate's rows (or groups), `page_size` a page."""
-    counts = await store.fate_counts(job_id, filt.q or None)
+async def pages_context(store: Any, job_id: UUID, filt: PageFilter, page_size: int,
+                        kept: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """What `_pages.html` shows: each fate's count, and the chosen fate's rows (or groups), `page_size` a page.
+
+    `kept`: an ended job's counts from its row (`kept_counts`), used when no text filter narrows them."""
+    counts = dict(kept) if kept is not None and not filt.q else await store.fate_counts(job_id, filt.q or None)
     total = counts[filt.fate]
     last_page = max((total + page_size - 1) // page_size, 1)
     page = min(filt.page, last_page)

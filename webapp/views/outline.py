@@ -19,18 +19,21 @@ from spiders.library import answers
 PAGES = 50  # listed; the totals count every page, and the JSON outline has them all
 
 
-async def outline_context(state: Any, job: Mapping[str, Any], limit: int = PAGES) -> dict[str, Any]:
+async def outline_context(state: Any, job: Mapping[str, Any], kept: Mapping[str, int] | None = None,
+                          limit: int = PAGES) -> dict[str, Any]:
     """What `_outline.html` shows for `job` (the API's job shape).
 
     `kind`: "document" (completed: the document's own size), "partial" (an ended job's partial
-    document), or "so far" (still crawling: the stored pages' extracted tokens, an estimate)."""
+    document), or "so far" (still crawling: the stored pages' extracted tokens, an estimate).
+    `kept`: the ended job's fate counts from its row, if it has them."""
     job_id = UUID(job["id"])
     kind = "document" if job["status"] == "completed" else "partial" if job["tokenCount"] is not None else "so far"
     if job["tokenCount"] is None:  # no document yet: the pages stored so far
         totals = await state.store.included_totals(job_id)
         pages, tokens = totals["pages"], totals["tokens"]
     else:  # an ended job's document: its size, and its pages as counted when it ended
-        pages, tokens = (await state.store.fate_counts(job_id, None))["included"], job["tokenCount"]
+        counts = kept if kept is not None else await state.store.fate_counts(job_id, None)
+        pages, tokens = counts["included"], job["tokenCount"]
     outline: dict[str, Any] = {"kind": kind, "pages": pages, "tokens": tokens, "budget": job["tokenBudget"],
                                "entries": [], "ordered": False}
     if kind == "document":

@@ -6,6 +6,7 @@ gets the whole page with the same form, also 422.
 """
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 from typing import Any
 from uuid import UUID
@@ -15,7 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 
 from spiders.jobs.options import DEFAULTS, FORM, OPTION
 from spiders.jobs.status import job_data
-from spiders.jobs.store import job_options
+from spiders.jobs.store import job_options, kept_counts
 from webapp.guards import csrf
 from webapp.guards.errors import ApiError, AtCapacity, InvalidInput, JobConflict, JobNotFound, TooManyRequests
 from webapp.guards.security import client_address
@@ -117,9 +118,10 @@ async def submit(request: Request) -> Response:
     return RedirectResponse(location, status_code=303)
 
 
-async def state_context(request: Request, job_id: UUID) -> dict[str, Any]:
+async def state_context(request: Request, job_id: UUID, row: Any = None) -> dict[str, Any]:
+    """What `_job_state.html` shows; `row`: the job, with its document, if already read."""
     state = request.state
-    row = await with_document(state, await load_job(state, job_id))
+    row = row if row is not None else await with_document(state, await load_job(state, job_id))
     # a document exists once it has a token count: only then is its preview read
     document = await state.store.preview(job_id, PREVIEW_CHARS) if row["final_token_count"] is not None else None
     job = job_data(row)
@@ -127,18 +129,19 @@ async def state_context(request: Request, job_id: UUID) -> dict[str, Any]:
         "job": job, "error": row["error_details"], "live": job["status"] in ("pending", "running"),
         "preview": document["preview"] if document and document["preview"] else None,
         "document_bytes": document["bytes"] if document else 0, "preview_cut": bool(document and document["more"]),
-        "site": site_slug(job["url"]),
+        "site": site_slug(job["url"]), "kept_counts": kept_counts(row),
     }
 
 
-async def list_context(request: Request, job_id: UUID, filt: PageFilter) -> dict[str, Any]:
-    return await pages_context(request.state.store, job_id, filt, request.state.settings.log_lines)
-
-
-async def live_parts_context(request: Request, job_id: UUID, filt: PageFilter, job: dict[str, Any]) -> dict[str, Any]:
-    """Everything the job's live part shows besides its state: the pages under the filter, and the outline."""
-    return {**await list_context(request, job_id, filt),
-            **await outline_context(request.state, job)}
+async def live_parts_context(request: Request, job_id: UUID, filt: PageFilter, job: dict[str, Any],
+                             kept: dict[str, int] | None) -> dict[str, Any]:
+    """Everything the job's live part shows besides its state: the pages under the filter, and the outline.
+    `kept`: an ended job's fate counts, from its row."""
+    # independent reads, on connections of their own: a page's wait is the longest, not the sum
+    pages, outline = await asyncio.gather(
+        pages_context(request.state.store, job_id, filt, request.state.settings.log_lines, kept),
+        outline_context(request.state, job, kept))
+    return {**pages, **outline}
 
 
 async def job_page(request: Request) -> HTMLResponse:
@@ -146,8 +149,11 @@ async def job_page(request: Request) -> HTMLResponse:
     filt = PageFilter.from_query(request.query_params)
     try:
         job_id = parse_job_id(request.path_params["job_id"])
-        context = await state_context(request, job_id)
-        context.update(await live_parts_context(request, job_id, filt, context["job"]))
+        row = await with_document(request.state, await load_job(request.state, job_id))
+        context, parts = await asyncio.gather(
+            state_context(request, job_id, row),
+            live_parts_context(request, job_id, filt, job_data(row), kept_counts(row)))
+        context.update(parts)
     except JobNotFound:
         return _render(request, "not_found.html", {"what": request.path_params["job_id"]}, 404)
     if _htmx(request) and request.headers.get("hx-target") == "job-live":
@@ -181,9 +187,10 @@ async def job_events(request: Request) -> StreamingResponse:
         return template.render({**env, "csrf_token": token, **await state_context(request, job_id)})
 
     async def parts() -> dict[str, str]:
-        job = job_data(await load_job(state, job_id))
+        row = await load_job(state, job_id)
+        job = job_data(row)
         context = {**env, "job": job, "live": job["status"] in ("pending", "running"),
-                   **await live_parts_context(request, job_id, filt, job)}
+                   **await live_parts_context(request, job_id, filt, job, kept_counts(row))}
         return {"pages": pages_template.render(context), "outline": outline_template.render(context)}
 
     batches = sse.job_events(partial(load_job, state), state.redis, state.settings.redis_prefix, job_id,
