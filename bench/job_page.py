@@ -33,11 +33,10 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.status_reads import ADMIN_URL, PAGE_SQL, Server, admin, cpu_seconds, load, percentile  # noqa: E402
+from bench.status_reads import PAGE_SQL, Server, cpu_seconds, load, percentile, throwaway_database  # noqa: E402
 from spiders.jobs.finalize import build_outputs  # noqa: E402
 from spiders.jobs.store import JobStore, create_pool  # noqa: E402
 from spiders.library.store import LibraryStore  # noqa: E402
-from webapp.migrate import migrate_url  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 GOALS_MS = {"page": 300, "filter": 100}
@@ -150,15 +149,11 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help=f"append the results to {RESULTS.relative_to(ROOT)}")
     args = parser.parse_args()
 
-    name = f"docspasta_bench_{uuid.uuid4().hex[:12]}"
-    database_url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     prefix = f"docspasta_bench_{uuid.uuid4().hex[:12]}:"
     logs = ROOT / "bench" / "results"
     logs.mkdir(exist_ok=True)
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     report: dict = {"date": datetime.now().astimezone().isoformat(timespec="minutes"), "load_before": load()}
-    try:
-        asyncio.run(migrate_url(database_url))
+    with throwaway_database() as database_url:
         report["job"] = asyncio.run(make_job(database_url, args.pages, args.left_out, args.failed, args.skipped))
         job_id = report["job"]["id"]
         server = Server(ROOT, database_url, prefix, logs / "job_page_server.log")
@@ -170,8 +165,6 @@ def main() -> None:
         finally:
             server.stop()
         report["load_after"] = load()
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     print(json.dumps(report, indent=2))
     if args.write:
         with RESULTS.open("a") as out:

@@ -26,7 +26,9 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import asyncpg
 import httpx
@@ -172,6 +174,19 @@ async def admin(statement: str) -> None:
         await conn.close()
 
 
+@contextmanager
+def throwaway_database() -> Iterator[str]:
+    """A fresh database, migrated, for one run (dropped at the end), and a Redis prefix to go with it."""
+    name = f"docspasta_bench_{uuid.uuid4().hex[:12]}"
+    database_url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        asyncio.run(migrate_url(database_url))
+        yield database_url
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=10_000)
@@ -180,15 +195,11 @@ def main() -> None:
     parser.add_argument("--server-root", type=Path, default=ROOT, help="the checkout whose server is measured")
     args = parser.parse_args()
 
-    name = f"docspasta_bench_{uuid.uuid4().hex[:12]}"
-    database_url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     prefix = f"docspasta_bench_{uuid.uuid4().hex[:12]}:"
     logs = ROOT / "bench" / "results"
     logs.mkdir(exist_ok=True)
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     report: dict = {"server_root": str(args.server_root), "load_before": load()}
-    try:
-        asyncio.run(migrate_url(database_url))
+    with throwaway_database() as database_url:
 
         async def make() -> tuple[tuple[str, int], tuple[str, int]]:
             conn = await asyncpg.connect(database_url)
@@ -227,8 +238,6 @@ def main() -> None:
         # a 10-page job has fewer lines to show; the API's stream reads the job's status and nothing else.
         report["sse_api_client_costs_no_more_on_the_large_job"] = big["sse_api"] <= little["sse_api"]
         report["load_after"] = load()
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     print(json.dumps(report, indent=2))
 
 

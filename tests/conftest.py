@@ -64,6 +64,14 @@ def site():
     fixture.stop()
 
 
+@pytest.fixture
+def other_site():
+    """A second fixture site: another origin (another port), for what must never reach it."""
+    fixture = FixtureSite().start()
+    yield fixture
+    fixture.stop()
+
+
 class CrawlResult:
     def __init__(self, crawler, items):
         self.crawler = crawler

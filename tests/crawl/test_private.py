@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import logging
 
-import pytest
 import pytest_twisted
 
 from tests.privatesite import COOKIE, COOKIE_NAME, HEADER, PAGES, TOKEN, private_site
 from tests.sitefixture import FixtureSite
-
-
-@pytest.fixture
-def other():
-    fixture = FixtureSite().start()
-    yield fixture
-    fixture.stop()
 
 
 def allow(*sites: FixtureSite) -> dict[str, str]:
@@ -23,17 +15,17 @@ def allow(*sites: FixtureSite) -> dict[str, str]:
 
 
 @pytest_twisted.inlineCallbacks
-def test_without_its_header_and_cookie_the_site_refuses_the_crawl(site, other, crawl):
-    private = private_site(site, other)
-    result = yield crawl(private.start, settings=allow(site, other), max_depth=1)
+def test_without_its_header_and_cookie_the_site_refuses_the_crawl(site, other_site, crawl):
+    private = private_site(site, other_site)
+    result = yield crawl(private.start, settings=allow(site, other_site), max_depth=1)
     assert result.completed == [] and result.item(private.start)["http_status"] == 401
 
 
 @pytest_twisted.inlineCallbacks
-def test_a_private_site_is_crawled_whole_and_its_secrets_go_nowhere_else(site, other, crawl, caplog):
-    private = private_site(site, other)
+def test_a_private_site_is_crawled_whole_and_its_secrets_go_nowhere_else(site, other_site, crawl, caplog):
+    private = private_site(site, other_site)
     caplog.set_level(logging.DEBUG)
-    result = yield crawl(private.start, settings=allow(site, other), max_depth=1,
+    result = yield crawl(private.start, settings=allow(site, other_site), max_depth=1,
                          headers={HEADER: TOKEN}, cookies=f"{COOKIE_NAME}={COOKIE}")
 
     completed = {item["url"].removeprefix(site.url("")) for item in result.completed}

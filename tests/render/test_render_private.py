@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import logging
 
-import pytest
 import pytest_twisted
 
 from tests.privatesite import COOKIE, COOKIE_NAME, HEADER, PAGES, TOKEN, private_site
 from tests.render.test_render_crawl import needs_chromium, no_browser_left_behind  # noqa: F401 - autouse
-from tests.sitefixture import FixtureSite
-
-
-@pytest.fixture
-def other():
-    fixture = FixtureSite().start()
-    yield fixture
-    fixture.stop()
 
 
 @needs_chromium
 @pytest_twisted.inlineCallbacks
-def test_rendered_pages_get_the_secrets_and_other_origins_never_do(site, other, crawl, caplog):
-    private = private_site(site, other, scripted=True)
+def test_rendered_pages_get_the_secrets_and_other_origins_never_do(site, other_site, crawl, caplog):
+    private = private_site(site, other_site, scripted=True)
     caplog.set_level(logging.DEBUG)
-    settings = {"DOCSPASTA_ALLOW_HOSTS": f"127.0.0.1:{site.port},127.0.0.1:{other.port}", "LOG_LEVEL": "DEBUG"}
+    settings = {"DOCSPASTA_ALLOW_HOSTS": f"127.0.0.1:{site.port},127.0.0.1:{other_site.port}", "LOG_LEVEL": "DEBUG"}
     result = yield crawl(private.start, settings=settings, max_depth=1, render="always",
                          headers={HEADER: TOKEN}, cookies={COOKIE_NAME: COOKIE})
 

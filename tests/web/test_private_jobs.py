@@ -12,7 +12,6 @@ import pytest_twisted
 
 from tests.privatesite import COOKIE, COOKIE_NAME, HEADER, PAGES, TOKEN, private_site
 from tests.shared_services import REDIS_URL
-from tests.sitefixture import FixtureSite
 from tests.web.conftest import FAST_CRAWL, NO_LIMITS, call, form_token, sql
 from tests.web.test_jobs import start, wait_ended
 from webapp.settings import Settings
@@ -21,18 +20,11 @@ SECRETS = {"headers": {HEADER: TOKEN}, "cookies": {COOKIE_NAME: COOKIE}}
 
 
 @pytest.fixture
-def other():
-    fixture = FixtureSite().start()
-    yield fixture
-    fixture.stop()
-
-
-@pytest.fixture
-def settings(database_url, redis_prefix, site, other):
+def settings(database_url, redis_prefix, site, other_site):
     """The web fixtures' settings, with the second origin allowed too (else the guard, not the
     secrets' scoping, would keep it from being reached)."""
     return Settings(database_url=database_url, redis_url=REDIS_URL, redis_prefix=redis_prefix,
-                    allow_hosts=f"127.0.0.1:{site.port},127.0.0.1:{other.port}", crawl_settings=FAST_CRAWL,
+                    allow_hosts=f"127.0.0.1:{site.port},127.0.0.1:{other_site.port}", crawl_settings=FAST_CRAWL,
                     db_pool_size=4, crawl_db_pool_size=4, **NO_LIMITS)
 
 
@@ -49,9 +41,9 @@ def holding(database_url: str, *values: str) -> list[str]:
 
 
 @pytest_twisted.inlineCallbacks
-def test_a_private_job_crawls_its_site_whole_and_leaves_no_secret_behind(web, job_runner, site, other,
+def test_a_private_job_crawls_its_site_whole_and_leaves_no_secret_behind(web, job_runner, site, other_site,
                                                                           database_url, caplog):
-    private = private_site(site, other)
+    private = private_site(site, other_site)
     caplog.set_level(logging.DEBUG)
     job_id = yield start(web, private.start, maxPages=20, maxDepth=1, **SECRETS)
     final = yield wait_ended(web, job_runner, job_id)
