@@ -7,8 +7,9 @@ URLs, written with SQL, then finalized by the real code (`build_outputs`, `JobSt
 the outline reads). Then `docspasta serve` (crawls off) in a subprocess, and:
  1. the full page, `GET /jobs/{id}`: latency from one keep-alive client and the server's CPU
     time per request (which the machine's load does not inflate);
- 2. a filter switch, the fragment htmx asks for (`GET /jobs/{id}?fate=...`, HX-Target job-live),
-    over every fate and a text filter: the same two measures;
+ 2. a filter switch, the fragment htmx asks for on an ended job (`GET /jobs/{id}?fate=...`,
+    HX-Target pages-section), over every fate and a list page: the same two measures; and the
+    text filter apart (`?q=...`: counted over the job's URLs each time, 12,300 of them here);
  3. in Debian's Chromium: navigation to DOMContentLoaded of the job page, and a click on a
     fate tab until htmx has swapped and settled the list.
 p50/p95 over --runs runs of each; the goals are checked on p95.
@@ -40,8 +41,9 @@ from spiders.library.store import LibraryStore  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 GOALS_MS = {"page": 300, "filter": 100}
-FILTERS = ["?fate=included", "?fate=left_out", "?fate=failed", "?fate=skipped", "", "?q=page+42",
-           "?fate=included&page=3"]
+# A filter switch on an ended job: the pages' section alone (HX-Target pages-section), as the page asks.
+FATES = ["?fate=included", "?fate=left_out", "?fate=failed", "?fate=skipped", "", "?fate=included&page=3"]
+SEARCHES = ["?q=page+42", "?fate=included&q=p1", "?q=failed%2F7", "?q=nothing+like+this"]
 RESULTS = ROOT / "bench" / "job_page_results.txt"
 OTHER_SQL = """
 INSERT INTO job_urls (job_id, url, normalized_url, status, depth, error_message, http_status, finished_at, fetched_at)
@@ -159,8 +161,10 @@ def main() -> None:
         server = Server(ROOT, database_url, prefix, logs / "job_page_server.log")
         try:
             report["page_http"] = http_latency(server, job_id, [""], args.runs, {}, GOALS_MS["page"])
-            fragment = {"HX-Request": "true", "HX-Target": "job-live"}
-            report["filter_http"] = http_latency(server, job_id, FILTERS, args.runs, fragment, GOALS_MS["filter"])
+            fragment = {"HX-Request": "true", "HX-Target": "pages-section"}
+            report["filter_http"] = http_latency(server, job_id, FATES, args.runs, fragment, GOALS_MS["filter"])
+            report["search_http"] = http_latency(server, job_id, SEARCHES, args.runs // 2, fragment,
+                                                 GOALS_MS["filter"])
             report["browser"] = browser_timings(server, job_id, args.browser_runs)
         finally:
             server.stop()
@@ -171,7 +175,7 @@ def main() -> None:
             out.write(f"\n## {report['date']}, load {report['load_before']} -> {report['load_after']}\n"
                       f"python bench/job_page.py --pages {args.pages} --runs {args.runs}"
                       f" --browser-runs {args.browser_runs}\n")
-            for key in ("job", "page_http", "filter_http"):
+            for key in ("job", "page_http", "filter_http", "search_http"):
                 out.write(f"{key} {json.dumps(report[key])}\n")
             for key, value in report["browser"].items():
                 out.write(f"browser_{key} {json.dumps(value)}\n")

@@ -594,7 +594,7 @@ class JobStore:
         (an ended job's, without a search, are on its row: `kept_counts`)."""
         row = await self.pool.fetchrow(
             "SELECT " + _COUNTS + " FROM job_urls WHERE job_id = $1 AND " + _SEARCH.format(n=2),
-            job_id, like_pattern(search))
+            job_id, search or None)
         return dict(row)
 
     async def fate_rows(self, job_id: UUID, fate: str, search: str | None, limit: int, offset: int) -> list[Any]:
@@ -605,7 +605,7 @@ class JobStore:
             " extra->>'render_reason' AS render_reason"
             " FROM job_urls WHERE job_id = $1 AND " + FATES[fate] + " AND " + _SEARCH.format(n=2)
             + " ORDER BY finished_at DESC NULLS LAST, id DESC LIMIT $3 OFFSET $4",
-            job_id, like_pattern(search), limit, offset)
+            job_id, search or None, limit, offset)
 
     async def skipped_groups(self, job_id: UUID, search: str | None, examples: int = 3) -> list[Any]:
         """The skipped URLs grouped by reason, the largest group first, with a few of each."""
@@ -613,7 +613,7 @@ class JobStore:
             "SELECT coalesce(error_message, 'not fetched') AS reason, count(*) AS count,"
             " (array_agg(url ORDER BY id))[1:$3] AS examples"
             " FROM job_urls WHERE job_id = $1 AND " + FATES["skipped"] + " AND " + _SEARCH.format(n=2)
-            + " GROUP BY 1 ORDER BY 2 DESC, 1", job_id, like_pattern(search), examples)
+            + " GROUP BY 1 ORDER BY 2 DESC, 1", job_id, search or None, examples)
 
     async def included_pages(self, job_id: UUID, limit: int) -> list[Any]:
         """The first `limit` pages the document holds (or will, until assembly leaves some out), in the
@@ -646,16 +646,12 @@ FATES = {
     "failed": "status = 'failed'",
     "skipped": "status = 'skipped'",
 }
-_SEARCH = "(${n}::text IS NULL OR url ILIKE ${n} OR title ILIKE ${n})"
+# The text filter: a literal substring of the URL or title, in any case (no pattern: % and _ are
+# letters). strpos on lower() costs about half of ILIKE's per-character case folding over a job's rows.
+_SEARCH = "(${n}::text IS NULL OR strpos(lower(url), lower(${n})) > 0 OR strpos(lower(title), lower(${n})) > 0)"
 _COUNTS = ", ".join(f"count(*) FILTER (WHERE {where}) AS {name}" for name, where in FATES.items())
 # An ended job's counts, kept on its row: counted once when it ends (and when a partial document's
 # verdicts are stored), since nothing changes its URLs after that.
 _KEEP_COUNTS = ("UPDATE crawl_jobs SET fate_counts = (SELECT to_jsonb(c) FROM (SELECT " + _COUNTS
                 + " FROM job_urls WHERE job_id = $1) c) WHERE id = $1 RETURNING " + JOB_COLUMNS)
 
-
-def like_pattern(search: str | None) -> str | None:
-    """`search` as an ILIKE pattern matching it anywhere, its own % and _ taken literally."""
-    if not search:
-        return None
-    return "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -52,6 +52,17 @@ def test_a_large_job_is_paged_grouped_and_filtered(api, api_site, database_url):
     fragment = api.get(f"/jobs/{job_id}?fate=failed", headers={"HX-Request": "true", "HX-Target": "job-live"}).text
     assert fragment.startswith('<div id="job-live"') and "<html" not in fragment
     assert f'sse-connect="/jobs/{job_id}/events?fate=failed"' in fragment and fragment.count('<a class="detail"') == 2
+    assert 'hx-target="#job-live"' in fragment and 'hx-target="#pages-section"' not in fragment
+
+    # Once the job has ended nothing else on the page changes: a filter swaps the pages' section alone.
+    sql(database_url, "UPDATE crawl_jobs SET status = 'completed', current_step = 'done' WHERE id = $1::uuid", job_id)
+    ended = api.get(f"/jobs/{job_id}").text
+    assert 'hx-target="#pages-section"' in ended and 'hx-target="#job-live"' not in ended
+    section = api.get(f"/jobs/{job_id}?fate=failed&q=p25",
+                      headers={"HX-Request": "true", "HX-Target": "pages-section"}).text
+    assert section.startswith('<section class="pages" id="pages-section"') and "job-state" not in section
+    assert section.count('<a class="detail"') == 2 and 'value="p25"' in section
+    assert 'aria-current="page">Failed <span class="count">2</span>' in section
 
 
 def test_a_page_detail_shows_its_markdown_as_text_and_unknown_pages_are_404(api, api_site, database_url):

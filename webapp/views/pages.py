@@ -145,10 +145,19 @@ async def live_parts_context(request: Request, job_id: UUID, filt: PageFilter, j
 
 
 async def job_page(request: Request) -> HTMLResponse:
-    """The whole page, or (htmx, a filter chosen) its live part: the state and the list under the filter."""
+    """The whole page, or (htmx, a filter chosen) its live part: the state and the list under the filter;
+    once the job has ended, its pages' section alone (nothing else on the page changes any more)."""
     filt = PageFilter.from_query(request.query_params)
+    target = request.headers.get("hx-target") if _htmx(request) else None
     try:
         job_id = parse_job_id(request.path_params["job_id"])
+        if target == "pages-section":
+            row = await load_job(request.state, job_id)
+            job = job_data(row)
+            context = {"job": job, "live": job["status"] in ("pending", "running"),
+                       **await pages_context(request.state.store, job_id, filt, request.state.settings.log_lines,
+                                             kept_counts(row))}
+            return _render(request, "_pages_section.html", context)
         row = await with_document(request.state, await load_job(request.state, job_id))
         context, parts = await asyncio.gather(
             state_context(request, job_id, row),
@@ -156,7 +165,7 @@ async def job_page(request: Request) -> HTMLResponse:
         context.update(parts)
     except JobNotFound:
         return _render(request, "not_found.html", {"what": request.path_params["job_id"]}, 404)
-    if _htmx(request) and request.headers.get("hx-target") == "job-live":
+    if target == "job-live":
         return _render(request, "_job_live.html", context)
     return _render(request, "job.html", context)
 
