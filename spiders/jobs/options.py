@@ -265,6 +265,8 @@ def _patterns(value: Any, field: str) -> tuple[str, ...]:
             pattern = pattern.strip()
             if not pattern:
                 continue
+            if not _utf8(pattern):
+                raise CrawlArgumentError(field, "must be valid UTF-8 text")
             if not pattern.startswith(("/", "*")) or len(pattern) > MAX_PATTERN_LENGTH or _CONTROL.search(pattern):
                 raise CrawlArgumentError(field, f"{pattern[:80]!r} is not a path pattern: one starting with / or *, "
                                                 f"at most {MAX_PATTERN_LENGTH} characters, e.g. /guide/*")

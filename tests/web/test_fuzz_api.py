@@ -40,7 +40,8 @@ def fuzzed(database_url, redis_prefix, api_site) -> Iterator[tuple[TestClient, l
             yield client, [job]
 
 
-FIELDS = ["url", "maxPages", "maxDepth", "qualityThreshold", "scope", "render"]
+FIELDS = ["url", "maxPages", "maxDepth", "qualityThreshold", "scope", "render", "tokenBudget", "include", "exclude",
+          "headers", "cookies"]
 URL_PARTS = st.sampled_from([
     "http://", "https://", "HTTP://", "file://", "javascript:", "data:,", "ftp://", " ", "\t", "\\\\", "\r\n", "%00",
     "localhost", "localhost.", "127.0.0.1", "[::1]", "[::ffff:127.0.0.1]", "2130706433", "0x7f000001",
