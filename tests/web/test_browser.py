@@ -99,6 +99,7 @@ def test_the_job_page_updates_live_cancels_completes_and_downloads(live):
                 expect(page.locator("#partial-note")).to_contain_text("The job cancelled before it finished")
                 for link in ("md", "json", "llms", "llms-full"):
                     expect(page.locator(f"#download-{link}")).to_be_visible()
+                expect(page.locator(".outline-note")).to_contain_text("The pages of the partial document")
                 with page.expect_download() as partial_info:
                     page.click("#download-md")
                 partial_saved = ARTIFACTS / "partial-document.md"

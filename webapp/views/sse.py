@@ -148,8 +148,8 @@ async def fragment_stream(batches: AsyncIterator[list[Event]],
             continue
         last = batch[-1]
         name = "done" if any(event.terminal for event in batch) else "progress"
+        html = await render()  # first: it assembles an ended job's partial document, which the parts then show
         extra = await parts() if parts is not None else {}
-        html = await render()
         ids = [event.id for event in batch if event.id]
         yield b"".join([*(Event(last.type).to_sse(name=part, data=text) for part, text in extra.items()),
                         Event(last.type, id=ids[-1] if ids else None).to_sse(name=name, data=html)])
