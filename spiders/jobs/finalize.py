@@ -100,7 +100,7 @@ async def _finalize(database_url: str, job_id: UUID, owner: str | None, source_u
     pool = await create_pool(database_url, 1)
     try:
         writer = JobStore(pool, owner=owner)
-        pages = await writer.pages(job_id)
+        pages = await writer.pages(job_id, links=False)
         if not any(page["status"] == "completed" for page in pages):
             return Finalized(nothing_fetched=next((page["error"] for page in pages if page.get("error")),
                                                   "nothing was fetched"))

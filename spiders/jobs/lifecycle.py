@@ -15,6 +15,7 @@ from spiders.jobs.events import Event
 from spiders.jobs.finalizer import Finalizer
 from spiders.jobs.options import CrawlOptions
 from spiders.jobs.status import job_status
+from spiders.refresh.previous import StoredPrevious
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +32,7 @@ class JobLifecycle:
         if job is None:
             logger.warning("job %s not found", job_id)
             return None
-        options = CrawlOptions.parse(url=job["initial_url"], max_pages=job["max_pages"], max_depth=job["max_depth"],
-                                     quality_threshold=job["quality_threshold"], scope=job["scope"],
-                                     render=job["render"])
+        options = CrawlOptions.from_job(job)
         started = await self.writer.start(job_id, options.url, owner, lease_seconds)
         if started is None:
             return None  # cancelled (or taken) before it started
@@ -50,13 +49,16 @@ class JobLifecycle:
         logger.info("job %s: resuming with %d pages stored and %d to fetch", job_id, snapshot.completed,
                     len(snapshot.pending))
         await self._publish(job_id, "job_resumed", job, stored=snapshot.completed, pending=len(snapshot.pending))
-        return self._options(job), snapshot
+        return CrawlOptions.from_job(job), snapshot
 
-    @staticmethod
-    def _options(job: Any) -> CrawlOptions:
-        return CrawlOptions.parse(url=job["initial_url"], max_pages=job["max_pages"], max_depth=job["max_depth"],
-                                  quality_threshold=job["quality_threshold"], scope=job["scope"],
-                                  render=job["render"])
+    async def previous_crawl(self, job_id: UUID) -> StoredPrevious | None:
+        """For a refresh, the job it refreshes as the crawl compares with it (spiders/refresh); else None."""
+        job = await self.writer.get(job_id)
+        if job is None or job["refresh_of"] is None:
+            return None
+        previous = await StoredPrevious.load(self.writer, job["refresh_of"])
+        logger.info("job %s: refreshing job %s (%d pages with validators)", job_id, job["refresh_of"], len(previous))
+        return previous
 
     async def report_error(self, job_id: UUID, message: str, ref: Any, response: Any) -> None:
         """A page's callback raised: the page is recorded failed with the error, and an `error` event goes out."""

@@ -84,6 +84,12 @@ class CrawlOptions:
         """From keyword arguments named as the spider's `-a` arguments (None: the default)."""
         return parse_options(raw)
 
+    @classmethod
+    def from_job(cls, job: Mapping[str, Any]) -> CrawlOptions:
+        """The options a stored job (a crawl_jobs row) runs with: its own, or a refresh's."""
+        return parse_options({option.name: job["initial_url" if option.name == "url" else option.name]
+                              for option in OPTIONS})
+
     def check_target(self, allow_hosts: str | None) -> None:
         """Refuse a start URL on an internal address before anything is queued (may resolve the name)."""
         from spiders.safety.addresses import AllowList, target_refusal

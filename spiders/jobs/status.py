@@ -44,4 +44,5 @@ def job_data(row: Mapping[str, Any]) -> dict[str, Any]:
         "maxPages": row["max_pages"], "maxDepth": row["max_depth"],
         "qualityThreshold": row["quality_threshold"], "scope": row["scope"], "render": row["render"],
         "tokenCount": row["final_token_count"],
+        "refreshOf": str(row["refresh_of"]) if row["refresh_of"] else None,  # the job this one refreshes
     }

@@ -18,6 +18,7 @@ from uuid import UUID, uuid4
 from spiders.crawl.urls import normalize_url
 from spiders.jobs.options import CrawlOptions
 from spiders.jobs.status import PARTIAL
+from spiders.library.sections import site_name
 
 # The spider's item fields, as stored in job_urls (item field -> column).
 ITEM_COLUMNS = {
@@ -26,7 +27,10 @@ ITEM_COLUMNS = {
     "error": "error_message", "markdown": "markdown", "quality": "quality",
     "quality_reasons": "quality_reasons", "word_count": "word_count",
     "token_count": "token_count", "fetched_at": "fetched_at",
+    "etag": "etag", "last_modified": "last_modified", "content_hash": "content_hash",
 }
+# Fields of a page that answered 304 that are its own (the rest of `extra` is the earlier page's).
+FETCH_EXTRA = ("not_modified", "rendered", "render_reason")
 FINISHED = ("completed", "failed", "skipped")
 CANCELLED = "cancelled"  # the reason a URL the crawl never fetched gives when its job was cancelled
 _COUNTER = {"completed": "processed", "failed": "failed", "skipped": "skipped"}
@@ -128,18 +132,40 @@ class LeaseLost(RuntimeError):
     """Another worker holds this job's lease now: this worker must write nothing more for it."""
 
 
+class RefreshRunning(RuntimeError):
+    """A refresh of the site is pending or running already: `job_id` (None if it just ended)."""
+
+    def __init__(self, job_id: UUID | None, site: str | None):
+        super().__init__(f"a refresh of {site or 'this site'} is already pending or running"
+                         + (f": job {job_id}" if job_id else ""))
+        self.job_id = job_id
+        self.site = site
+
+
 # Every column of a job but its outputs (final_markdown, llms_txt: tens of MB for a large
 # job): what a status read, an event or the job page needs. The outputs are read only by
 # what returns them (`output`, `preview`), never to answer a question about the status.
 JOB_COLUMNS = ("id, status, current_step, initial_url, max_pages, max_depth, quality_threshold, scope, render,"
                " total_urls, processed_urls, failed_urls, skipped_urls, discovered_urls, progress, error_details, close_reason,"
                " final_token_count, lease_owner, lease_expires_at, heartbeat_at, cancel_requested_at, client_addr,"
-               " created_at, updated_at, started_at, completed_at")
+               " created_at, updated_at, started_at, completed_at, refresh_of")
 OUTPUTS = ("final_markdown", "llms_txt")
 
 # A job a worker may take: not ended, and nobody's live lease on it.
 CLAIMABLE = ("status IN ('pending', 'running')"
              " AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < now())")
+
+
+# A page's row with what it shares with an earlier job's row (an unchanged page of a refresh,
+# spiders/refresh): its Markdown from `markdown_from`, its extraction fields (`extra`) from
+# `extra_from` overlaid with its own.
+PAGE_SOURCE = ("job_urls j LEFT JOIN job_urls m ON m.id = j.markdown_from"
+               " LEFT JOIN job_urls e ON e.id = j.extra_from")
+RESOLVED_MARKDOWN = "coalesce(m.markdown, j.markdown)"
+RESOLVED_EXTRA = "(coalesce(e.extra, '{}'::jsonb) || j.extra)"
+PAGE_COLUMNS = ", ".join(
+    [f"j.{column}" for column in ITEM_COLUMNS.values() if column != "markdown"]
+    + [f"{RESOLVED_MARKDOWN} AS markdown", "j.included", "j.drop_reason"])
 
 
 def page_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -257,18 +283,23 @@ class JobStore:
                 # The budget is the database's, checked under the job row's lock: however
                 # many crawls or retries raced, no job stores more than max_pages pages.
                 status, error = "skipped", "not stored: page limit reached"
+            markdown_from, extra_from = await self._shared_with_previous(conn, job, key, status, item)
+            extra = {k: v for k, v in dict(item).items() if k not in ITEM_COLUMNS}
+            if extra_from is not None:
+                extra = {k: extra[k] for k in FETCH_EXTRA if k in extra}
             await conn.execute(
                 "UPDATE job_urls SET status = $3, final_url = $4, title = $5, depth = $6,"
                 " http_status = $7, error_message = $8, markdown = $9, quality = $10,"
                 " quality_reasons = $11::jsonb, word_count = $12, token_count = $13, fetched_at = $14,"
-                " extra = $15::jsonb,"
+                " extra = $15::jsonb, etag = $16, last_modified = $17, content_hash = $18,"
+                " markdown_from = $19, extra_from = $20,"
                 " last_attempt_at = now(), finished_at = now()"
                 " WHERE job_id = $1 AND normalized_url = $2",
                 job_id, key, status, item.get("final_url"), item.get("title") or "", item.get("depth") or 0,
-                item.get("http_status"), error, item.get("markdown") or "", item.get("quality"),
-                json.dumps(list(item.get("quality_reasons") or [])), item.get("word_count"),
-                item.get("token_count"), item.get("fetched_at"),
-                json.dumps({k: v for k, v in dict(item).items() if k not in ITEM_COLUMNS}, default=str),
+                item.get("http_status"), error, "" if markdown_from else item.get("markdown") or "",
+                item.get("quality"), json.dumps(list(item.get("quality_reasons") or [])), item.get("word_count"),
+                item.get("token_count"), item.get("fetched_at"), json.dumps(extra, default=str),
+                item.get("etag"), item.get("last_modified"), item.get("content_hash"), markdown_from, extra_from,
             )
             deltas = {"processed": 0, "failed": 0, "skipped": 0}
             if previous in _COUNTER:
@@ -276,6 +307,22 @@ class JobStore:
             deltas[_COUNTER[status]] += 1
             return await conn.fetchrow(
                 _BUMP, job_id, deltas["processed"], deltas["failed"], deltas["skipped"], inserted)
+
+    @staticmethod
+    async def _shared_with_previous(conn: Any, job: Any, key: str, status: str,
+                                    item: Mapping[str, Any]) -> tuple[int | None, int | None]:
+        """For a refresh: the rows holding what this page shares with the earlier job's page
+        (its Markdown when the hash is the same; everything else too after a 304), so an
+        unchanged page is not stored twice. (None, None) for a new or changed page."""
+        if job["refresh_of"] is None or status != "completed" or not item.get("content_hash"):
+            return None, None
+        previous = await conn.fetchrow(
+            "SELECT content_hash, coalesce(markdown_from, id) AS markdown_holder,"
+            " coalesce(extra_from, id) AS extra_holder FROM job_urls"
+            " WHERE job_id = $1 AND normalized_url = $2 AND status = 'completed'", job["refresh_of"], key)
+        if previous is None or previous["content_hash"] != item["content_hash"]:
+            return None, None
+        return previous["markdown_holder"], previous["extra_holder"] if item.get("not_modified") else None
 
     @retrying
     async def set_step(self, job_id: UUID, step: str) -> Any:
@@ -310,14 +357,18 @@ class JobStore:
             " WHERE j.id = $1 RETURNING " + ", ".join("j." + c.strip() for c in JOB_COLUMNS.split(",")), job_id)
 
     @retrying
-    async def pages(self, job_id: UUID) -> list[dict[str, Any]]:
+    async def pages(self, job_id: UUID, *, links: bool = True) -> list[dict[str, Any]]:
+        """Every URL of the job as the spider's item (unchanged pages of a refresh resolved);
+        `links=False` leaves each page's links out (assembly does not read them)."""
+        extra = RESOLVED_EXTRA if links else f"({RESOLVED_EXTRA} - 'links')"
         # A server-side cursor, 500 rows at a time: the rows of a 10,000-page job never
         # sit in memory all at once beside the pages made from them.
         async with self.pool.acquire() as conn, conn.transaction():
             return [page_from_row(row) async for row in conn.cursor(
                 # discovery order (breadth-first: depth, then the order links were found), which
                 # assembly falls back on when the pages carry no table of contents
-                "SELECT * FROM job_urls WHERE job_id = $1 ORDER BY depth, id", job_id, prefetch=500)]
+                f"SELECT {PAGE_COLUMNS}, {extra} AS extra FROM {PAGE_SOURCE}"
+                " WHERE j.job_id = $1 ORDER BY j.depth, j.id", job_id, prefetch=500)]
 
     @retrying
     async def complete(self, job_id: UUID, markdown: str, token_count: int, llms_txt: str,
@@ -500,13 +551,93 @@ class JobStore:
 
     # The web side's statements (requests, on uvicorn's loop).
 
-    async def create(self, options: CrawlOptions, *, client: str | None = None, conn: Any = None) -> Any:
-        """A new pending job; `conn`: inside the caller's transaction (webapp/guards/ratelimit.py)."""
-        return await (conn or self.pool).fetchrow(
+    async def create(self, options: CrawlOptions, *, client: str | None = None, conn: Any = None,
+                     refresh_of: UUID | None = None) -> Any:
+        """A new pending job; `conn`: inside the caller's transaction (webapp/guards/ratelimit.py).
+
+        `refresh_of`: a completed job this one refreshes (its options are that job's): the new
+        job carries that job's site label, and RefreshRunning is raised, naming the running
+        one, if the site has a refresh pending or running already (the database's rule)."""
+        import asyncpg
+
+        try:
+            return await (conn or self.pool).fetchrow(
+                "INSERT INTO crawl_jobs (id, initial_url, max_pages, max_depth, quality_threshold, scope, render,"
+                " client_addr, refresh_of, site_name, site_version)"
+                " SELECT $1, $2, $3, $4, $5, $6, $7, $8, p.id, coalesce(p.site_name, $10), p.site_version"
+                " FROM (SELECT $9::uuid AS wanted) w LEFT JOIN crawl_jobs p ON p.id = w.wanted"
+                " RETURNING id, initial_url, status",
+                uuid4(), options.url, options.max_pages, options.max_depth, options.quality_threshold, options.scope,
+                options.render, client, refresh_of, site_name(options.url) if refresh_of else None)
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name != "crawl_jobs_one_refresh_per_site":
+                raise
+            running = await (conn or self.pool).fetchrow(
+                "SELECT r.id, r.site_name FROM crawl_jobs r JOIN crawl_jobs p ON r.site_name = p.site_name"
+                " WHERE p.id = $1 AND r.refresh_of IS NOT NULL AND r.status IN ('pending', 'running')", refresh_of)
+            raise RefreshRunning(running["id"] if running else None, running["site_name"] if running else None) \
+                from None
+
+    # A refresh: what the earlier job's pages were served with, and each one reused on a 304.
+
+    async def validators(self, job_id: UUID) -> list[Any]:
+        """The completed pages of a job that a refresh may ask for conditionally: those stored
+        with an ETag or Last-Modified (plain fetches with their links, spiders/refresh)."""
+        return await self.pool.fetch(
+            "SELECT normalized_url, etag, last_modified FROM job_urls WHERE job_id = $1 AND status = 'completed'"
+            " AND (etag IS NOT NULL OR last_modified IS NOT NULL)", job_id)
+
+    @retrying
+    async def stored_page(self, job_id: UUID, key: str) -> dict[str, Any] | None:
+        """One completed page of a job as the spider's item, for a refresh to reuse; None if there is none."""
+        row = await self.pool.fetchrow(
+            f"SELECT {PAGE_COLUMNS}, {RESOLVED_EXTRA} AS extra FROM {PAGE_SOURCE}"
+            " WHERE j.job_id = $1 AND j.normalized_url = $2 AND j.status = 'completed'", job_id, key)
+        return page_from_row(row) if row is not None else None
+
+    async def change_rows(self, job_id: UUID, previous_id: UUID) -> list[Any]:
+        """The URLs of a refresh beside the earlier job's completed pages, matched by URL (either
+        side may be missing), in the refresh's order: what the change report is made of."""
+        return await self.pool.fetch(
+            "SELECT c.id, coalesce(c.url, p.url) AS url, coalesce(nullif(c.title, ''), p.title) AS title,"
+            " c.status, c.http_status, c.error_message, c.content_hash,"
+            " p.id AS previous_id, p.content_hash AS previous_hash"
+            " FROM (SELECT id, url, normalized_url, title, status, http_status, error_message, content_hash, depth"
+            "       FROM job_urls WHERE job_id = $1) c"
+            " FULL JOIN (SELECT id, url, normalized_url, title, content_hash FROM job_urls"
+            "            WHERE job_id = $2 AND status = 'completed') p ON p.normalized_url = c.normalized_url"
+            " ORDER BY c.depth NULLS LAST, c.id NULLS LAST, p.id", job_id, previous_id)
+
+    async def markdowns(self, page_ids: list[int]) -> dict[int, str]:
+        """The Markdown of these pages (any job's), by row id."""
+        if not page_ids:
+            return {}
+        rows = await self.pool.fetch(
+            f"SELECT j.id, {RESOLVED_MARKDOWN} AS markdown FROM {PAGE_SOURCE} WHERE j.id = ANY($1::bigint[])",
+            page_ids)
+        return {row["id"]: row["markdown"] for row in rows}
+
+    async def start_due_refreshes(self, max_active: int = 0) -> list[UUID]:
+        """A pending refresh for each scheduled site that is due: its latest job (of any outcome)
+        was created at least its interval ago, none of its jobs is pending or running, and it
+        has a completed job to refresh (the newest). With `max_active`, only while fewer jobs
+        than that are pending or running. Two processes at once start one (the unique index)."""
+        rows = await self.pool.fetch(
             "INSERT INTO crawl_jobs (id, initial_url, max_pages, max_depth, quality_threshold, scope, render,"
-            " client_addr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id, initial_url, status",
-            uuid4(), options.url, options.max_pages, options.max_depth, options.quality_threshold, options.scope,
-            options.render, client)
+            " refresh_of, site_name, site_version)"
+            " SELECT gen_random_uuid(), n.initial_url, n.max_pages, n.max_depth, n.quality_threshold, n.scope,"
+            "  n.render, n.id, s.site_name, n.site_version"
+            " FROM refresh_schedules s"
+            " JOIN LATERAL (SELECT id, initial_url, max_pages, max_depth, quality_threshold, scope, render,"
+            "   site_version FROM crawl_jobs WHERE site_name = s.site_name AND status = 'completed'"
+            "   ORDER BY completed_at DESC LIMIT 1) n ON true"
+            " WHERE (SELECT max(created_at) FROM crawl_jobs WHERE site_name = s.site_name) <= now() - s.every"
+            " AND NOT EXISTS (SELECT 1 FROM crawl_jobs a WHERE a.site_name = s.site_name"
+            "                 AND a.status IN ('pending', 'running'))"
+            " AND ($1 = 0 OR (SELECT count(*) FROM crawl_jobs WHERE status IN ('pending', 'running')) < $1)"
+            " ON CONFLICT (site_name) WHERE refresh_of IS NOT NULL AND status IN ('pending', 'running') DO NOTHING"
+            " RETURNING id", max_active)
+        return [row["id"] for row in rows]
 
     async def recent(self, limit: int) -> list[Any]:
         return await self.pool.fetch(
@@ -569,10 +700,11 @@ class JobStore:
     async def page(self, job_id: UUID, page_id: int) -> Any:
         """One URL of the job with everything stored about it (its Markdown too), or None."""
         return await self.pool.fetchrow(
-            "SELECT id, url, final_url, status, title, depth, discovered_from, http_status, error_message,"
-            " markdown, quality, quality_reasons, word_count, token_count, fetched_at, included, drop_reason,"
-            " (extra->>'rendered')::boolean AS rendered, extra->>'render_reason' AS render_reason"
-            " FROM job_urls WHERE job_id = $1 AND id = $2", job_id, page_id)
+            "SELECT j.id, j.url, j.final_url, j.status, j.title, j.depth, j.discovered_from, j.http_status,"
+            f" j.error_message, {RESOLVED_MARKDOWN} AS markdown, j.quality, j.quality_reasons, j.word_count,"
+            " j.token_count, j.fetched_at, j.included, j.drop_reason,"
+            " (j.extra->>'rendered')::boolean AS rendered, j.extra->>'render_reason' AS render_reason"
+            f" FROM {PAGE_SOURCE} WHERE j.job_id = $1 AND j.id = $2", job_id, page_id)
 
 
 # A URL's fate on the job page. Until the document is assembled a stored page counts as

@@ -22,6 +22,7 @@ from webapp.views import sse
 from webapp.views.fates import PageFilter, pages_context, row_view
 from webapp.views.jobs import cancel_job, create_job, load_job, parse_job_id, with_document
 from webapp.views.names import site_slug
+from webapp.views.refresh import refresh_context
 
 PREVIEW_CHARS = 6000  # of the document, on the job page (the whole of it is a download)
 FORM_DEFAULTS = {FORM.names[name]: "" if default is None else str(default) for name, default in DEFAULTS.items()}
@@ -86,6 +87,7 @@ async def state_context(request: Request, job_id: UUID) -> dict[str, Any]:
         "preview": document["preview"] if document and document["preview"] else None,
         "document_bytes": document["bytes"] if document else 0, "preview_cut": bool(document and document["more"]),
         "site": site_slug(job["url"]),
+        **await refresh_context(state, row, job["status"] in ("pending", "running")),
     }
 
 
