@@ -17,8 +17,9 @@ from tests.sitefixture import FixtureSite, Reply, page
 
 class VersionedSite:
     def __init__(self, site: FixtureSite, validators: tuple[str, ...] = ("etag", "last_modified"),
-                 ignores_conditional: bool = False):
+                 ignores_conditional: bool = False, delay: float = 0.0):
         self.site = site
+        self.delay = delay  # seconds before every answer, 304s too
         self.validators = validators
         self.ignores_conditional = ignores_conditional
         self.bodies: dict[str, str] = {}
@@ -69,9 +70,9 @@ class VersionedSite:
             headers["Last-Modified"] = last_modified
         if not self.ignores_conditional and self._fresh(request.headers, etag, modified):
             self.served.append((path, 304))
-            return Reply(status=304, body=b"", headers=headers)
+            return Reply(status=304, body=b"", headers=headers, delay=self.delay)
         self.served.append((path, 200))
-        return Reply(body=body, headers=headers)
+        return Reply(body=body, headers=headers, delay=self.delay)
 
     def _fresh(self, headers, etag: str, modified: float) -> bool:
         # RFC 9110 13.2.2: If-None-Match decides when sent; If-Modified-Since only without it.
