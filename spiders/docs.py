@@ -83,6 +83,8 @@ class DocsSpider(scrapy.Spider):
         self.render = RenderPolicy(self.options.render)
         self.resume = resume
         self.previous = previous  # the earlier crawl a refresh compares with (a PreviousCrawl), or None
+        if previous is not None:
+            self.frontier.earlier = previous.earlier
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DocsSpider:

@@ -250,79 +250,118 @@ class JobStore:
         )
         return len(result)
 
-    @retrying
     async def claim(self, job_id: UUID, key: str, retry_count: int) -> None:
         """A request for the URL went out: pending -> processing (never over a finished row)."""
-        await self.pool.execute(
-            "UPDATE job_urls SET status = 'processing', processing_started_at = coalesce(processing_started_at, now()),"
-            " last_attempt_at = now(), retry_count = greatest(retry_count, $3)"
-            " WHERE job_id = $1 AND normalized_url = $2 AND status IN ('pending', 'processing')"
-            " AND EXISTS (SELECT 1 FROM crawl_jobs WHERE id = $1 AND ($4::text IS NULL OR lease_owner = $4))",
-            job_id, key, retry_count, self.owner)
+        await self.claim_many(job_id, [(key, retry_count)])
 
     @retrying
+    async def claim_many(self, job_id: UUID, claims: list[tuple[str, int]]) -> None:
+        """`claim` for several URLs (key, retries made) in one statement."""
+        retries: dict[str, int] = {}
+        for key, retry_count in claims:
+            retries[key] = max(retries.get(key, 0), retry_count)
+        await self.pool.execute(
+            "UPDATE job_urls j SET status = 'processing',"
+            " processing_started_at = coalesce(j.processing_started_at, now()),"
+            " last_attempt_at = now(), retry_count = greatest(j.retry_count, c.retries)"
+            " FROM unnest($2::text[], $3::int[]) AS c(key, retries)"
+            " WHERE j.job_id = $1 AND j.normalized_url = c.key AND j.status IN ('pending', 'processing')"
+            " AND EXISTS (SELECT 1 FROM crawl_jobs WHERE id = $1 AND ($4::text IS NULL OR lease_owner = $4))",
+            job_id, list(retries), list(retries.values()), self.owner)
+
     async def record(self, job_id: UUID, item: Mapping[str, Any]) -> Any:
         """Store one page's result and move the counters with it; returns the job row.
 
         A job that has ended (cancelled, failed, completed) stores nothing more: its row
         is returned unchanged, and the caller sees why from its status.
         """
-        key = normalize_url(item["url"])
-        status = item["status"]
+        return await self.record_many(job_id, [item])
+
+    @retrying
+    async def record_many(self, job_id: UUID, items: list[Mapping[str, Any]]) -> Any:
+        """Store pages' results, in order, in one transaction of a few statements whatever their
+        number, and move the counters with them; returns the job row after the last (as `record`)."""
+        keyed = [(normalize_url(item["url"]), item) for item in items]
+        keys = list(dict.fromkeys(key for key, _ in keyed))
         async with self.pool.acquire() as conn, conn.transaction():
             job = await self._lock_job(conn, job_id)
             self._check_lease(job)
             if not _open(job):
                 return job
+            first: dict[str, Mapping[str, Any]] = {}
+            for key, item in keyed:
+                first.setdefault(key, item)
             inserted = await self._insert_pending(
-                conn, job_id, [(item["url"], key, item.get("depth") or 0, item.get("discovered_from"))])
-            previous = await conn.fetchval(
-                "SELECT status FROM job_urls WHERE job_id = $1 AND normalized_url = $2 FOR UPDATE", job_id, key)
-            error = item.get("error")
-            if status == "completed" and previous != "completed" and job["processed_urls"] >= job["max_pages"]:
-                # The budget is the database's, checked under the job row's lock: however
-                # many crawls or retries raced, no job stores more than max_pages pages.
-                status, error = "skipped", "not stored: page limit reached"
-            markdown_from, extra_from = await self._shared_with_previous(conn, job, key, status, item)
-            extra = {k: v for k, v in dict(item).items() if k not in ITEM_COLUMNS}
-            if extra_from is not None:
-                extra = {k: extra[k] for k in FETCH_EXTRA if k in extra}
-            await conn.execute(
-                "UPDATE job_urls SET status = $3, final_url = $4, title = $5, depth = $6,"
-                " http_status = $7, error_message = $8, markdown = $9, quality = $10,"
-                " quality_reasons = $11::jsonb, word_count = $12, token_count = $13, fetched_at = $14,"
-                " extra = $15::jsonb, etag = $16, last_modified = $17, content_hash = $18,"
-                " markdown_from = $19, extra_from = $20,"
-                " last_attempt_at = now(), finished_at = now()"
-                " WHERE job_id = $1 AND normalized_url = $2",
-                job_id, key, status, item.get("final_url"), item.get("title") or "", item.get("depth") or 0,
-                item.get("http_status"), error, "" if markdown_from else item.get("markdown") or "",
-                item.get("quality"), json.dumps(list(item.get("quality_reasons") or [])), item.get("word_count"),
-                item.get("token_count"), item.get("fetched_at"), json.dumps(extra, default=str),
-                item.get("etag"), item.get("last_modified"), item.get("content_hash"), markdown_from, extra_from,
-            )
+                conn, job_id, [(item["url"], key, item.get("depth") or 0, item.get("discovered_from"))
+                               for key, item in first.items()])
+            current = dict(await conn.fetch(
+                "SELECT normalized_url, status FROM job_urls WHERE job_id = $1 AND normalized_url = ANY($2::text[])"
+                " FOR UPDATE", job_id, keys))
+            earlier = await self._earlier_pages(conn, job, keys)
             deltas = {"processed": 0, "failed": 0, "skipped": 0}
-            if previous in _COUNTER:
-                deltas[_COUNTER[previous]] -= 1
-            deltas[_COUNTER[status]] += 1
+            rows: dict[str, tuple] = {}
+            for key, item in keyed:
+                previous, status, error = current.get(key), item["status"], item.get("error")
+                if (status == "completed" and previous != "completed"
+                        and job["processed_urls"] + deltas["processed"] >= job["max_pages"]):
+                    # The budget is the database's, checked under the job row's lock: however
+                    # many crawls or retries raced, no job stores more than max_pages pages.
+                    status, error = "skipped", "not stored: page limit reached"
+                if previous in _COUNTER:
+                    deltas[_COUNTER[previous]] -= 1
+                deltas[_COUNTER[status]] += 1
+                current[key] = status
+                rows[key] = self._page_row(key, item, status, error, earlier.get(key))  # a URL twice: its last
+            columns = list(zip(*rows.values(), strict=True))
+            await conn.execute(
+                "UPDATE job_urls j SET status = u.status, final_url = u.final_url, title = u.title, depth = u.depth,"
+                " http_status = u.http_status, error_message = u.error, markdown = u.markdown, quality = u.quality,"
+                " quality_reasons = u.reasons::jsonb, word_count = u.words, token_count = u.tokens,"
+                " fetched_at = u.fetched_at, extra = u.extra::jsonb, etag = u.etag, last_modified = u.modified,"
+                " content_hash = u.hash, markdown_from = u.markdown_from, extra_from = u.extra_from,"
+                " last_attempt_at = now(), finished_at = now()"
+                " FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::text[],"
+                "  $9::text[], $10::int[], $11::text[], $12::int[], $13::int[], $14::text[], $15::text[],"
+                "  $16::text[], $17::text[], $18::text[], $19::bigint[], $20::bigint[])"
+                "  AS u(key, status, final_url, title, depth, http_status, error, markdown, quality, reasons, words,"
+                "       tokens, fetched_at, extra, etag, modified, hash, markdown_from, extra_from)"
+                " WHERE j.job_id = $1 AND j.normalized_url = u.key",
+                job_id, *map(list, columns))
             return await conn.fetchrow(
                 _BUMP, job_id, deltas["processed"], deltas["failed"], deltas["skipped"], inserted)
 
     @staticmethod
-    async def _shared_with_previous(conn: Any, job: Any, key: str, status: str,
-                                    item: Mapping[str, Any]) -> tuple[int | None, int | None]:
-        """For a refresh: the rows holding what this page shares with the earlier job's page
-        (its Markdown when the hash is the same; everything else too after a 304), so an
-        unchanged page is not stored twice. (None, None) for a new or changed page."""
-        if job["refresh_of"] is None or status != "completed" or not item.get("content_hash"):
-            return None, None
-        previous = await conn.fetchrow(
-            "SELECT content_hash, coalesce(markdown_from, id) AS markdown_holder,"
+    async def _earlier_pages(conn: Any, job: Any, keys: list[str]) -> dict[str, Any]:
+        """For a refresh: the completed pages of the job it refreshes, by key, with the rows holding
+        their Markdown and their extraction fields (never a chain: the holders themselves)."""
+        if job["refresh_of"] is None:
+            return {}
+        rows = await conn.fetch(
+            "SELECT normalized_url, content_hash, coalesce(markdown_from, id) AS markdown_holder,"
             " coalesce(extra_from, id) AS extra_holder FROM job_urls"
-            " WHERE job_id = $1 AND normalized_url = $2 AND status = 'completed'", job["refresh_of"], key)
-        if previous is None or previous["content_hash"] != item["content_hash"]:
-            return None, None
-        return previous["markdown_holder"], previous["extra_holder"] if item.get("not_modified") else None
+            " WHERE job_id = $1 AND normalized_url = ANY($2::text[]) AND status = 'completed'",
+            job["refresh_of"], keys)
+        return {row["normalized_url"]: row for row in rows}
+
+    @staticmethod
+    def _page_row(key: str, item: Mapping[str, Any], status: str, error: str | None, earlier: Any) -> tuple:
+        """A page's columns as `record_many` writes them. A page of a refresh that the earlier job
+        has with the same Markdown hash names the row holding that Markdown instead of storing
+        it again; after a 304, the row holding its other extraction fields too (it keeps
+        only what is about this fetch). A new or changed page is stored whole."""
+        markdown_from = extra_from = None
+        if (earlier is not None and status == "completed" and item.get("content_hash")
+                and earlier["content_hash"] == item["content_hash"]):
+            markdown_from = earlier["markdown_holder"]
+            extra_from = earlier["extra_holder"] if item.get("not_modified") else None
+        extra = {k: v for k, v in dict(item).items() if k not in ITEM_COLUMNS}
+        if extra_from is not None:
+            extra = {k: extra[k] for k in FETCH_EXTRA if k in extra}
+        return (key, status, item.get("final_url"), item.get("title") or "", item.get("depth") or 0,
+                item.get("http_status"), error, "" if markdown_from else item.get("markdown") or "",
+                item.get("quality"), json.dumps(list(item.get("quality_reasons") or [])), item.get("word_count"),
+                item.get("token_count"), item.get("fetched_at"), json.dumps(extra, default=str), item.get("etag"),
+                item.get("last_modified"), item.get("content_hash"), markdown_from, extra_from)
 
     @retrying
     async def set_step(self, job_id: UUID, step: str) -> Any:
@@ -581,19 +620,19 @@ class JobStore:
     # A refresh: what the earlier job's pages were served with, and each one reused on a 304.
 
     async def validators(self, job_id: UUID) -> list[Any]:
-        """The completed pages of a job that a refresh may ask for conditionally: those stored
-        with an ETag or Last-Modified (plain fetches with their links, spiders/refresh)."""
+        """The completed pages of a job with the ETag and Last-Modified they were stored with (None for
+        a page a refresh cannot ask for conditionally: rendered, or stored before refreshes existed)."""
         return await self.pool.fetch(
-            "SELECT normalized_url, etag, last_modified FROM job_urls WHERE job_id = $1 AND status = 'completed'"
-            " AND (etag IS NOT NULL OR last_modified IS NOT NULL)", job_id)
+            "SELECT normalized_url, etag, last_modified FROM job_urls WHERE job_id = $1 AND status = 'completed'",
+            job_id)
 
     @retrying
-    async def stored_page(self, job_id: UUID, key: str) -> dict[str, Any] | None:
-        """One completed page of a job as the spider's item, for a refresh to reuse; None if there is none."""
-        row = await self.pool.fetchrow(
-            f"SELECT {PAGE_COLUMNS}, {RESOLVED_EXTRA} AS extra FROM {PAGE_SOURCE}"
-            " WHERE j.job_id = $1 AND j.normalized_url = $2 AND j.status = 'completed'", job_id, key)
-        return page_from_row(row) if row is not None else None
+    async def stored_pages(self, job_id: UUID, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """Completed pages of a job as the spider's items, by key, for a refresh to reuse (those there are)."""
+        rows = await self.pool.fetch(
+            f"SELECT j.normalized_url AS key, {PAGE_COLUMNS}, {RESOLVED_EXTRA} AS extra FROM {PAGE_SOURCE}"
+            " WHERE j.job_id = $1 AND j.normalized_url = ANY($2::text[]) AND j.status = 'completed'", job_id, keys)
+        return {row["key"]: page_from_row(row) for row in rows}
 
     async def change_rows(self, job_id: UUID, previous_id: UUID) -> list[Any]:
         """The URLs of a refresh beside the earlier job's completed pages, matched by URL (either

@@ -13,6 +13,7 @@ rendered page's HTML says nothing of what its scripts load) and stored with its 
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from dataclasses import dataclass
@@ -42,6 +43,9 @@ class Validators:
 
 
 class PreviousCrawl(Protocol):
+    def earlier(self, key: str) -> bool:
+        """Whether the page is one the earlier crawl completed."""
+
     def validators(self, key: str) -> Validators | None: ...
 
     async def reuse(self, key: str) -> dict[str, Any] | None: ...
@@ -82,6 +86,9 @@ class ExportedPrevious:
             raise ValueError(f"{path} is not an export: expected {{\"job\", \"pages\"}} or a list of pages")
         return cls(data, job if isinstance(job, dict) else None)
 
+    def earlier(self, key: str) -> bool:
+        return key in self.pages
+
     def validators(self, key: str) -> Validators | None:
         page = self.pages.get(key)
         if page is None or not reusable(page):
@@ -95,25 +102,53 @@ class ExportedPrevious:
 
 class StoredPrevious:
     """The earlier crawl as a job's rows hold it, through `spiders.jobs.store.JobStore`
-    (the crawl side's, on the reactor's loop)."""
+    (the crawl side's, on the reactor's loop). The pages asked for while a read is under
+    way are read together, in one query."""
 
-    def __init__(self, store: Any, job_id: UUID, validators: dict[str, Validators]):
+    def __init__(self, store: Any, job_id: UUID, validators: dict[str, Validators], keys: set[str]):
         self.store = store
         self.job_id = job_id
         self._validators = validators
+        self._keys = keys
+        self._wanted: dict[str, list[asyncio.Future]] = {}
+        self._reading: asyncio.Future | None = None
 
     @classmethod
     async def load(cls, store: Any, job_id: UUID) -> StoredPrevious:
         rows = await store.validators(job_id)
         return cls(store, job_id, {row["normalized_url"]: Validators(row["etag"], row["last_modified"])
-                                   for row in rows})
+                                   for row in rows if row["etag"] or row["last_modified"]},
+                   {row["normalized_url"] for row in rows})
 
     def __len__(self) -> int:
         return len(self._validators)
+
+    def earlier(self, key: str) -> bool:
+        return key in self._keys
 
     def validators(self, key: str) -> Validators | None:
         return self._validators.get(key)
 
     async def reuse(self, key: str) -> dict[str, Any] | None:
-        page = await self.store.stored_page(self.job_id, key)
-        return {k: v for k, v in page.items() if k not in FETCH_FIELDS} if page is not None else None
+        page = asyncio.get_running_loop().create_future()
+        self._wanted.setdefault(key, []).append(page)
+        if self._reading is None or self._reading.done():
+            self._reading = asyncio.ensure_future(self._read())
+        found = await page
+        return {k: v for k, v in found.items() if k not in FETCH_FIELDS} if found is not None else None
+
+    async def _read(self) -> None:
+        while self._wanted:
+            wanted, self._wanted = self._wanted, {}
+            try:
+                pages = await self.store.stored_pages(self.job_id, list(wanted))
+            except Exception as exc:  # each caller's callback fails with it (the page is recorded failed)
+                for futures in wanted.values():
+                    for future in futures:
+                        if not future.done():  # (a caller cancelled meanwhile: the crawl is closing)
+                            future.set_exception(exc)
+                continue
+            for key, futures in wanted.items():
+                for future in futures:
+                    if not future.done():
+                        future.set_result(pages.get(key))
