@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import datetime as dt
 import email.utils
+import json
 import os
 import random
 import shutil
@@ -46,6 +47,7 @@ from urllib.parse import unquote, urlsplit
 
 import asyncpg
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -201,9 +203,24 @@ def wait_completed(base: str, job_id: str, timeout: float = 1800) -> tuple[dict,
     raise RuntimeError(f"job {job_id} did not end within {timeout}s")
 
 
-def run_phase(base: str, server: StaticServer, post: tuple[str, dict | None]) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process and of its children, live (the extraction pool) or ended (finalizing)."""
+    process = psutil.Process(pid)
+    times = process.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in process.children(recursive=True):
+        try:
+            child_times = child.cpu_times()
+            total += child_times.user + child_times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def run_phase(base: str, server: StaticServer, post: tuple[str, dict | None], pid: int) -> dict:
     path, body = post
     before = len(server.log())
+    cpu_before = cpu_seconds(pid)
     started = time.monotonic()
     response = httpx.post(f"{base}{path}", json=body, timeout=30) if body else httpx.post(f"{base}{path}", timeout=30)
     assert response.status_code == 201, response.text
@@ -213,9 +230,10 @@ def run_phase(base: str, server: StaticServer, post: tuple[str, dict | None]) ->
     first_page = next((at for at, pages, _ in TIMELINE if pages > 0), started) - started
     last_page = next((at for at, pages, _ in TIMELINE if pages >= job["processedUrls"]), started) - started
     served = server.log()[before:]
+    cpu = cpu_seconds(pid) - cpu_before
     return {"job": job_id, "status": job["status"], "pages": job["processedUrls"], "seconds": seconds,
             "crawl": (finalizing or time.monotonic()) - started, "finalize": time.monotonic() - (finalizing or started),
-            "first_page": first_page, "last_page": last_page,
+            "first_page": first_page, "last_page": last_page, "cpu": cpu,
             "requests": len(served), "bytes": sum(sent for _, sent, _ in served),
             "not_modified": sum(status == 304 for status, _, _ in served),
             "ok": sum(status == 200 for status, _, _ in served)}
@@ -262,17 +280,18 @@ def main() -> int:
     server = None
     try:
         env = {**server_env(database_url, REDIS_URL, prefix, f"127.0.0.1:{static.port}"),
-               "DOCSPASTA_MAX_PAGES_LIMIT": str(max(args.pages, 200))}
+               "DOCSPASTA_MAX_PAGES_LIMIT": str(max(args.pages, 200)), **json.loads(os.environ.get("BENCH_EXTRA_ENV", "{}"))}
         server = ServerProcess(env, work / "serve.log").wait_ready()
+        pid = server.process.pid
         url = f"http://127.0.0.1:{static.port}{args.entry}"
         first = run_phase(server.url, static, ("/api/v3/jobs", {"url": url, "maxPages": args.pages,
-                                                                "maxDepth": args.depth}))
-        unchanged = run_phase(server.url, static, (f"/api/v3/jobs/{first['job']}/refresh", None))
+                                                                "maxDepth": args.depth}), pid)
+        unchanged = run_phase(server.url, static, (f"/api/v3/jobs/{first['job']}/refresh", None), pid)
         report1 = httpx.get(f"{server.url}/api/v3/jobs/{unchanged['job']}/changes", timeout=60).json()["data"]
         export = httpx.get(f"{server.url}/api/v3/jobs/{first['job']}/export.json", timeout=60).json()
         completed = [page["url"] for page in export["pages"] if page["status"] == "completed"]
         rewritten = change_pages(site_root, completed, args.changed)
-        changed = run_phase(server.url, static, (f"/api/v3/jobs/{unchanged['job']}/refresh", None))
+        changed = run_phase(server.url, static, (f"/api/v3/jobs/{unchanged['job']}/refresh", None), pid)
         report2 = httpx.get(f"{server.url}/api/v3/jobs/{changed['job']}/changes", timeout=60).json()["data"]
         for phase in (first, unchanged, changed):
             phase["stored"] = asyncio.run(stored_bytes(database_url, phase["job"]))
@@ -309,17 +328,19 @@ def main() -> int:
         f" maxPages {args.pages}, maxDepth {args.depth}",
         "",
         "| phase | pages | wall s (POST to completed) | first page stored / last / finalizing from (s) |"
-        " requests | 200 | 304 | bytes sent | job rows' markdown+extra |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        " CPU s (docspasta) | requests | 200 | 304 | bytes sent | job rows' markdown+extra |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for label, phase in (("first crawl", first), ("refresh, unchanged site", unchanged),
                          (f"refresh, {len(rewritten)} pages rewritten", changed)):
         lines.append(f"| {label} | {phase['pages']} | {phase['seconds']:.1f} | {phase['first_page']:.1f} /"
-                     f" {phase['last_page']:.1f} / {phase['crawl']:.1f} | {phase['requests']} | {phase['ok']} |"
+                     f" {phase['last_page']:.1f} / {phase['crawl']:.1f} | {phase['cpu']:.1f} | {phase['requests']} |"
+                     f" {phase['ok']} |"
                      f" {phase['not_modified']} | {phase['bytes']:,} | {phase['stored']:,} |")
     lines += [
         "",
-        f"unchanged refresh / first crawl: time {time_ratio:.1%}, bytes {bytes_ratio:.2%},"
+        f"unchanged refresh / first crawl: time {time_ratio:.1%}, CPU {unchanged['cpu'] / first['cpu']:.1%},"
+        f" bytes {bytes_ratio:.2%},"
         f" stored {unchanged['stored'] / max(first['stored'], 1):.2%}",
         f"report of the unchanged refresh: {report1['counts']}",
         f"report after rewriting {len(rewritten)} pages: {report2['counts']}; changed pages reported ="

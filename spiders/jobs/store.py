@@ -168,6 +168,15 @@ PAGE_COLUMNS = ", ".join(
     + [f"{RESOLVED_MARKDOWN} AS markdown", "j.included", "j.drop_reason"])
 
 
+# What assembly reads of each page (spiders/document), its Markdown by hash: two jobs with the
+# same of these assemble into the same document.
+_ASSEMBLY_INPUT = (
+    "SELECT j.normalized_url AS key, j.url, j.final_url, j.status, j.error_message, j.depth, j.title,"
+    " j.content_hash, j.quality, j.quality_reasons, x->'toc_links' AS toc_links, x->'description' AS description,"
+    " x->'site_name' AS site_name, x->'head_title' AS head_title, x->'generated' AS generated"
+    f" FROM {PAGE_SOURCE}, LATERAL (SELECT {RESOLVED_EXTRA} AS x) r WHERE j.job_id = $N")
+
+
 def page_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """A job_urls row as the spider's item (plus `included` and `reason` once assembled)."""
     page = {field: row[column] for field, column in ITEM_COLUMNS.items()}
@@ -423,6 +432,41 @@ class JobStore:
             if row is not None:
                 await self._store_verdicts(conn, job_id, verdicts)
             return row
+
+    async def same_pages(self, job_id: UUID, other_id: UUID) -> bool:
+        """Whether two jobs hold the same pages with the same of everything assembly reads (their
+        Markdown by its hash): then their documents are the same (a refresh that found no change)."""
+        return await self.pool.fetchval(
+            f"SELECT NOT EXISTS (SELECT 1 FROM ({_ASSEMBLY_INPUT.replace('$N', '$1')}) a"
+            f" FULL JOIN ({_ASSEMBLY_INPUT.replace('$N', '$2')}) b ON a.key = b.key WHERE a IS DISTINCT FROM b)",
+            job_id, other_id)
+
+    @retrying
+    async def complete_as(self, job_id: UUID, other_id: UUID) -> Any:
+        """running -> completed with the document, llms.txt and verdicts of a job that holds the same
+        pages (`same_pages`): nothing to assemble again. None if the job is no longer running."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "UPDATE crawl_jobs j SET status = 'completed', current_step = 'done', final_markdown = o.final_markdown,"
+                " final_token_count = o.final_token_count, llms_txt = o.llms_txt, completed_at = now(),"
+                " updated_at = now(), progress = 100, close_reason = 'finished', lease_owner = NULL,"
+                " lease_expires_at = NULL FROM crawl_jobs o"
+                " WHERE j.id = $1 AND o.id = $2 AND o.final_markdown IS NOT NULL AND j.status = 'running'"
+                " AND ($3::text IS NULL OR j.lease_owner = $3)"
+                " RETURNING " + ", ".join("j." + c.strip() for c in JOB_COLUMNS.split(",")),
+                job_id, other_id, self.owner)
+            if row is not None:
+                await conn.execute(
+                    "UPDATE job_urls n SET included = o.included, drop_reason = o.drop_reason FROM job_urls o"
+                    " WHERE n.job_id = $1 AND o.job_id = $2 AND o.normalized_url = n.normalized_url",
+                    job_id, other_id)
+            return row
+
+    async def verdict_counts(self, job_id: UUID) -> Any:
+        """(included, dropped): the job's pages in its document and left out of it."""
+        return await self.pool.fetchrow(
+            "SELECT count(*) FILTER (WHERE included) AS included, count(*) FILTER (WHERE NOT included) AS dropped"
+            " FROM job_urls WHERE job_id = $1", job_id)
 
     async def save_partial(self, job_id: UUID, markdown: str, token_count: int, llms_txt: str,
                            verdicts: list[tuple[str, bool, str | None]]) -> Any:

@@ -87,6 +87,7 @@ def test_a_refresh_of_an_unchanged_site_reports_no_change_and_stores_no_page_twi
     # ...and yet the refresh's outputs are whole: its document, its export, a page's detail
     document = (yield call(web.get, f"/api/v3/jobs/{refresh_id}/document.md")).text
     assert all(f"lib.{name}()" in document for name in "abcde"), document
+    assert document == (yield call(web.get, f"/api/v3/jobs/{first_id}/document.md")).text, "nothing changed"
     export = (yield call(web.get, f"/api/v3/jobs/{refresh_id}/export.json")).json()
     pages = {p["url"].rsplit("/", 1)[-1]: p for p in export["pages"]}
     assert "lib.b()" in pages["b.html"]["markdown"] and pages["b.html"]["links"] == []
