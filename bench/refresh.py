@@ -239,12 +239,23 @@ def run_phase(base: str, server: StaticServer, post: tuple[str, dict | None], pi
             "ok": sum(status == 200 for status, _, _ in served)}
 
 
-async def stored_bytes(database_url: str, job_id: str) -> int:
+async def stored_bytes(database_url: str, job_id: str) -> dict[str, int]:
+    """What a job stores, as stored (pg_column_size: compressed, TOAST included): its URLs' rows, of
+    which their Markdown and extraction fields; its document and llms.txt; its library sections."""
     conn = await asyncpg.connect(database_url)
     try:
-        return await conn.fetchval(
-            "SELECT coalesce(sum(pg_column_size(markdown) + pg_column_size(extra)), 0) FROM job_urls"
-            " WHERE job_id = $1", uuid.UUID(job_id))
+        deadline = time.monotonic() + 120  # indexed a moment after its status reads completed
+        while not await conn.fetchval("SELECT library_indexed_at IS NOT NULL FROM crawl_jobs WHERE id = $1",
+                                      uuid.UUID(job_id)) and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        return dict(await conn.fetchrow(
+            "SELECT (SELECT coalesce(sum(pg_column_size(u.*)), 0) FROM job_urls u WHERE job_id = $1) AS rows,"
+            " (SELECT coalesce(sum(pg_column_size(markdown) + pg_column_size(extra)), 0) FROM job_urls"
+            "  WHERE job_id = $1) AS content,"
+            " (SELECT coalesce(pg_column_size(final_markdown), 0) + coalesce(pg_column_size(llms_txt), 0)"
+            "  FROM crawl_jobs WHERE id = $1) AS document,"
+            " (SELECT coalesce(sum(pg_column_size(s.*)), 0) FROM library_sections s WHERE job_id = $1) AS library",
+            uuid.UUID(job_id)))
     finally:
         await conn.close()
 
@@ -328,20 +339,22 @@ def main() -> int:
         f" maxPages {args.pages}, maxDepth {args.depth}",
         "",
         "| phase | pages | wall s (POST to completed) | first page stored / last / finalizing from (s) |"
-        " CPU s (docspasta) | requests | 200 | 304 | bytes sent | job rows' markdown+extra |",
+        " CPU s (docspasta) | requests | 200 | 304 | bytes sent | stored: URL rows (of which Markdown + extraction"
+        " fields) / document + llms.txt / library sections |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for label, phase in (("first crawl", first), ("refresh, unchanged site", unchanged),
                          (f"refresh, {len(rewritten)} pages rewritten", changed)):
         lines.append(f"| {label} | {phase['pages']} | {phase['seconds']:.1f} | {phase['first_page']:.1f} /"
                      f" {phase['last_page']:.1f} / {phase['crawl']:.1f} | {phase['cpu']:.1f} | {phase['requests']} |"
-                     f" {phase['ok']} |"
-                     f" {phase['not_modified']} | {phase['bytes']:,} | {phase['stored']:,} |")
+                     f" {phase['ok']} | {phase['not_modified']} | {phase['bytes']:,} | {phase['stored']['rows']:,}"
+                     f" ({phase['stored']['content']:,}) / {phase['stored']['document']:,} /"
+                     f" {phase['stored']['library']:,} |")
     lines += [
         "",
         f"unchanged refresh / first crawl: time {time_ratio:.1%}, CPU {unchanged['cpu'] / first['cpu']:.1%},"
         f" bytes {bytes_ratio:.2%},"
-        f" stored {unchanged['stored'] / max(first['stored'], 1):.2%}",
+        f" URL rows stored {unchanged['stored']['rows'] / max(first['stored']['rows'], 1):.2%}",
         f"report of the unchanged refresh: {report1['counts']}",
         f"report after rewriting {len(rewritten)} pages: {report2['counts']}; changed pages reported ="
         f" rewritten pages: {reported == rewritten}",
