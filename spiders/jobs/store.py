@@ -149,6 +149,7 @@ JOB_COLUMNS = ("id, status, current_step, initial_url, max_pages, max_depth, qua
                " total_urls, processed_urls, failed_urls, skipped_urls, discovered_urls, progress, error_details, close_reason,"
                " final_token_count, lease_owner, lease_expires_at, heartbeat_at, cancel_requested_at, client_addr,"
                " created_at, updated_at, started_at, completed_at, refresh_of")
+JOB_COLUMNS_OF_J = ", ".join("j." + column.strip() for column in JOB_COLUMNS.split(","))  # the job aliased j
 OUTPUTS = ("final_markdown", "llms_txt")
 
 # A job a worker may take: not ended, and nobody's live lease on it.
@@ -453,7 +454,7 @@ class JobStore:
                 " lease_expires_at = NULL FROM crawl_jobs o"
                 " WHERE j.id = $1 AND o.id = $2 AND o.final_markdown IS NOT NULL AND j.status = 'running'"
                 " AND ($3::text IS NULL OR j.lease_owner = $3)"
-                " RETURNING " + ", ".join("j." + c.strip() for c in JOB_COLUMNS.split(",")),
+                " RETURNING " + JOB_COLUMNS_OF_J,
                 job_id, other_id, self.owner)
             if row is not None:
                 await conn.execute(
