@@ -403,7 +403,7 @@ class JobStore:
             "              count(*) FILTER (WHERE status = 'skipped') AS skipped, count(*) AS total,"
             "              count(*) FILTER (WHERE status <> 'skipped' OR fetched_at IS NOT NULL) AS reached"
             "       FROM job_urls WHERE job_id = $1) c"
-            " WHERE j.id = $1 RETURNING " + ", ".join("j." + c.strip() for c in JOB_COLUMNS.split(",")), job_id)
+            " WHERE j.id = $1 RETURNING " + JOB_COLUMNS_OF_J, job_id)
 
     @retrying
     async def pages(self, job_id: UUID, *, links: bool = True) -> list[dict[str, Any]]:
