@@ -34,6 +34,7 @@ MARKS = {
     "tests/render/test_render_web.py": ("browser",),
     "tests/web/test_browser.py": ("browser",),
     "tests/web/test_browser_jobpage.py": ("browser",),
+    "tests/web/test_browser_refresh.py": ("browser",),
     "tests/web/test_browser_xss.py": ("browser",),
     # unshare --net
     "tests/safety/test_netns.py": ("netns",),
