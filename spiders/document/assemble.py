@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 from urllib.parse import urldefrag, urlsplit
 
-from spiders.extract.quality import NOINDEX
+from spiders.extract.generated import NOINDEX
 from spiders.extract.toc import TOC_LIST_BREAK
 from spiders.extract.tokens import count_tokens
 

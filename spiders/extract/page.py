@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 
 from spiders.extract import main as em
 from spiders.extract.clean import clean_main, expand_tabs
+from spiders.extract.generated import NOINDEX, asks_not_to_be_indexed, generated_kind
 from spiders.extract.markdown import MarkdownConverter
-from spiders.extract.quality import NOINDEX, asks_not_to_be_indexed, generated_kind, score
+from spiders.extract.quality import score
 from spiders.extract.rules import NONE, checked
 from spiders.extract.titles import read_title, title_from_url
 from spiders.extract.toc import toc_links

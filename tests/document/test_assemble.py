@@ -11,8 +11,8 @@ from spiders.document.assemble import (
     split_blocks,
 )
 from spiders.document.llms import render_llms_full_txt, render_llms_txt
+from spiders.extract.generated import NOINDEX
 from spiders.extract.page import extract_page
-from spiders.extract.quality import NOINDEX
 from spiders.extract.tokens import count_tokens
 
 BASE = "https://docs.example.test/"

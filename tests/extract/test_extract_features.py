@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from spiders.extract.generated import NOINDEX
 from spiders.extract.page import extract_page
-from spiders.extract.quality import NOINDEX
 from spiders.extract.tokens import count_tokens, tokenizer_name
 
 URL = "https://docs.example.test/guide/page.html"
@@ -254,7 +254,7 @@ def test_a_page_that_names_itself_nowhere_is_known_by_its_file_name():
      "Guide", None),
 ])
 def test_generated_pages_are_recognised(body, title, kind):
-    from spiders.extract.quality import generated_kind
+    from spiders.extract.generated import generated_kind
 
     assert generated_kind(f"# {title}\n\n{body}", title) == kind
 
@@ -359,6 +359,6 @@ def test_a_page_asking_search_engines_to_leave_it_out_says_so(robots, kind):
      "| [b.h](b_8h.html) | Types |", "Opus: File List", "list of all items"),
 ])
 def test_generated_listings_are_told_from_content(body, title, kind):
-    from spiders.extract.quality import generated_kind
+    from spiders.extract.generated import generated_kind
 
     assert generated_kind(f"# {title}\n\n{body}", title, URL) == kind

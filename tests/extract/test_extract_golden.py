@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from spiders.extract.generated import NOINDEX
 from spiders.extract.page import extract_page
-from spiders.extract.quality import NOINDEX
 from spiders.extract.rules import GENERATORS
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
