@@ -67,7 +67,7 @@ def generated_kind(markdown: str, title: str, url: str = "") -> str | None:
             or (links >= 20 and named_index and link_words(markdown) >= 0.5 * words) \
             or (len(jump_bar) >= 5 and listing.is_listing()):
         return "module index" if "module" in title.lower() else "general index"
-    if "hierarchy" in named and listing.is_listing(pointing=0.1):
+    if "hierarchy" in named and len(listing.entries) >= 3 and listing.is_listing(pointing=0.1):
         return "class hierarchy"  # (its roots are often classes from elsewhere, not linked)
     if listing.is_listing():
         if named_index and listing.pointers:
@@ -114,7 +114,8 @@ def _named(title: str, heading: str, lines: list[str]) -> set[str]:
     "deprecated"; read from its title, its first heading and its short opening lines."""
     texts = [title, heading]
     for line in lines[:6]:
-        text = " ".join(LINK.sub(r"\1", line).lstrip("#").replace("*", "").split())
+        text = " ".join(LINK.sub(lambda m: "" if m.group(0).startswith("!") else m.group(1), line)
+                        .lstrip("#").replace("*", "").split())  # (an image's alt text names no page)
         if len(text.split()) <= 25 and not _LIST_ITEM.match(line) and not line.lstrip().startswith("|"):
             texts.append(text)
     found = set()
