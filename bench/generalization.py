@@ -164,7 +164,8 @@ GENERATED_BY = {"Doxygen": re.compile(r"(?:^|/)(?:(?:globals|functions|namespace
 # Pages whose file names say nothing (texi2html's and xfpt's numbered pages), by their <title>
 GENERATED_FILES = {
     "gettext": {f"gettext_{n}.html" for n in range(21, 31)},  # its indexes (Program Index, ...)
-    "exim": {"ch63.html", "ch64.html", "ch65.html"},  # the concept, option and variable indexes
+    # the concept, option and variable indexes; the start page is the whole specification's contents
+    "exim": {"ch63.html", "ch64.html", "ch65.html", "index.html"},
 }
 
 

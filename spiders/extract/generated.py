@@ -39,6 +39,7 @@ _DEPRECATED = re.compile(r"^deprecated(?: (?:api|list|classes|interfaces|methods
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
 _LINK_URL = re.compile(r"!?\[(?:[^\[\]]|\[[^\[\]]*\])*\]\(([^)\s]*)[^)]*\)")
 _SORT_KEY = re.compile(r"[\W_]+")
+_TOC_PROSE = 60  # words of its own a page of contents may say
 
 
 def generated_kind(markdown: str, title: str, url: str = "") -> str | None:
@@ -79,11 +80,14 @@ def generated_kind(markdown: str, title: str, url: str = "") -> str | None:
         if listing.is_name_index():
             return "general index"
     # A table of contents: nested lists of links and nothing said about them. A
-    # section's index page lists its sub-pages too, but with a line on each.
+    # section's index page lists its sub-pages too, but with a line on each; a home page
+    # may put its whole contents under an introduction, which is content (mypy's, 280 words).
     items = [m.group(1) for line in lines if (m := _LIST_ITEM.match(line))]
-    if links >= 40 and len(items) >= 0.8 * len(lines):
+    if links >= 40 and len(items) >= 0.8 * len(lines) and listing.prose < _TOC_PROSE:
         described = sum(len(WORD.findall(LINK.sub("", item))) >= 6 for item in items)
-        if described < 0.1 * len(items) and words and link_words(markdown) >= 0.8 * words:
+        said = _unnumbered_words(LINK.sub(r"\1", markdown))  # "1.", "2.3": numbers, not words said
+        linked = sum(_unnumbered_words(m.group(1)) for m in LINK.finditer(markdown))
+        if described < 0.1 * len(items) and said and linked >= 0.8 * said:
             return "table of contents"
     return None
 
@@ -107,6 +111,10 @@ def _jumps_within(link: str, url: str) -> bool:
         return True
     page, fragment = urldefrag(urljoin(url, target))
     return not fragment or page == urldefrag(url)[0]
+
+
+def _unnumbered_words(text: str) -> int:
+    return sum(not word.isdigit() for word in WORD.findall(text))
 
 
 def _named(title: str, heading: str, lines: list[str]) -> set[str]:

@@ -357,6 +357,13 @@ def test_a_page_asking_search_engines_to_leave_it_out_says_so(robots, kind):
      + "\n".join(f"- [m{i}](#m{i})" for i in range(8)), "Interface Foo", None),
     ("Here is a list of all files with brief descriptions:\n\n| [a.h](a_8h.html) | API |\n|---|---|\n"
      "| [b.h](b_8h.html) | Types |", "Opus: File List", "list of all items"),
+    # a whole contents with its numbers ("1. Introduction", "1.1 ...") and nothing else
+    ("\n".join(f"- {i}. [Chapter {i}](c{i}.html)\n  - {i}.1 [Part one](c{i}.html#a)" for i in range(1, 25)),
+     "Specification", "table of contents"),
+    # a home page's introduction above its whole contents is content
+    (" ".join(["Acme checks the types of your programs before you run them, and says where they go wrong."] * 7)
+     + "\n\n" + "\n".join(f"- [Chapter {i}](c{i}.html)\n  - [Section {i}.1](c{i}.html#s1)" for i in range(40)),
+     "Welcome to Acme", None),
 ])
 def test_generated_listings_are_told_from_content(body, title, kind):
     from spiders.extract.generated import generated_kind
