@@ -73,6 +73,7 @@ def routes(mcp_endpoint: Any = None) -> list[Any]:
         Route("/api/v3/jobs", api.list_jobs, methods=["GET"], name="api_list"),
         Route("/api/v3/process", maintenance.process, methods=["POST"], name="api_process"),
         Route(job, api.get_job, name="api_job"),
+        Route(job, library.label, methods=["PATCH"], name="api_label"),
         Route(job + "/stream", api.stream, name="api_stream"),
         Route(job + "/cancel", api.cancel, methods=["POST"], name="api_cancel"),
         Route(job + "/export.json", api.export_json, name="api_export"),

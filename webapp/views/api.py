@@ -22,7 +22,8 @@ def ok(data: Any, status_code: int = 200, **kwargs: Any) -> JSONResponse:
     return JSONResponse({"success": True, "data": data}, status_code=status_code, **kwargs)
 
 
-async def post_job(request: Request) -> JSONResponse:
+async def json_object(request: Request, example: str) -> dict[str, Any]:
+    """The request's body, a JSON object sent as JSON (415, 400 naming `example` otherwise)."""
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not (media_type.startswith("application/") and media_type.endswith("+json")):
         # also what keeps another site's plain form from posting here: it cannot send this type without a preflight
@@ -31,9 +32,14 @@ async def post_job(request: Request) -> JSONResponse:
     try:
         body = json.loads(await request.body() or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise MalformedBody("the body must be a JSON object, e.g. {\"url\": \"https://docs.example.org/\"}") from None
+        raise MalformedBody(f"the body must be a JSON object, e.g. {example}") from None
     if not isinstance(body, dict):
-        raise MalformedBody("the body must be a JSON object, e.g. {\"url\": \"https://docs.example.org/\"}")
+        raise MalformedBody(f"the body must be a JSON object, e.g. {example}")
+    return body
+
+
+async def post_job(request: Request) -> JSONResponse:
+    body = await json_object(request, '{"url": "https://docs.example.org/"}')
     row = await create_job(request.state, body, client=client_address(request, request.state.settings.trust_proxy))
     return ok({"jobId": str(row["id"]), "url": row["initial_url"], "status": row["status"]}, 201,
               headers={"Location": f"/api/v3/jobs/{row['id']}"})
