@@ -77,6 +77,7 @@ def routes(mcp_endpoint: Any = None) -> list[Any]:
         Route("/api/v3/schedules", refresh.put_schedule, methods=["PUT"], name="api_schedule_put"),
         Route("/api/v3/schedules", refresh.delete_schedule, methods=["DELETE"], name="api_schedule_delete"),
         Route(job, api.get_job, name="api_job"),
+        Route(job, library.label, methods=["PATCH"], name="api_label"),
         Route(job + "/stream", api.stream, name="api_stream"),
         Route(job + "/cancel", api.cancel, methods=["POST"], name="api_cancel"),
         Route(job + "/refresh", refresh.post_refresh, methods=["POST"], name="api_refresh"),

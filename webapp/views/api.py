@@ -24,7 +24,7 @@ def ok(data: Any, status_code: int = 200, **kwargs: Any) -> JSONResponse:
 
 
 async def json_object(request: Request, example: str) -> dict[str, Any]:
-    """The request's body as a JSON object (415 for another type, 400 for anything but an object)."""
+    """The request's body, a JSON object sent as JSON (415, 400 naming `example` otherwise)."""
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not (media_type.startswith("application/") and media_type.endswith("+json")):
         # also what keeps another site's plain form from posting here: it cannot send this type without a preflight
