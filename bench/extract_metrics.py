@@ -151,11 +151,16 @@ def _layout_table(table) -> bool:
 
 
 def _code_text(pre) -> str:
-    """A code block's text without the copy buttons some generators put inside it."""
+    """A code block's text without the copy buttons some generators put inside it; a <br> or a
+    line <div> (Docusaurus' token-line) ends a line."""
     parts = [pre.text or ""]
     for child in pre:
-        if isinstance(child.tag, str) and child.tag != "button":
+        if child.tag == "br":
+            parts.append("\n")
+        elif isinstance(child.tag, str) and child.tag != "button":
             parts.append(_code_text(child))
+            if child.tag == "div":
+                parts.append("\n")
         parts.append(child.tail or "")
     return "".join(parts)
 

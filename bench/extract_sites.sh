@@ -6,6 +6,7 @@
 #   nodejs-material                       MkDocs Material from nodejs-doc's api/*.md.gz
 #   nodejs-vitepress                      VitePress from the same Markdown (npm package vitepress@1)
 #   flask-book, flask-agogo, flask-bizstyle  Sphinx with sphinx-book-theme and two built-in themes
+#   flask-shibuya, flask-piccolo          two more Sphinx themes, added untuned as held-out checks
 #   nodejs-mkdocs, nodejs-mkdocs-rtd      MkDocs with its own two themes (mkdocs, readthedocs)
 #   nodejs-docusaurus                     Docusaurus 3 (classic preset) from the Node.js Markdown
 #   nodejs-starlight                      Starlight (Astro) from the same Markdown
@@ -20,10 +21,11 @@ FLASK_SRC=${FLASK_SRC:-/usr/share/doc/python-flask-doc/html/_sources}
 NODE_API=/usr/share/doc/nodejs/api
 [ -x "$VENV/bin/sphinx-build" ] && [ -x "$VENV/bin/mkdocs" ] || {
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q sphinx furo sphinx-rtd-theme pydata-sphinx-theme sphinx-book-theme mkdocs-material
+  "$VENV/bin/pip" install -q sphinx furo sphinx-rtd-theme pydata-sphinx-theme sphinx-book-theme mkdocs-material shibuya piccolo-theme
 }
 [ -d "$("$VENV/bin/python" -c 'import sphinx_book_theme, os; print(os.path.dirname(sphinx_book_theme.__file__))' 2>/dev/null)" ] \
   || "$VENV/bin/pip" install -q sphinx-book-theme
+"$VENV/bin/python" -c 'import shibuya, piccolo_theme' 2>/dev/null || "$VENV/bin/pip" install -q shibuya piccolo-theme
 PART=${1:-all}
 want() { [ "$PART" = all ] || [ "$PART" = "$1" ]; }
 mkdir -p "$SITES_DIR"
@@ -36,7 +38,8 @@ if [ -d "$FLASK_SRC" ] && want sphinx; then
   (cd "$FLASK_SRC" && find . -name '*.rst.txt' | while read -r f; do
      mkdir -p "$work/flask/$(dirname "$f")"; cp "$f" "$work/flask/${f%.txt}"; done)
   for theme in furo:flask-furo sphinx_rtd_theme:flask-rtd pydata_sphinx_theme:flask-pydata \
-      sphinx_book_theme:flask-book agogo:flask-agogo bizstyle:flask-bizstyle; do
+      sphinx_book_theme:flask-book agogo:flask-agogo bizstyle:flask-bizstyle \
+      shibuya:flask-shibuya piccolo_theme:flask-piccolo; do
     t=${theme%%:*}; name=${theme##*:}
     cat >"$work/flask/conf.py" <<EOF
 project = "Flask"

@@ -7,6 +7,10 @@ a window of requests at a time. Robots.txt, sitemaps and llms.txt are read throu
 `Discovery` (spiders/crawl/discovery.py). Pages are deduplicated on `normalize_url`
 keys, including the URL a page was redirected to and its in-scope
 `<link rel=canonical>`.
+
+A refresh (`previous`: the earlier crawl, spiders/refresh/previous.py) sends its page
+requests conditionally (spiders/refresh/conditional.py); a 304 becomes a page item
+from the stored extraction, and the crawl goes on through the page's stored links.
 """
 from __future__ import annotations
 
@@ -22,13 +26,15 @@ from twisted.python.failure import Failure
 from spiders.crawl.discovery import SITEMAP_FALLBACK, Discovery, SitemapSkipped, llms_txt_pages
 from spiders.crawl.failures import describe_failure, too_large
 from spiders.crawl.frontier import PAGE_META, Frontier, FrontierSnapshot, PageRef
-from spiders.crawl.items import page_item
+from spiders.crawl.items import PageItem, page_item
 from spiders.crawl.offload import Extractor
 from spiders.crawl.paths import PathPatterns
 from spiders.crawl.signals import pages_queued
 from spiders.crawl.traps import TrapLimits
 from spiders.crawl.urls import Scope, clean_url, is_http_url, normalize_url
 from spiders.jobs.options import CrawlOptions
+from spiders.refresh.conditional import CONDITIONAL_META, UNCONDITIONAL_META
+from spiders.refresh.previous import content_hash
 from spiders.render.policy import RenderPolicy, render_fields
 from spiders.safety.secrets import RequestSecrets
 
@@ -39,6 +45,11 @@ _CANONICAL = "//head/link[contains(concat(' ', normalize-space(@rel), ' '), ' ca
 
 def _content_type(headers: Any) -> bytes:
     return (headers.get(b"Content-Type") or b"").split(b";")[0].strip().lower()
+
+
+def _header(headers: Any, name: bytes) -> str | None:
+    value = headers.get(name)
+    return value.decode("latin-1") if value else None
 
 
 def _is_html_type(content_type: bytes) -> bool:
@@ -63,6 +74,7 @@ class DocsSpider(scrapy.Spider):
         headers: Any = None,
         cookies: Any = None,
         resume: FrontierSnapshot | None = None,
+        previous: Any = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -81,6 +93,9 @@ class DocsSpider(scrapy.Spider):
         self._extract = Extractor(0)
         self.render = RenderPolicy(self.options.render)
         self.resume = resume
+        self.previous = previous  # the earlier crawl a refresh compares with (a PreviousCrawl), or None
+        if previous is not None:
+            self.frontier.earlier = previous.earlier
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DocsSpider:
@@ -115,12 +130,34 @@ class DocsSpider(scrapy.Spider):
 
     # -- requests -----------------------------------------------------------
 
-    def _request(self, ref: PageRef, url: str | None = None, render_meta: dict | None = None) -> Request:
-        meta = {PAGE_META: ref, **(self.render.request_meta(ref.url) if render_meta is None else render_meta)}
+    def _request(self, ref: PageRef, url: str | None = None, render_meta: dict | None = None,
+                 **extra_meta: Any) -> Request:
+        meta = {PAGE_META: ref, **(self.render.request_meta(ref.url) if render_meta is None else render_meta),
+                **extra_meta}
         if attempts := self.frontier.retries_made(ref.key):
             meta["retry_times"] = attempts  # retries made before a restart still count
         return Request(url or ref.url, callback=self.parse_page, errback=self.page_failed,
                        meta=meta, priority=-ref.depth, dont_filter=True)
+
+    def _links(self, response: Response) -> list[str]:
+        """The page's in-scope links, in page order, once each: followed now, stored for a refresh."""
+        links = []
+        # lxml directly: a parsel Selector per link costs more than the rest of the loop.
+        for href in dict.fromkeys(map(str, response.selector.root.xpath("//a/@href"))):
+            if href.startswith("#") and not href.startswith(("#/", "#!/")):
+                continue  # an anchor on this same page
+            link = clean_url(urljoin(response.url, href.strip()))
+            if is_http_url(link) and self.frontier.scope.contains(link):
+                links.append(link)
+        return list(dict.fromkeys(links))
+
+    def _follow(self, ref: PageRef, links: list[str], source_url: str) -> list[Any]:
+        """Queue a page's links one step deeper; the links recorded skipped without a fetch (traps, files)."""
+        judged: list[Any] = []
+        if ref.depth < self.options.max_depth:
+            for link in links:
+                judged.extend(self._add(link, ref.depth + 1, source_url))
+        return judged
 
     def _add(self, url: str, depth: int, discovered_from: str | None) -> Iterator[Any]:
         """Queue a discovered URL, or record it as skipped if it is not a page."""
@@ -177,6 +214,10 @@ class DocsSpider(scrapy.Spider):
             return page_item(ref, "skipped", final_url=response.url, http_status=response.status, error=reason,
                              **render_fields(response.meta))
 
+        if response.status == 304 and CONDITIONAL_META in response.meta:
+            async for output in self._not_modified(ref, response):
+                yield output
+            return
         content_type = _content_type(response.headers)
         if not isinstance(response, TextResponse) or not _is_html_type(content_type):
             yield skip(f"not HTML ({content_type.decode('latin-1') or 'unknown type'}), not downloaded")
@@ -212,26 +253,55 @@ class DocsSpider(scrapy.Spider):
             yield page_item(ref, "skipped", final_url=response.url, http_status=response.status,
                             error=f"duplicate of {duplicate_of}", **render_fields(response.meta))
             return
-        judged: list[Any] = []  # links recorded skipped without a fetch (traps, files)
-        if ref.depth < self.options.max_depth:
-            # lxml directly: a parsel Selector per link costs more than the rest of the loop.
-            for href in dict.fromkeys(map(str, response.selector.root.xpath("//a/@href"))):
-                if href.startswith("#") and not href.startswith(("#/", "#!/")):
-                    continue  # an anchor on this same page
-                link = clean_url(urljoin(response.url, href.strip()))
-                if is_http_url(link):
-                    judged.extend(self._add(link, ref.depth + 1, response.url))
+        links = self._links(response)
+        judged = self._follow(ref, links, response.url)
         # The links are announced before the page is handed over: a job's frontier then has
         # them when the page is recorded, and its progress counts them (never "1 of 1").
         self._announce()
+        fetched = render_fields(response.meta)
+        plain = not fetched["rendered"]  # a rendered page keeps no validators (see spiders/refresh)
         yield page_item(
             ref, "completed", final_url=response.url, http_status=response.status,
             title=page.title, markdown=page.markdown, quality=page.quality,
             quality_reasons=list(page.quality_reasons), word_count=page.word_count,
             token_count=page.token_count, toc_links=page.toc_links, description=page.description,
             site_name=page.site_name, head_title=page.head_title, generated=page.generated,
-            **render_fields(response.meta),
+            links=links, content_hash=content_hash(page.markdown),
+            etag=_header(response.headers, b"ETag") if plain else None,
+            last_modified=_header(response.headers, b"Last-Modified") if plain else None,
+            **fetched,
         )
+        for output in judged:
+            yield output
+
+    async def _not_modified(self, ref: PageRef, response: Response) -> AsyncIterator[Any]:
+        """A 304: the page as the earlier crawl stored it, no download and no extraction."""
+        stored = await self.previous.reuse(ref.key)
+        if stored is None or not isinstance(stored.get("links"), list):
+            # The stored page is gone (or holds no links): fetch it whole. It keeps its slot.
+            yield self._request(ref, url=response.url, **{UNCONDITIONAL_META: True})
+            return
+        keys = {ref.key, normalize_url(response.url)}
+        if stored.get("final_url"):
+            keys.add(normalize_url(stored["final_url"]))
+        if duplicate_of := self.frontier.duplicate_of(keys):
+            self.frontier.release()
+            yield page_item(ref, "skipped", final_url=response.url, http_status=response.status,
+                            error=f"duplicate of {duplicate_of}", **render_fields(response.meta))
+            return
+        self.frontier.extract()
+        if duplicate_of := self.frontier.complete(keys):
+            yield page_item(ref, "skipped", final_url=response.url, http_status=response.status,
+                            error=f"duplicate of {duplicate_of}", **render_fields(response.meta))
+            return
+        judged = self._follow(ref, stored["links"], response.url)
+        self._announce()
+        fields = {name: value for name, value in stored.items() if name in PageItem.fields}
+        fields.update(final_url=response.url, http_status=response.status, not_modified=True,
+                      etag=_header(response.headers, b"ETag") or stored.get("etag"),
+                      last_modified=_header(response.headers, b"Last-Modified") or stored.get("last_modified"),
+                      **render_fields(response.meta))
+        yield page_item(ref, "completed", **fields)
         for output in judged:
             yield output
 

@@ -56,6 +56,9 @@ DOCSPASTA_RETRY_AFTER_MAX = 30.0
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.crawl.retry.BackoffRetryMiddleware": 550,
+    # A refresh's page requests ask for what changed only (If-None-Match / If-Modified-Since);
+    # off (NotConfigured) for a crawl with no earlier crawl to compare with.
+    "spiders.refresh.conditional.ConditionalRequestMiddleware": 580,
     # After redirects (600): the response URL keeps a hash route (#/guide) as a browser's does.
     "spiders.render.routes.RouteFragmentMiddleware": 590,
     # Proxies from the environment would resolve names where the SSRF guard cannot see.

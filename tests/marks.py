@@ -12,6 +12,8 @@ MARKS = {
     # real processes: servers, workers, `docspasta crawl`, kill -9 and restarts, a wheel install
     "tests/crawl/test_hostrate.py": ("slow",),
     "tests/crawl/test_terminal.py": ("slow",),
+    "tests/refresh/test_since.py": ("slow",),
+    "tests/web/test_refresh_durable.py": ("slow",),
     "tests/test_shared_services.py": ("slow",),  # a pytest session of its own against private servers
     "tests/web/test_cancel.py::test_one_cancel_writes_one_line_to_the_servers_log": ("slow",),
     # long on their own: a 10,000-page finalize; a crawl cancelled mid-flight and drained
@@ -35,6 +37,7 @@ MARKS = {
     "tests/web/test_browser.py": ("browser",),
     "tests/web/test_browser_jobpage.py": ("browser",),
     "tests/web/test_browser_controls.py": ("browser",),
+    "tests/web/test_browser_refresh.py": ("browser",),
     "tests/web/test_browser_xss.py": ("browser",),
     # unshare --net
     "tests/safety/test_netns.py": ("netns",),

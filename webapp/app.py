@@ -27,7 +27,7 @@ from webapp.guards.errors import exception_handlers
 from webapp.guards.security import BodyLimitMiddleware, SecurityHeadersMiddleware, http_href
 from webapp.mcp_server import Backend, HttpEndpoint, serve_http
 from webapp.settings import Settings
-from webapp.views import api, library, maintenance, pages
+from webapp.views import api, library, maintenance, pages, refresh
 from webapp.views.metrics import Metrics, metrics_endpoint
 
 logger = logging.getLogger(__name__)
@@ -68,14 +68,21 @@ def routes(mcp_endpoint: Any = None) -> list[Any]:
         Route("/jobs/{job_id}/events", pages.job_events, name="job_events"),
         Route("/jobs/{job_id}/cancel", pages.cancel, methods=["POST"], name="job_cancel"),
         Route("/jobs/{job_id}/rerun", pages.rerun, methods=["POST"], name="job_rerun"),
+        Route("/jobs/{job_id}/refresh", refresh.refresh_form, methods=["POST"], name="job_refresh"),
         Route("/jobs/{job_id}/pages/{page_id:int}", pages.page_detail, name="page_detail"),
         Route("/favicon.ico", favicon, name="favicon"),
         Route("/api/v3/jobs", api.post_job, methods=["POST"], name="api_create"),
         Route("/api/v3/jobs", api.list_jobs, methods=["GET"], name="api_list"),
         Route("/api/v3/process", maintenance.process, methods=["POST"], name="api_process"),
+        Route("/api/v3/schedules", refresh.list_schedules, methods=["GET"], name="api_schedules"),
+        Route("/api/v3/schedules", refresh.put_schedule, methods=["PUT"], name="api_schedule_put"),
+        Route("/api/v3/schedules", refresh.delete_schedule, methods=["DELETE"], name="api_schedule_delete"),
         Route(job, api.get_job, name="api_job"),
+        Route(job, library.label, methods=["PATCH"], name="api_label"),
         Route(job + "/stream", api.stream, name="api_stream"),
         Route(job + "/cancel", api.cancel, methods=["POST"], name="api_cancel"),
+        Route(job + "/refresh", refresh.post_refresh, methods=["POST"], name="api_refresh"),
+        Route(job + "/changes", refresh.changes, name="api_changes"),
         Route(job + "/export.json", api.export_json, name="api_export"),
         Route(job + "/document.md", api.document_md, name="api_document"),
         Route(job + "/llms.txt", api.llms_txt, name="api_llms_txt"),

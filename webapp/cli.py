@@ -10,6 +10,19 @@ from spiders.jobs.options import OPTION, OPTIONS, CrawlArgumentError, parse_opti
 
 
 def _crawl(args: argparse.Namespace) -> int:
+    previous = None
+    if args.since:
+        from spiders.refresh.previous import ExportedPrevious
+
+        try:
+            previous = ExportedPrevious.read(args.since)
+        except ValueError as exc:
+            print(f"docspasta: error: --since: {exc}", file=sys.stderr)
+            return 2
+        # The earlier crawl's settings (an export names them under "job"), unless given here.
+        for option in OPTIONS:
+            if option.name != "url" and getattr(args, option.name) is None:
+                setattr(args, option.name, previous.job.get(option.alias, previous.job.get(option.name)))
     try:
         options = parse_options({option.name: getattr(args, option.name) for option in OPTIONS})
         options.check_target(os.environ.get("DOCSPASTA_ALLOW_HOSTS"))
@@ -22,10 +35,12 @@ def _crawl(args: argparse.Namespace) -> int:
         output = Path(args.output)
         args.json = args.json or str(output.with_suffix(".json"))
         args.llms = args.llms or str(output.with_name("llms.txt"))
+    if args.since and not args.changes and args.output != "-":
+        args.changes = str(Path(args.output).with_name("changes.json"))
 
     from spiders.crawl.terminal import crawl_to_files  # Scrapy loads only when a crawl runs
 
-    return crawl_to_files(options, args)
+    return crawl_to_files(options, args, previous)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--markdown-only", action="store_true",
                        help="write the Markdown document only (no default JSON or llms.txt)")
     crawl.add_argument("--llms-full", metavar="FILE", help="also write llms-full.txt (every page in full)")
+    crawl.add_argument("--since", metavar="EXPORT",
+                       help="refresh: compare with an earlier crawl's export.json (the API's or --json's); pages "
+                            "unchanged since are asked for conditionally and not downloaded again, and the report "
+                            "of what changed is written (--changes); its settings apply unless given here")
+    crawl.add_argument("--changes", metavar="FILE",
+                       help="with --since: the change report as JSON (default: changes.json beside the output)")
     for option in OPTIONS:  # values checked by parse_options, which names a bad value's option
         if option.name == "url":
             continue
@@ -63,8 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
             crawl.add_argument(option.flag, dest=option.name, action="append", metavar=metavar,
                                help=f"{option.help}; repeatable")
         else:
-            crawl.add_argument(option.flag, dest=option.name, choices=option.choices, default=option.default,
-                               help=option.help)
+            # no default here: None is parse_options' default, and --since can tell it was not given
+            crawl.add_argument(option.flag, dest=option.name, choices=option.choices, help=option.help)
     crawl.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     crawl.add_argument("-v", "--verbose", action="store_true", help="Scrapy's INFO log on stderr")
     crawl.set_defaults(handler=_crawl)

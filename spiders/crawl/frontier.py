@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -73,7 +73,10 @@ class Frontier:
         self.completed = 0
         self.in_flight = 0  # requests handed out and not answered yet
         self.extracting = 0  # pages fetched and being extracted: still within the budget
-        self._heap: list[tuple[int, int, str]] = []
+        self._heap: list[tuple[int, int, int, str]] = []
+        # A refresh's pages of the earlier crawl (their keys): within a depth they go first, so
+        # under a page budget the refresh checks the pages its document had before new ones.
+        self.earlier: Callable[[str], bool] | None = None
         self._queued: dict[str, PageRef] = {}
         self._seen: set[str] = set()  # keys queued, requested or recorded
         self._done: set[str] = set()  # keys of completed pages
@@ -134,7 +137,8 @@ class Frontier:
 
     def _push(self, ref: PageRef) -> None:
         self._queued[ref.key] = ref
-        heapq.heappush(self._heap, (ref.depth, next(self._seq), ref.key))
+        later = 0 if self.earlier is None or self.earlier(ref.key) else 1
+        heapq.heappush(self._heap, (ref.depth, later, next(self._seq), ref.key))
 
     def take_new(self) -> list[PageRef]:
         """Pages queued since the last call, in the order they were found."""
@@ -148,7 +152,7 @@ class Frontier:
         for; each takes its slot as it is handed out."""
         while (self._heap and self.completed + self.in_flight + self.extracting < self.max_pages
                and self.in_flight < self.window):
-            depth, _, key = heapq.heappop(self._heap)
+            depth, _, _, key = heapq.heappop(self._heap)
             ref = self._queued.get(key)
             if ref is None or ref.depth != depth:
                 continue  # stale entry: already handed out, or re-queued shallower

@@ -31,6 +31,12 @@ class PageItem(scrapy.Item):
     site_name = scrapy.Field()  # the site's name as the page gives it (the document's title)
     head_title = scrapy.Field()  # the page's own part of <title> (a second opinion on the title)
     generated = scrapy.Field()  # "general index", "search page", ...: kept out of the document
+    # for a later refresh (spiders/refresh)
+    links = scrapy.Field()  # the page's in-scope links, in page order (what a 304 goes on through)
+    etag = scrapy.Field()  # the ETag it was served with (None when rendered)
+    last_modified = scrapy.Field()  # its Last-Modified (None when rendered)
+    content_hash = scrapy.Field()  # SHA-256 of its Markdown: what says whether it changed
+    not_modified = scrapy.Field()  # the server answered 304: the earlier crawl's extraction, reused
 
 
 def page_item(ref: PageRef, status: str, *, final_url: str | None = None, http_status: int | None = None,
@@ -44,5 +50,7 @@ def page_item(ref: PageRef, status: str, *, final_url: str | None = None, http_s
         word_count=fields.pop("word_count", 0), token_count=fields.pop("token_count", 0),
         fetched_at=datetime.now(UTC).isoformat(timespec="seconds"), rendered=fields.pop("rendered", False),
         render_reason=fields.pop("render_reason", None), toc_links=fields.pop("toc_links", []),
-        description=fields.pop("description", ""), **fields,
+        description=fields.pop("description", ""), links=fields.pop("links", []),
+        etag=fields.pop("etag", None), last_modified=fields.pop("last_modified", None),
+        content_hash=fields.pop("content_hash", None), not_modified=fields.pop("not_modified", False), **fields,
     )

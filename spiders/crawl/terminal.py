@@ -24,10 +24,16 @@ from spiders.document.llms import render_llms_full_txt, render_llms_txt
 from spiders.jobs.export import export_document, judged, verdicts
 from spiders.jobs.options import CrawlOptions
 from spiders.jobs.status import job_data
+from spiders.refresh.changes import report_between
+from spiders.refresh.previous import ExportedPrevious
+
+SHOWN_CHANGES = 40  # lines of the change report printed; the whole of it is in --changes
 
 
-def crawl_to_files(options: CrawlOptions, args: Any) -> int:
-    """Crawl `options.url` and write the files `args` names; the exit status."""
+def crawl_to_files(options: CrawlOptions, args: Any, previous: ExportedPrevious | None = None) -> int:
+    """Crawl `options.url` and write the files `args` names; the exit status. `previous`: the
+    earlier crawl to refresh against (`--since`): its unchanged pages are asked for conditionally,
+    and the change report is written to `args.changes`."""
     # The project's settings by module, not through scrapy.cfg: `docspasta crawl` runs from any
     # directory, and without them Scrapy's defaults apply (no address guard, robots.txt ignored,
     # a 1 GB size cap).
@@ -57,7 +63,7 @@ def crawl_to_files(options: CrawlOptions, args: Any) -> int:
 
     crawler.signals.connect(on_item, signal=signals.item_scraped, weak=False)
     crawler.signals.connect(on_queued, signal=pages_queued, weak=False)
-    process.crawl(crawler, **options.as_dict())
+    process.crawl(crawler, **options.as_dict(), previous=previous)
     process.start()
     bar.close()
 
@@ -86,6 +92,8 @@ def crawl_to_files(options: CrawlOptions, args: Any) -> int:
                                 started))
         with open(args.json, "w", encoding="utf-8") as out:
             json.dump(export_document(job, pages), out, ensure_ascii=False, indent=1, default=str)
+    if previous is not None:
+        written += report_changes(previous, items, args)
     failed = sum(page["status"] == "failed" for page in items)
     print(
         f"docspasta: {len(document.included)} pages in the document ({document.token_count} tokens), "
@@ -113,3 +121,25 @@ def _job_row(options: CrawlOptions, items: list[dict], discovered: int, document
         "private_headers": len(options.headers), "private_cookies": len(options.cookies),
         "final_token_count": document.token_count,
     }
+
+
+def report_changes(previous: ExportedPrevious, items: list[dict], args: Any) -> list[str]:
+    """Say what changed since the earlier crawl (stderr) and write the report; the files written."""
+    import json
+
+    report = report_between(previous.pages, items)
+    counts = report.counts()
+    reused = sum(bool(page.get("not_modified")) for page in items)
+    print(f"docspasta: since {args.since}: " + ", ".join(f"{counts[kind]} {kind}" for kind in counts)
+          + f" ({reused} pages not downloaded: 304 Not Modified)", file=sys.stderr)
+    listed = [change for change in report.changes if change.kind not in ("unchanged",)]
+    for change in listed[:SHOWN_CHANGES]:
+        print(f"  {change.kind:<9} {change.url}" + (f" ({change.reason})" if change.reason else ""), file=sys.stderr)
+    if len(listed) > SHOWN_CHANGES:
+        print(f"  … {len(listed) - SHOWN_CHANGES} more" + (f" in {args.changes}" if args.changes else ""),
+              file=sys.stderr)
+    if not args.changes:
+        return []
+    Path(args.changes).write_text(json.dumps({"since": str(args.since), **report.as_dict()}, indent=1,
+                                             ensure_ascii=False), encoding="utf-8")
+    return [args.changes]

@@ -126,6 +126,9 @@ class Scope:
         return cls(mode, key.netloc, posixpath.normpath(path).rstrip("/") + "/")
 
     def contains(self, url: str) -> bool:
+        return _in_scope(self, url)
+
+    def _contains(self, url: str) -> bool:
         if not is_http_url(url):
             return False
         key = urlsplit(normalize_url(url))
@@ -135,3 +138,9 @@ class Scope:
             return True
         path = key.path if key.path.endswith("/") else key.path + "/"
         return path.startswith(self.prefix)
+
+
+# Every page repeats the site's navigation: the same links are checked again and again.
+@lru_cache(maxsize=50_000)
+def _in_scope(scope: Scope, url: str) -> bool:
+    return scope._contains(url)

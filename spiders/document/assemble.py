@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 from urllib.parse import urldefrag, urlsplit
 
+from spiders.extract.generated import NOINDEX
 from spiders.extract.toc import TOC_LIST_BREAK
 from spiders.extract.tokens import count_tokens
 
@@ -82,14 +83,29 @@ def split_blocks(markdown: str) -> list[str]:
     return blocks
 
 
-def _block_key(block: str) -> str | None:
-    """The normalised text of a block that may be boilerplate; None for blocks never removed."""
+def _block_key(block: str, top: bool = False) -> str | None:
+    """The normalised text of a block that may be boilerplate; None for blocks never removed.
+    `top`: the block is one of the first below the page's title, where a site puts its tagline
+    ("From <site>", a version line): there a short line may be the site's too."""
     if block.startswith(("#", "```", "~~~", "|")):
         return None
     text = " ".join(MARKDOWN_LINK.sub(r"\1", block).split())
-    if len(text.split()) < 4 and not _is_link_bar(block):  # short labels ("Parameters:") repeat legitimately
-        return None
+    if len(text.split()) < 4 and not _is_link_bar(block) and not (top and text and not text.endswith(":")):
+        return None  # short labels ("Parameters:") repeat legitimately
     return text
+
+
+_TOP_BLOCKS = 2
+
+
+def _keyed_blocks(markdown: str) -> list[tuple[str, str | None]]:
+    """Each block with its boilerplate key (see `_block_key`)."""
+    out, seen = [], 0
+    for block in split_blocks(markdown):
+        heading = block.startswith("#")
+        out.append((block, _block_key(block, top=not heading and seen < _TOP_BLOCKS)))
+        seen += not heading
+    return out
 
 
 def _is_link_bar(block: str) -> bool:
@@ -105,7 +121,7 @@ def boilerplate_blocks(markdowns: Sequence[str], *, min_share: float = 0.6, min_
         return set()
     counts: Counter[str] = Counter()
     for md in markdowns:
-        counts.update({k for b in split_blocks(md) if (k := _block_key(b))})
+        counts.update({k for _, k in _keyed_blocks(md) if k})
     need = max(min_pages, min_share * len(markdowns))
     return {k for k, n in counts.items() if n >= need}
 
@@ -113,13 +129,16 @@ def boilerplate_blocks(markdowns: Sequence[str], *, min_share: float = 0.6, min_
 def strip_blocks(markdown: str, keys: set[str]) -> str:
     if not keys:
         return markdown
-    return "\n\n".join(b for b in split_blocks(markdown) if _block_key(b) not in keys)
+    return "\n\n".join(b for b, k in _keyed_blocks(markdown) if k not in keys)
 
 
 def drop_compilations(pages: Sequence[Mapping[str, Any]], *, min_blocks: int = 20, min_share: float = 0.7,
-                      min_sources: int = 3) -> tuple[list[Mapping[str, Any]], list[tuple[Mapping[str, Any], str]]]:
+                      min_sources: int = 3, whole: float = 0.6
+                      ) -> tuple[list[Mapping[str, Any]], list[tuple[Mapping[str, Any], str]]]:
     """Pages that are the other pages put together ("print this book", "all.html"): most of
-    their blocks are found on several other pages of the site. The pages they copy stay."""
+    their blocks are found on several other pages of the site, or they hold several smaller
+    pages whole (`whole` of each one's blocks; this holds when only some of the pages they
+    copy were fetched). The pages they copy stay."""
     owners: dict[str, list[int]] = {}
     blocks_of: list[set[str]] = []
     for index, page in enumerate(pages):
@@ -135,8 +154,14 @@ def drop_compilations(pages: Sequence[Mapping[str, Any]], *, min_blocks: int = 2
         keys = blocks_of[index]
         shared = [key for key in keys if len(owners[key]) > 1]
         sources = {other for key in shared for other in owners[key] if other != index}
-        if len(keys) >= min_blocks and len(shared) >= min_share * len(keys) and len(sources) >= min_sources \
-                and all(len(blocks_of[other]) < len(keys) for other in sources):
+        # what another page says of its own, found only there and here (not text that several
+        # pages share: a trait's blanket docs, the methods sibling types have in common)
+        own = {other: {key for key in blocks_of[other] if len(owners[key]) <= 2} for other in sources}
+        held = [other for other, its in own.items() if 3 <= len(its) < len(keys)
+                and len(its & keys) >= whole * len(its)]
+        if len(keys) >= min_blocks and ((len(shared) >= min_share * len(keys) and len(sources) >= min_sources
+                                         and all(len(blocks_of[other]) < len(keys) for other in sources))
+                                        or len(held) >= min_sources):
             dropped.append((page, f"generated page (the content of {len(sources)}+ other pages put together):"
                                   " used to find pages, not content"))
         else:
@@ -364,6 +389,10 @@ def escape_brackets(text: str) -> str:
 
 def _select(pages, quality_threshold):
     included, dropped = [], []
+    # "noindex" on most of a site's pages says it of the site (an old version), not of a page
+    # (a print-everything page, a stub where a page moved): then it leaves no page out.
+    fetched = [p for p in pages if (p.get("status") or "completed") == "completed"]
+    noindex_ignored = sum(p.get("generated") == NOINDEX for p in fetched) > max(3, 0.5 * len(fetched))
     seen_urls: dict[str, str] = {}
     seen_content: dict[str, str] = {}
     for page in pages:
@@ -381,7 +410,7 @@ def _select(pages, quality_threshold):
         if md.strip() and digest in seen_content:
             dropped.append((page, f"duplicate of {seen_content[digest]}"))
             continue
-        if kind := page.get("generated"):
+        if (kind := page.get("generated")) and not (kind == NOINDEX and noindex_ignored):
             dropped.append((page, f"generated page ({kind}): used to find pages, not content"))
             continue
         q = page.get("quality") or 0

@@ -63,8 +63,9 @@ MAIN_XPATHS: list[tuple[etree.XPath, bool, str | None, frozenset[str]]] = [
 ]]
 _TOKENS = etree.XPath("//@class|//@id|//@role|//@itemprop", smart_strings=False)
 
-# <link rel="next"/"prev"> stays: it tells where a page stands in the site's order (toc.py)
-_PRECLEAN = etree.XPath("//script|//style|//noscript|//template|//meta|//svg|//comment()|"
+# <link rel="next"/"prev"> stays: it tells where a page stands in the site's order (toc.py);
+# <meta> stays: the title, the site's name and robots "noindex" are read from it
+_PRECLEAN = etree.XPath("//script|//style|//noscript|//template|//svg|//comment()|"
                         "//link[not(contains(@rel, 'next') or contains(@rel, 'prev'))]")
 
 def parse(html: str | bytes, url: str) -> HtmlElement:
@@ -198,7 +199,7 @@ def _densest(body: HtmlElement) -> HtmlElement:
             n = len(text_of(child))
             if n > best_len:
                 best, best_len = child, n
-        if best is None or total == 0 or best_len < 0.6 * total or best.tag in ("p", "pre", "ul", "ol", "table"):
+        if best is None or total == 0 or best_len < 0.6 * total or best.tag in ("p", "pre", "ul", "ol", "dl", "table"):
             return node
         node = best
 

@@ -90,6 +90,14 @@ def _append(parts: list[str], s: str) -> None:
 _BLOCK_START = re.compile(r"(#{1,6}(?=\s)|>|[-+*](?=\s)|\d+[.)](?=\s)|`{3,}|~{3,}|=+\s*$|\|)")
 
 
+_BOLD_OUTSIDE_CODE = re.compile(r"(`+)(.*?)\1|\*\*")
+
+
+def _unbold(text: str) -> str:
+    """Inline Markdown without its bold marks (code spans kept as they are)."""
+    return _BOLD_OUTSIDE_CODE.sub(lambda m: m.group(0) if m.group(1) else "", text)
+
+
 def merge_adjacent(root) -> None:
     """`<em>a</em><em>[</em>` -> `<em>a[</em>`, so emphasis marks do not collide (`*a**[*`)."""
     for el in list(root.iter("em", "strong", "i", "b")):
@@ -306,7 +314,9 @@ class MarkdownConverter(TableRenderer):
                 else:
                     text = self.inline_text(child)
                     if text:
-                        out.append(text if text.startswith("**") else f"**{text}**")
+                        # the term is bold as a whole: its own bold parts ("--root <b>path</b>")
+                        # would close and reopen the mark ("**--root **path****")
+                        out.append(text if text.startswith("**") else f"**{_unbold(text)}**")
             elif child.tag == "dd":
                 out.extend(b for b in self.blocks(child) if b)
             else:

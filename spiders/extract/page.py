@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 
 from spiders.extract import main as em
 from spiders.extract.clean import clean_main, expand_tabs
+from spiders.extract.generated import NOINDEX, asks_not_to_be_indexed, generated_kind
 from spiders.extract.markdown import MarkdownConverter
-from spiders.extract.quality import generated_kind, score
+from spiders.extract.quality import score
 from spiders.extract.rules import NONE, checked
 from spiders.extract.titles import read_title, title_from_url
 from spiders.extract.toc import toc_links
@@ -82,6 +83,6 @@ def extract_page(html: str | bytes, url: str, *, disabled=NONE) -> ExtractedPage
     if not title and (title := title_from_url(url)) and markdown.strip():
         markdown = f"# {title}\n\n{markdown}".rstrip()
     quality, reasons, words = score(markdown, title)
+    generated = generated_kind(markdown, title, url) or (NOINDEX if asks_not_to_be_indexed(doc) else None)
     return ExtractedPage(title, markdown, quality, reasons, words, count_tokens(markdown),
-                         toc, _description(markdown), titled.site_name, titled.head_title,
-                         generated_kind(markdown, title))
+                         toc, _description(markdown), titled.site_name, titled.head_title, generated)

@@ -75,8 +75,8 @@ def _names_a_heading(segments: list[str], headings: list[tuple[int, int, str]]) 
 
 
 def read_title(doc: etree._Element, markdown: str) -> PageTitle:
-    head = " ".join((doc.findtext(".//title") or "").split()) or _meta(doc, "og:title")
-    segments = [s.strip() for s in _TITLE_SEP.split(head) if s.strip()]
+    head = " ".join((doc.findtext(".//title") or "").split()).strip(" :|-–—") or _meta(doc, "og:title")
+    segments = _segments(head)
     if len(segments) == 1 and (m := _PAREN_SITE.match(segments[0])):
         segments = [m.group(1), m.group(2)]  # "Trim (Super CSV Core 2.4.0 API)"
     lines = markdown.split("\n")
@@ -89,8 +89,10 @@ def read_title(doc: etree._Element, markdown: str) -> PageTitle:
     site = _meta(doc, "og:site_name")
     if not site and len(segments) > 1:
         # The site's part of <title> is the one no heading of the page repeats (the last
-        # one when none or both do: "Page — Site" is the common order).
-        unmatched = [s for s in segments if not any(_same(s, text) for _, _, text in headings)]
+        # one when none or both do: "Page — Site" is the common order). A short line at the
+        # top says it as well as a heading ("Index - B" under "pkg (Index - B)").
+        named = [text for _, _, text in headings] + _top_lines(lines)
+        unmatched = [s for s in segments if not any(_same(s, text) for text in named)]
         site = unmatched[-1] if unmatched and len(unmatched) < len(segments) else segments[-1]
     own = [s for s in segments if not _same(s, site)] if site else segments
     head_title = own[0] if own else ""
@@ -106,6 +108,10 @@ def read_title(doc: etree._Element, markdown: str) -> PageTitle:
         # A manual page (man, POD): its NAME section's one line ("rt-crontool - a tool to act
         # on tickets") is the page's title.
         line_index, name = named
+        # the other sections, NAME's siblings (DESCRIPTION, OPTIONS), nest under the title
+        for i, other, _ in _headings(lines, len(lines)):
+            if i > chosen[0]:
+                lines[i] = "#" * min(6, other - chosen[1] + 2) + lines[i][other:]
         lines[chosen[0]], lines[line_index] = "# " + name, None
         markdown = re.sub(r"\n{3,}", "\n\n", "\n".join(line for line in lines if line is not None)).strip("\n")
         return PageTitle(plain_text(name), markdown, site, head_title)
@@ -132,15 +138,45 @@ def read_title(doc: etree._Element, markdown: str) -> PageTitle:
     return PageTitle(title, markdown, site, head_title)
 
 
+def _segments(head: str) -> list[str]:
+    """<title> cut at its separators, but not inside brackets: "Trim (Oracle - Java API)" has
+    two parts, "Index - B" in "pkg: Parser combinators (Index - B)" is one."""
+    parts, start, depth = [], 0, 0
+    cuts = {m.start(): m.end() for m in _TITLE_SEP.finditer(head)}
+    i = 0
+    while i < len(head):
+        if head[i] in "([":
+            depth += 1
+        elif head[i] in ")]":
+            depth = max(0, depth - 1)
+        elif depth == 0 and i in cuts:
+            parts.append(head[start:i])
+            start = i = cuts[i]
+            continue
+        i += 1
+    parts.append(head[start:])
+    return [part.strip() for part in parts if part.strip()]
+
+
+def _top_lines(lines: list[str]) -> list[str]:
+    """Short paragraph lines among the first of the page (a caption standing for a heading)."""
+    found = [line for line in lines[:_HEAD_LINES] if line.strip() and len(line.split()) <= 8
+             and not line.lstrip().startswith(("#", "|", "- ", "* ", ">", "`", "!", "["))]
+    return found[:8]
+
+
 def _name_line(lines: list[str], heading: int) -> tuple[int, str] | None:
-    """The paragraph line right under a NAME heading, if it is one short line."""
+    """The paragraph line right under a NAME heading, if it is one line: "name - purpose", or
+    the name alone where the purpose runs long."""
     for i in range(heading + 1, min(len(lines), heading + 6)):
         line = lines[i].strip()
         if not line:
             continue
-        if line.startswith(("#", "```", "~~~", "|", "- ", "* ", ">")) or len(line) > 160 \
-                or (i + 1 < len(lines) and lines[i + 1].strip()):
+        if line.startswith(("#", "```", "~~~", "|", "- ", "* ", ">")) or (i + 1 < len(lines) and lines[i + 1].strip()):
             return None
+        if len(line) > 160:
+            name = line.split(" - ", 1)[0].strip()
+            return (i, name) if name != line and len(name) <= 100 else None
         return i, line
     return None
 

@@ -95,12 +95,26 @@ async def _add_to_library(pool: Any, job_id: UUID) -> None:
         logger.exception("job %s: could not add the document to the library", job_id)
 
 
+async def _complete_as(pool: Any, writer: JobStore, job_id: UUID, other_id: UUID) -> Finalized:
+    row = await writer.complete_as(job_id, other_id)
+    if row is None:
+        return Finalized()
+    await _add_to_library(pool, job_id)
+    counts = await writer.verdict_counts(job_id)
+    logger.info("job %s: the same pages as job %s; its document reused", job_id, other_id)
+    return Finalized(job_status(row), row["final_token_count"], counts["included"], counts["dropped"])
+
+
 async def _finalize(database_url: str, job_id: UUID, owner: str | None, source_url: str,
                     quality_threshold: int, token_budget: int | None) -> Finalized:
     pool = await create_pool(database_url, 1)
     try:
         writer = JobStore(pool, owner=owner)
-        pages = await writer.pages(job_id)
+        job = await writer.get(job_id)
+        if job is not None and job["refresh_of"] is not None and await writer.same_pages(job_id, job["refresh_of"]):
+            # A refresh that found every page as it was: its document is the one it refreshes.
+            return await _complete_as(pool, writer, job_id, job["refresh_of"])
+        pages = await writer.pages(job_id, links=False)
         if not any(page["status"] == "completed" for page in pages):
             return Finalized(nothing_fetched=next((page["error"] for page in pages if page.get("error")),
                                                   "nothing was fetched"))

@@ -15,7 +15,7 @@ from spiders.jobs.events import Event
 from spiders.jobs.finalizer import Finalizer
 from spiders.jobs.options import CrawlOptions
 from spiders.jobs.status import job_status
-from spiders.jobs.store import job_options
+from spiders.refresh.previous import StoredPrevious
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,16 @@ class JobLifecycle:
     async def _options(self, job: Any) -> CrawlOptions:
         """The job's options, with its headers and cookies if it is private (held only by the crawl, in memory)."""
         secrets = await self.writer.secrets(job["id"]) if job["private_headers"] or job["private_cookies"] else None
-        return job_options(job, secrets)
+        return CrawlOptions.from_job(job, secrets)
+
+    async def previous_crawl(self, job_id: UUID) -> StoredPrevious | None:
+        """For a refresh, the job it refreshes as the crawl compares with it (spiders/refresh); else None."""
+        job = await self.writer.get(job_id)
+        if job is None or job["refresh_of"] is None:
+            return None
+        previous = await StoredPrevious.load(self.writer, job["refresh_of"])
+        logger.info("job %s: refreshing job %s (%d pages with validators)", job_id, job["refresh_of"], len(previous))
+        return previous
 
     async def report_error(self, job_id: UUID, message: str, ref: Any, response: Any) -> None:
         """A page's callback raised: the page is recorded failed with the error, and an `error` event goes out."""

@@ -123,6 +123,17 @@ class CrawlOptions:
         """Whether the job sends request headers or cookies of its own."""
         return bool(self.headers or self.cookies)
 
+    @classmethod
+    def from_job(cls, job: Mapping[str, Any], secrets: Mapping[str, Any] | None = None) -> CrawlOptions:
+        """The options a stored job (a crawl_jobs row) runs with: its own, or a refresh's; with its headers
+        and cookies when `secrets` (`JobStore.secrets`: [[name, value], ...] of each) are given."""
+        columns = {"url": "initial_url", "include": "include_patterns", "exclude": "exclude_patterns"}
+        raw: dict[str, Any] = {option.name: job[columns.get(option.name, option.name)] for option in OPTIONS
+                               if not option.secret}
+        for kind in ("headers", "cookies"):
+            raw[kind] = {name: value for name, value in (secrets or {}).get(kind) or ()}
+        return parse_options(raw)
+
     def check_target(self, allow_hosts: str | None) -> None:
         """Refuse a start URL on an internal address before anything is queued (may resolve the name)."""
         from spiders.safety.addresses import AllowList, target_refusal

@@ -179,11 +179,15 @@ class JobRunner:
         return d
 
     async def _claim(self) -> None:
-        """Take jobs nobody runs: new ones, and those whose worker died (lease expired)."""
+        """Take jobs nobody runs: new ones, scheduled refreshes that are due, and those whose worker died."""
         if self._stopping:
             return
         writer = self.resources.writer
         await writer.expire_leases_of(dead_local_owners(await writer.lease_owners(), self.owner))
+        # Scheduled refreshes that are due become pending jobs, claimed below like any other
+        # (by this worker or another: the database starts one per site).
+        for job_id in await writer.start_due_refreshes(self.settings.max_active_jobs):
+            logger.info("job %s: a scheduled refresh is due; started", job_id)
         free = self.settings.max_concurrent_jobs - len(self._runs)
         for row in await writer.claim_jobs(self.owner, free, self.lease_seconds, list(self._runs)):
             self.run_job(row["id"])
@@ -251,6 +255,7 @@ class JobRunner:
                 if resumed is None:
                     return
                 options, resume = resumed
+            previous = await lifecycle.previous_crawl(job_id)
             crawler = self._runner.create_crawler(DocsSpider)
             crawler.docspasta_resources = self.resources
             crawler.signals.connect(self._spider_error_handler(lifecycle, job_id), signal=signals.spider_error,
@@ -258,7 +263,8 @@ class JobRunner:
             self._crawlers[job_id] = crawler
             try:
                 await maybe_deferred_to_future(
-                    self._runner.crawl(crawler, **options.as_dict(), job_id=str(job_id), resume=resume))
+                    self._runner.crawl(crawler, **options.as_dict(), job_id=str(job_id), resume=resume,
+                                       previous=previous))
             finally:
                 self._crawlers.pop(job_id, None)
             reason = crawler.stats.get_value("finish_reason") or "finished"

@@ -49,4 +49,5 @@ def job_data(row: Mapping[str, Any]) -> dict[str, Any]:
         "exclude": list(row["exclude_patterns"]),
         "privateHeaders": row["private_headers"], "privateCookies": row["private_cookies"],
         "tokenCount": row["final_token_count"],
+        "refreshOf": str(row["refresh_of"]) if row["refresh_of"] else None,  # the job this one refreshes
     }

@@ -18,6 +18,7 @@ from uuid import UUID, uuid4
 from spiders.crawl.urls import normalize_url
 from spiders.jobs.options import CrawlOptions
 from spiders.jobs.status import PARTIAL
+from spiders.library.sections import site_name
 
 # The spider's item fields, as stored in job_urls (item field -> column).
 ITEM_COLUMNS = {
@@ -26,7 +27,10 @@ ITEM_COLUMNS = {
     "error": "error_message", "markdown": "markdown", "quality": "quality",
     "quality_reasons": "quality_reasons", "word_count": "word_count",
     "token_count": "token_count", "fetched_at": "fetched_at",
+    "etag": "etag", "last_modified": "last_modified", "content_hash": "content_hash",
 }
+# Fields of a page that answered 304 that are its own (the rest of `extra` is the earlier page's).
+FETCH_EXTRA = ("not_modified", "rendered", "render_reason")
 FINISHED = ("completed", "failed", "skipped")
 CANCELLED = "cancelled"  # the reason a URL the crawl never fetched gives when its job was cancelled
 _COUNTER = {"completed": "processed", "failed": "failed", "skipped": "skipped"}
@@ -132,6 +136,16 @@ class LeaseLost(RuntimeError):
     """Another worker holds this job's lease now: this worker must write nothing more for it."""
 
 
+class RefreshRunning(RuntimeError):
+    """A refresh of the site is pending or running already: `job_id` (None if it just ended)."""
+
+    def __init__(self, job_id: UUID | None, site: str | None):
+        super().__init__(f"a refresh of {site or 'this site'} is already pending or running"
+                         + (f": job {job_id}" if job_id else ""))
+        self.job_id = job_id
+        self.site = site
+
+
 # Every column of a job but its outputs (final_markdown, llms_txt: tens of MB for a large
 # job): what a status read, an event or the job page needs. The outputs are read only by
 # what returns them (`output`, `preview`), never to answer a question about the status.
@@ -139,7 +153,8 @@ JOB_COLUMNS = ("id, status, current_step, initial_url, max_pages, max_depth, qua
                " token_budget, include_patterns, exclude_patterns, private_headers, private_cookies,"
                " total_urls, processed_urls, failed_urls, skipped_urls, discovered_urls, progress, error_details, close_reason,"
                " final_token_count, lease_owner, lease_expires_at, heartbeat_at, cancel_requested_at, client_addr,"
-               " created_at, updated_at, started_at, completed_at, fate_counts")
+               " created_at, updated_at, started_at, completed_at, refresh_of, fate_counts")
+JOB_COLUMNS_OF_J = ", ".join("j." + column.strip() for column in JOB_COLUMNS.split(","))  # the job aliased j
 OUTPUTS = ("final_markdown", "llms_txt")
 
 # A job a worker may take: not ended, and nobody's live lease on it.
@@ -147,21 +162,31 @@ CLAIMABLE = ("status IN ('pending', 'running')"
              " AND (lease_owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < now())")
 
 
-def job_options(job: Mapping[str, Any], secrets: Mapping[str, Any] | None = None) -> CrawlOptions:
-    """The options a job was created with (its row), with its secrets (`JobStore.secrets`) if given."""
-    secrets = secrets or {}
-    return CrawlOptions.parse(
-        url=job["initial_url"], max_pages=job["max_pages"], max_depth=job["max_depth"],
-        quality_threshold=job["quality_threshold"], scope=job["scope"], render=job["render"],
-        token_budget=job["token_budget"], include=list(job["include_patterns"]), exclude=list(job["exclude_patterns"]),
-        headers={name: value for name, value in secrets.get("headers") or ()},
-        cookies={name: value for name, value in secrets.get("cookies") or ()})
-
-
 def kept_counts(job: Mapping[str, Any]) -> dict[str, int] | None:
     """An ended job's fate counts, as counted when it ended (None while it runs)."""
     kept = job["fate_counts"]
     return json.loads(kept) if isinstance(kept, str) else kept
+
+
+# A page's row with what it shares with an earlier job's row (an unchanged page of a refresh,
+# spiders/refresh): its Markdown from `markdown_from`, its extraction fields (`extra`) from
+# `extra_from` overlaid with its own.
+PAGE_SOURCE = ("job_urls j LEFT JOIN job_urls m ON m.id = j.markdown_from"
+               " LEFT JOIN job_urls e ON e.id = j.extra_from")
+RESOLVED_MARKDOWN = "coalesce(m.markdown, j.markdown)"
+RESOLVED_EXTRA = "(coalesce(e.extra, '{}'::jsonb) || j.extra)"
+PAGE_COLUMNS = ", ".join(
+    [f"j.{column}" for column in ITEM_COLUMNS.values() if column != "markdown"]
+    + [f"{RESOLVED_MARKDOWN} AS markdown", "j.included", "j.drop_reason"])
+
+
+# What assembly reads of each page (spiders/document), its Markdown by hash: two jobs with the
+# same of these assemble into the same document.
+_ASSEMBLY_INPUT = (
+    "SELECT j.normalized_url AS key, j.url, j.final_url, j.status, j.error_message, j.depth, j.title,"
+    " j.content_hash, j.quality, j.quality_reasons, x->'toc_links' AS toc_links, x->'description' AS description,"
+    " x->'site_name' AS site_name, x->'head_title' AS head_title, x->'generated' AS generated"
+    f" FROM {PAGE_SOURCE}, LATERAL (SELECT {RESOLVED_EXTRA} AS x) r WHERE j.job_id = $N")
 
 
 def page_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -246,58 +271,118 @@ class JobStore:
         )
         return len(result)
 
-    @retrying
     async def claim(self, job_id: UUID, key: str, retry_count: int) -> None:
         """A request for the URL went out: pending -> processing (never over a finished row)."""
-        await self.pool.execute(
-            "UPDATE job_urls SET status = 'processing', processing_started_at = coalesce(processing_started_at, now()),"
-            " last_attempt_at = now(), retry_count = greatest(retry_count, $3)"
-            " WHERE job_id = $1 AND normalized_url = $2 AND status IN ('pending', 'processing')"
-            " AND EXISTS (SELECT 1 FROM crawl_jobs WHERE id = $1 AND ($4::text IS NULL OR lease_owner = $4))",
-            job_id, key, retry_count, self.owner)
+        await self.claim_many(job_id, [(key, retry_count)])
 
     @retrying
+    async def claim_many(self, job_id: UUID, claims: list[tuple[str, int]]) -> None:
+        """`claim` for several URLs (key, retries made) in one statement."""
+        retries: dict[str, int] = {}
+        for key, retry_count in claims:
+            retries[key] = max(retries.get(key, 0), retry_count)
+        await self.pool.execute(
+            "UPDATE job_urls j SET status = 'processing',"
+            " processing_started_at = coalesce(j.processing_started_at, now()),"
+            " last_attempt_at = now(), retry_count = greatest(j.retry_count, c.retries)"
+            " FROM unnest($2::text[], $3::int[]) AS c(key, retries)"
+            " WHERE j.job_id = $1 AND j.normalized_url = c.key AND j.status IN ('pending', 'processing')"
+            " AND EXISTS (SELECT 1 FROM crawl_jobs WHERE id = $1 AND ($4::text IS NULL OR lease_owner = $4))",
+            job_id, list(retries), list(retries.values()), self.owner)
+
     async def record(self, job_id: UUID, item: Mapping[str, Any]) -> Any:
         """Store one page's result and move the counters with it; returns the job row.
 
         A job that has ended (cancelled, failed, completed) stores nothing more: its row
         is returned unchanged, and the caller sees why from its status.
         """
-        key = normalize_url(item["url"])
-        status = item["status"]
+        return await self.record_many(job_id, [item])
+
+    @retrying
+    async def record_many(self, job_id: UUID, items: list[Mapping[str, Any]]) -> Any:
+        """Store pages' results, in order, in one transaction of a few statements whatever their
+        number, and move the counters with them; returns the job row after the last (as `record`)."""
+        keyed = [(normalize_url(item["url"]), item) for item in items]
+        keys = list(dict.fromkeys(key for key, _ in keyed))
         async with self.pool.acquire() as conn, conn.transaction():
             job = await self._lock_job(conn, job_id)
             self._check_lease(job)
             if not _open(job):
                 return job
+            first: dict[str, Mapping[str, Any]] = {}
+            for key, item in keyed:
+                first.setdefault(key, item)
             inserted = await self._insert_pending(
-                conn, job_id, [(item["url"], key, item.get("depth") or 0, item.get("discovered_from"))])
-            previous = await conn.fetchval(
-                "SELECT status FROM job_urls WHERE job_id = $1 AND normalized_url = $2 FOR UPDATE", job_id, key)
-            error = item.get("error")
-            if status == "completed" and previous != "completed" and job["processed_urls"] >= job["max_pages"]:
-                # The budget is the database's, checked under the job row's lock: however
-                # many crawls or retries raced, no job stores more than max_pages pages.
-                status, error = "skipped", "not stored: page limit reached"
-            await conn.execute(
-                "UPDATE job_urls SET status = $3, final_url = $4, title = $5, depth = $6,"
-                " http_status = $7, error_message = $8, markdown = $9, quality = $10,"
-                " quality_reasons = $11::jsonb, word_count = $12, token_count = $13, fetched_at = $14,"
-                " extra = $15::jsonb,"
-                " last_attempt_at = now(), finished_at = now()"
-                " WHERE job_id = $1 AND normalized_url = $2",
-                job_id, key, status, item.get("final_url"), item.get("title") or "", item.get("depth") or 0,
-                item.get("http_status"), error, item.get("markdown") or "", item.get("quality"),
-                json.dumps(list(item.get("quality_reasons") or [])), item.get("word_count"),
-                item.get("token_count"), item.get("fetched_at"),
-                json.dumps({k: v for k, v in dict(item).items() if k not in ITEM_COLUMNS}, default=str),
-            )
+                conn, job_id, [(item["url"], key, item.get("depth") or 0, item.get("discovered_from"))
+                               for key, item in first.items()])
+            current = dict(await conn.fetch(
+                "SELECT normalized_url, status FROM job_urls WHERE job_id = $1 AND normalized_url = ANY($2::text[])"
+                " FOR UPDATE", job_id, keys))
+            earlier = await self._earlier_pages(conn, job, keys)
             deltas = {"processed": 0, "failed": 0, "skipped": 0}
-            if previous in _COUNTER:
-                deltas[_COUNTER[previous]] -= 1
-            deltas[_COUNTER[status]] += 1
+            rows: dict[str, tuple] = {}
+            for key, item in keyed:
+                previous, status, error = current.get(key), item["status"], item.get("error")
+                if (status == "completed" and previous != "completed"
+                        and job["processed_urls"] + deltas["processed"] >= job["max_pages"]):
+                    # The budget is the database's, checked under the job row's lock: however
+                    # many crawls or retries raced, no job stores more than max_pages pages.
+                    status, error = "skipped", "not stored: page limit reached"
+                if previous in _COUNTER:
+                    deltas[_COUNTER[previous]] -= 1
+                deltas[_COUNTER[status]] += 1
+                current[key] = status
+                rows[key] = self._page_row(key, item, status, error, earlier.get(key))  # a URL twice: its last
+            columns = list(zip(*rows.values(), strict=True))
+            await conn.execute(
+                "UPDATE job_urls j SET status = u.status, final_url = u.final_url, title = u.title, depth = u.depth,"
+                " http_status = u.http_status, error_message = u.error, markdown = u.markdown, quality = u.quality,"
+                " quality_reasons = u.reasons::jsonb, word_count = u.words, token_count = u.tokens,"
+                " fetched_at = u.fetched_at, extra = u.extra::jsonb, etag = u.etag, last_modified = u.modified,"
+                " content_hash = u.hash, markdown_from = u.markdown_from, extra_from = u.extra_from,"
+                " last_attempt_at = now(), finished_at = now()"
+                " FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::text[],"
+                "  $9::text[], $10::int[], $11::text[], $12::int[], $13::int[], $14::text[], $15::text[],"
+                "  $16::text[], $17::text[], $18::text[], $19::bigint[], $20::bigint[])"
+                "  AS u(key, status, final_url, title, depth, http_status, error, markdown, quality, reasons, words,"
+                "       tokens, fetched_at, extra, etag, modified, hash, markdown_from, extra_from)"
+                " WHERE j.job_id = $1 AND j.normalized_url = u.key",
+                job_id, *map(list, columns))
             return await conn.fetchrow(
                 _BUMP, job_id, deltas["processed"], deltas["failed"], deltas["skipped"], inserted)
+
+    @staticmethod
+    async def _earlier_pages(conn: Any, job: Any, keys: list[str]) -> dict[str, Any]:
+        """For a refresh: the completed pages of the job it refreshes, by key, with the rows holding
+        their Markdown and their extraction fields (never a chain: the holders themselves)."""
+        if job["refresh_of"] is None:
+            return {}
+        rows = await conn.fetch(
+            "SELECT normalized_url, content_hash, coalesce(markdown_from, id) AS markdown_holder,"
+            " coalesce(extra_from, id) AS extra_holder FROM job_urls"
+            " WHERE job_id = $1 AND normalized_url = ANY($2::text[]) AND status = 'completed'",
+            job["refresh_of"], keys)
+        return {row["normalized_url"]: row for row in rows}
+
+    @staticmethod
+    def _page_row(key: str, item: Mapping[str, Any], status: str, error: str | None, earlier: Any) -> tuple:
+        """A page's columns as `record_many` writes them. A page of a refresh that the earlier job
+        has with the same Markdown hash names the row holding that Markdown instead of storing
+        it again; after a 304, the row holding its other extraction fields too (it keeps
+        only what is about this fetch). A new or changed page is stored whole."""
+        markdown_from = extra_from = None
+        if (earlier is not None and status == "completed" and item.get("content_hash")
+                and earlier["content_hash"] == item["content_hash"]):
+            markdown_from = earlier["markdown_holder"]
+            extra_from = earlier["extra_holder"] if item.get("not_modified") else None
+        extra = {k: v for k, v in dict(item).items() if k not in ITEM_COLUMNS}
+        if extra_from is not None:
+            extra = {k: extra[k] for k in FETCH_EXTRA if k in extra}
+        return (key, status, item.get("final_url"), item.get("title") or "", item.get("depth") or 0,
+                item.get("http_status"), error, "" if markdown_from else item.get("markdown") or "",
+                item.get("quality"), json.dumps(list(item.get("quality_reasons") or [])), item.get("word_count"),
+                item.get("token_count"), item.get("fetched_at"), json.dumps(extra, default=str), item.get("etag"),
+                item.get("last_modified"), item.get("content_hash"), markdown_from, extra_from)
 
     @retrying
     async def set_step(self, job_id: UUID, step: str) -> Any:
@@ -329,17 +414,21 @@ class JobStore:
             "              count(*) FILTER (WHERE status = 'skipped') AS skipped, count(*) AS total,"
             "              count(*) FILTER (WHERE status <> 'skipped' OR fetched_at IS NOT NULL) AS reached"
             "       FROM job_urls WHERE job_id = $1) c"
-            " WHERE j.id = $1 RETURNING " + ", ".join("j." + c.strip() for c in JOB_COLUMNS.split(",")), job_id)
+            " WHERE j.id = $1 RETURNING " + JOB_COLUMNS_OF_J, job_id)
 
     @retrying
-    async def pages(self, job_id: UUID) -> list[dict[str, Any]]:
+    async def pages(self, job_id: UUID, *, links: bool = True) -> list[dict[str, Any]]:
+        """Every URL of the job as the spider's item (unchanged pages of a refresh resolved);
+        `links=False` leaves each page's links out (assembly does not read them)."""
+        extra = RESOLVED_EXTRA if links else f"({RESOLVED_EXTRA} - 'links')"
         # A server-side cursor, 500 rows at a time: the rows of a 10,000-page job never
         # sit in memory all at once beside the pages made from them.
         async with self.pool.acquire() as conn, conn.transaction():
             return [page_from_row(row) async for row in conn.cursor(
                 # discovery order (breadth-first: depth, then the order links were found), which
                 # assembly falls back on when the pages carry no table of contents
-                "SELECT * FROM job_urls WHERE job_id = $1 ORDER BY depth, id", job_id, prefetch=500)]
+                f"SELECT {PAGE_COLUMNS}, {extra} AS extra FROM {PAGE_SOURCE}"
+                " WHERE j.job_id = $1 ORDER BY j.depth, j.id", job_id, prefetch=500)]
 
     @retrying
     async def complete(self, job_id: UUID, markdown: str, token_count: int, llms_txt: str,
@@ -357,6 +446,41 @@ class JobStore:
                 await self._store_verdicts(conn, job_id, verdicts)
                 row = await conn.fetchrow(_KEEP_COUNTS, job_id)
             return row
+
+    async def same_pages(self, job_id: UUID, other_id: UUID) -> bool:
+        """Whether two jobs hold the same pages with the same of everything assembly reads (their
+        Markdown by its hash): then their documents are the same (a refresh that found no change)."""
+        return await self.pool.fetchval(
+            f"SELECT NOT EXISTS (SELECT 1 FROM ({_ASSEMBLY_INPUT.replace('$N', '$1')}) a"
+            f" FULL JOIN ({_ASSEMBLY_INPUT.replace('$N', '$2')}) b ON a.key = b.key WHERE a IS DISTINCT FROM b)",
+            job_id, other_id)
+
+    @retrying
+    async def complete_as(self, job_id: UUID, other_id: UUID) -> Any:
+        """running -> completed with the document, llms.txt and verdicts of a job that holds the same
+        pages (`same_pages`): nothing to assemble again. None if the job is no longer running."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "UPDATE crawl_jobs j SET status = 'completed', current_step = 'done', final_markdown = o.final_markdown,"
+                " final_token_count = o.final_token_count, llms_txt = o.llms_txt, completed_at = now(),"
+                " updated_at = now(), progress = 100, close_reason = 'finished', lease_owner = NULL,"
+                " lease_expires_at = NULL FROM crawl_jobs o"
+                " WHERE j.id = $1 AND o.id = $2 AND o.final_markdown IS NOT NULL AND j.status = 'running'"
+                " AND ($3::text IS NULL OR j.lease_owner = $3)"
+                " RETURNING " + JOB_COLUMNS_OF_J,
+                job_id, other_id, self.owner)
+            if row is not None:
+                await conn.execute(
+                    "UPDATE job_urls n SET included = o.included, drop_reason = o.drop_reason FROM job_urls o"
+                    " WHERE n.job_id = $1 AND o.job_id = $2 AND o.normalized_url = n.normalized_url",
+                    job_id, other_id)
+            return row
+
+    async def verdict_counts(self, job_id: UUID) -> Any:
+        """(included, dropped): the job's pages in its document and left out of it."""
+        return await self.pool.fetchrow(
+            "SELECT count(*) FILTER (WHERE included) AS included, count(*) FILTER (WHERE NOT included) AS dropped"
+            " FROM job_urls WHERE job_id = $1", job_id)
 
     async def save_partial(self, job_id: UUID, markdown: str, token_count: int, llms_txt: str,
                            verdicts: list[tuple[str, bool, str | None]]) -> Any:
@@ -534,22 +658,109 @@ class JobStore:
 
     # The web side's statements (requests, on uvicorn's loop).
 
-    async def create(self, options: CrawlOptions, *, client: str | None = None, conn: Any = None) -> Any:
-        """A new pending job, its secrets apart; `conn`: inside the caller's transaction (webapp/guards/ratelimit.py)."""
+    async def create(self, options: CrawlOptions, *, client: str | None = None, conn: Any = None,
+                     refresh_of: UUID | None = None) -> Any:
+        """A new pending job, its headers and cookies apart (job_secrets); `conn`: inside the caller's
+        transaction (webapp/guards/ratelimit.py).
+
+        `refresh_of`: a completed job this one refreshes (its options are that job's): the new
+        job carries that job's site label, and RefreshRunning is raised, naming the running
+        one, if the site has a refresh pending or running already (the database's rule)."""
+        import asyncpg
+
         if conn is None:
             async with self.pool.acquire() as conn, conn.transaction():
-                return await self.create(options, client=client, conn=conn)
-        row = await conn.fetchrow(
-            "INSERT INTO crawl_jobs (id, initial_url, max_pages, max_depth, quality_threshold, scope, render,"
-            " client_addr, token_budget, include_patterns, exclude_patterns, private_headers, private_cookies)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id, initial_url, status",
-            uuid4(), options.url, options.max_pages, options.max_depth, options.quality_threshold, options.scope,
-            options.render, client, options.token_budget, list(options.include), list(options.exclude),
-            len(options.headers), len(options.cookies))
+                return await self.create(options, client=client, conn=conn, refresh_of=refresh_of)
+        try:
+            async with conn.transaction():  # a savepoint: the lookup below runs after a refused insert
+                row = await conn.fetchrow(
+                    "INSERT INTO crawl_jobs (id, initial_url, max_pages, max_depth, quality_threshold, scope, render,"
+                    " client_addr, refresh_of, site_name, site_version, token_budget, include_patterns,"
+                    " exclude_patterns, private_headers, private_cookies)"
+                    " SELECT $1, $2, $3, $4, $5, $6, $7, $8, p.id, coalesce(p.site_name, $10), p.site_version,"
+                    " $11, $12, $13, $14, $15"
+                    " FROM (SELECT $9::uuid AS wanted) w LEFT JOIN crawl_jobs p ON p.id = w.wanted"
+                    " RETURNING id, initial_url, status",
+                    uuid4(), options.url, options.max_pages, options.max_depth, options.quality_threshold,
+                    options.scope, options.render, client, refresh_of, site_name(options.url) if refresh_of else None,
+                    options.token_budget, list(options.include), list(options.exclude), len(options.headers),
+                    len(options.cookies))
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name != "crawl_jobs_one_refresh_per_site":
+                raise
+            running = await conn.fetchrow(
+                "SELECT r.id, r.site_name FROM crawl_jobs r JOIN crawl_jobs p ON r.site_name = p.site_name"
+                " WHERE p.id = $1 AND r.refresh_of IS NOT NULL AND r.status IN ('pending', 'running')", refresh_of)
+            raise RefreshRunning(running["id"] if running else None, running["site_name"] if running else None) \
+                from None
         if options.private:
             await conn.execute("INSERT INTO job_secrets (job_id, headers, cookies) VALUES ($1, $2::jsonb, $3::jsonb)",
                                row["id"], json.dumps(options.headers), json.dumps(options.cookies))
         return row
+
+    # A refresh: what the earlier job's pages were served with, and each one reused on a 304.
+
+    async def validators(self, job_id: UUID) -> list[Any]:
+        """The completed pages of a job with the ETag and Last-Modified they were stored with (None for
+        a page a refresh cannot ask for conditionally: rendered, or stored before refreshes existed)."""
+        return await self.pool.fetch(
+            "SELECT normalized_url, etag, last_modified FROM job_urls WHERE job_id = $1 AND status = 'completed'",
+            job_id)
+
+    @retrying
+    async def stored_pages(self, job_id: UUID, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """Completed pages of a job as the spider's items, by key, for a refresh to reuse (those there are)."""
+        rows = await self.pool.fetch(
+            f"SELECT j.normalized_url AS key, {PAGE_COLUMNS}, {RESOLVED_EXTRA} AS extra FROM {PAGE_SOURCE}"
+            " WHERE j.job_id = $1 AND j.normalized_url = ANY($2::text[]) AND j.status = 'completed'", job_id, keys)
+        return {row["key"]: page_from_row(row) for row in rows}
+
+    async def change_rows(self, job_id: UUID, previous_id: UUID) -> list[Any]:
+        """The URLs of a refresh beside the earlier job's completed pages, matched by URL (either
+        side may be missing), in the refresh's order: what the change report is made of."""
+        return await self.pool.fetch(
+            "SELECT c.id, coalesce(c.url, p.url) AS url, coalesce(nullif(c.title, ''), p.title) AS title,"
+            " c.status, c.http_status, c.error_message, c.content_hash,"
+            " p.id AS previous_id, p.content_hash AS previous_hash"
+            " FROM (SELECT id, url, normalized_url, title, status, http_status, error_message, content_hash, depth"
+            "       FROM job_urls WHERE job_id = $1) c"
+            " FULL JOIN (SELECT id, url, normalized_url, title, content_hash FROM job_urls"
+            "            WHERE job_id = $2 AND status = 'completed') p ON p.normalized_url = c.normalized_url"
+            " ORDER BY c.depth NULLS LAST, c.id NULLS LAST, p.id", job_id, previous_id)
+
+    async def markdowns(self, page_ids: list[int]) -> dict[int, str]:
+        """The Markdown of these pages (any job's), by row id."""
+        if not page_ids:
+            return {}
+        rows = await self.pool.fetch(
+            f"SELECT j.id, {RESOLVED_MARKDOWN} AS markdown FROM {PAGE_SOURCE} WHERE j.id = ANY($1::bigint[])",
+            page_ids)
+        return {row["id"]: row["markdown"] for row in rows}
+
+    async def start_due_refreshes(self, max_active: int = 0) -> list[UUID]:
+        """A pending refresh for each scheduled site that is due: its latest job (of any outcome)
+        was created at least its interval ago, none of its jobs is pending or running, and it
+        has a completed job to refresh (the newest). With `max_active`, only while fewer jobs
+        than that are pending or running. Two processes at once start one (the unique index)."""
+        rows = await self.pool.fetch(
+            "INSERT INTO crawl_jobs (id, initial_url, max_pages, max_depth, quality_threshold, scope, render,"
+            " refresh_of, site_name, site_version, token_budget, include_patterns, exclude_patterns)"
+            " SELECT gen_random_uuid(), n.initial_url, n.max_pages, n.max_depth, n.quality_threshold, n.scope,"
+            "  n.render, n.id, s.site_name, n.site_version, n.token_budget, n.include_patterns, n.exclude_patterns"
+            " FROM refresh_schedules s"
+            " JOIN LATERAL (SELECT id, initial_url, max_pages, max_depth, quality_threshold, scope, render,"
+            "   site_version, token_budget, include_patterns, exclude_patterns, private_headers, private_cookies"
+            "   FROM crawl_jobs WHERE site_name = s.site_name AND status = 'completed'"
+            "   ORDER BY completed_at DESC LIMIT 1) n ON true"
+            # a private site's newest job: its headers and cookies went with its end; nothing to refresh with
+            " WHERE n.private_headers = 0 AND n.private_cookies = 0"
+            " AND (SELECT max(created_at) FROM crawl_jobs WHERE site_name = s.site_name) <= now() - s.every"
+            " AND NOT EXISTS (SELECT 1 FROM crawl_jobs a WHERE a.site_name = s.site_name"
+            "                 AND a.status IN ('pending', 'running'))"
+            " AND ($1 = 0 OR (SELECT count(*) FROM crawl_jobs WHERE status IN ('pending', 'running')) < $1)"
+            " ON CONFLICT (site_name) WHERE refresh_of IS NOT NULL AND status IN ('pending', 'running') DO NOTHING"
+            " RETURNING id", max_active)
+        return [row["id"] for row in rows]
 
     async def recent(self, limit: int, offset: int = 0) -> list[Any]:
         """Jobs, newest first, `limit` from the `offset`-th."""
@@ -631,10 +842,11 @@ class JobStore:
     async def page(self, job_id: UUID, page_id: int) -> Any:
         """One URL of the job with everything stored about it (its Markdown too), or None."""
         return await self.pool.fetchrow(
-            "SELECT id, url, final_url, status, title, depth, discovered_from, http_status, error_message,"
-            " markdown, quality, quality_reasons, word_count, token_count, fetched_at, included, drop_reason,"
-            " (extra->>'rendered')::boolean AS rendered, extra->>'render_reason' AS render_reason"
-            " FROM job_urls WHERE job_id = $1 AND id = $2", job_id, page_id)
+            "SELECT j.id, j.url, j.final_url, j.status, j.title, j.depth, j.discovered_from, j.http_status,"
+            f" j.error_message, {RESOLVED_MARKDOWN} AS markdown, j.quality, j.quality_reasons, j.word_count,"
+            " j.token_count, j.fetched_at, j.included, j.drop_reason,"
+            " (j.extra->>'rendered')::boolean AS rendered, j.extra->>'render_reason' AS render_reason"
+            f" FROM {PAGE_SOURCE} WHERE j.job_id = $1 AND j.id = $2", job_id, page_id)
 
 
 # A URL's fate on the job page. Until the document is assembled a stored page counts as

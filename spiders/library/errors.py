@@ -6,6 +6,8 @@ from typing import Any
 MAX_QUERY_CHARS = 500
 MAX_LIMIT = 50
 MIN_MAX_TOKENS = 100  # below it not even the note saying what was left out fits
+MAX_SITE_CHARS = 200
+MAX_VERSION_CHARS = 100
 
 
 class LibraryError(Exception):
@@ -51,3 +53,22 @@ def check_int(value: Any, field: str, low: int, high: int, default: int) -> int:
     if not low <= number <= high:
         raise BadParameter(f"{field}: must be from {low} to {high}, got {number}", field=field)
     return number
+
+
+def check_label(value: Any, field: str, max_chars: int, *, required: bool) -> str | None:
+    """A site name or version: printable text of at most `max_chars` (blanks around it dropped).
+    An empty or null version clears it (None); a site name is required."""
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise BadParameter(f"{field}: must be a string{'' if required else ' or null'}, got {value!r}", field=field)
+    text = value.strip()
+    if not text:
+        if required:
+            raise BadParameter(f"{field}: must not be empty", field=field)
+        return None
+    if len(text) > max_chars:
+        raise BadParameter(f"{field}: at most {max_chars} characters, got {len(text)}", field=field)
+    if not text.isprintable():
+        raise BadParameter(f"{field}: control characters are not allowed", field=field)
+    return text

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urldefrag
 from uuid import UUID
 
+from spiders.library import ranking
 from spiders.library.errors import NotIndexed, NotInLibrary
 from spiders.library.sections import document_pages, site_name, split_sections
 
@@ -21,7 +22,7 @@ COLUMNS = ["job_id", "page_ordinal", "ordinal", "url", "page_title", "heading_pa
            "body", "token_count"]
 # Matches are marked «like this»: marks that docs rarely contain, unlike Markdown's ** (the web page turns them into <mark>).
 HEADLINE = "MaxFragments=2, MinWords=8, MaxWords=30, FragmentDelimiter=\" … \", StartSel=«, StopSel=»"
-SNIPPET_SOURCE_CHARS = 4000  # a snippet comes from the section's start: ts_headline's cost grows with the text
+SNIPPET_SOURCE_CHARS = 2000  # a snippet comes from the section's start: ts_headline's cost grows with the text
 # The jobs a search reads by default: the newest completed, indexed job of each site.
 NEWEST_PER_SITE = (
     "SELECT DISTINCT ON (site_name) id, site_name, site_version FROM crawl_jobs"
@@ -29,10 +30,35 @@ NEWEST_PER_SITE = (
     " ORDER BY site_name, completed_at DESC")
 
 
+# How many sections hold each word (the empty word: how many sections there are), for the words'
+# weights. Counted as a job's sections come and go; approximate (concurrent indexing may race), as
+# only the words' rarity is read from it.
 TERMS_OF_JOB = (
     "INSERT INTO library_terms (word, sections)"
     " SELECT word, ndoc FROM ts_stat(format('SELECT search FROM library_sections WHERE job_id = %L', $1::uuid))"
+    "  WHERE word NOT LIKE '@job:%'"
+    " UNION ALL SELECT '', count(*) FROM library_sections WHERE job_id = $1"
     " ON CONFLICT (word) DO UPDATE SET sections = library_terms.sections + excluded.sections")
+TERMS_GONE = (
+    "UPDATE library_terms l SET sections = greatest(0, l.sections - gone.sections) FROM ("
+    "  SELECT word, ndoc AS sections FROM ts_stat(format('SELECT search FROM library_sections WHERE job_id = %L', $1::uuid))"
+    "  WHERE word NOT LIKE '@job:%'"
+    "  UNION ALL SELECT '', count(*) FROM library_sections WHERE job_id = $1) AS gone WHERE l.word = gone.word")
+# A search's start: the jobs it reads (the newest of each site, or of the site $2, none when $3)
+# and the question's words (lexemes) with how many sections hold each, and how many sections there are.
+SEARCH_START = (
+    "WITH newest AS (SELECT DISTINCT ON (site_name) id, site_name, site_version FROM crawl_jobs"
+    "  WHERE status = 'completed' AND library_indexed_at IS NOT NULL AND ($2::text IS NULL OR site_name = $2)"
+    "  AND NOT $3 ORDER BY site_name, completed_at DESC),"
+    " words AS (SELECT t.word, coalesce(l.sections, 0) AS sections"
+    "  FROM unnest(tsvector_to_array(to_tsvector('docspasta', $1))) AS t(word) LEFT JOIN library_terms l USING (word))"
+    " SELECT ARRAY(SELECT id FROM newest ORDER BY site_name) AS ids,"
+    "  ARRAY(SELECT site_name FROM newest ORDER BY site_name) AS names,"
+    "  ARRAY(SELECT site_version FROM newest ORDER BY site_name) AS versions,"
+    "  ARRAY(SELECT word FROM words ORDER BY word) AS words, ARRAY(SELECT sections FROM words ORDER BY word) AS sections,"
+    "  coalesce((SELECT sections FROM library_terms WHERE word = ''), 0) AS total")
+CANDIDATES_WANTED = 30  # a tier of candidates with fewer sections than this (or 2 x the limit) is loosened
+MAX_CANDIDATES = 500  # at most this many sections are ranked (see LibraryStore.search)
 
 
 def section_records(job_id: UUID, markdown: str) -> list[tuple]:
@@ -61,10 +87,64 @@ def url_variants(url: str) -> list[str]:
     return variants
 
 
-class LibraryStore:
-    # a long section (an API reference page) holds many words by sheer size: its rank is divided by its length
-    rank = "ts_rank(s.search, q.query, 0) / sqrt(10 + s.token_count)"
+def search_sql(words: int, tiers: list[tuple[int, int]], constrained: bool) -> str:
+    """The one statement that answers a search (the parameters are LibraryStore.search's).
 
+    The candidate tiers (strictest first, each finding a superset of the one before; each the AND
+    queries $2[a:b] for its (a, b) in `tiers`, a section found by any being found) are tried in
+    turn, each only if the ones before found fewer than `wanted` ($9) sections: a CASE evaluates a
+    scalar subquery only when it reaches it, and each tier is a CTE, read once however often it is
+    named. The first tier that finds `wanted` is ranked, unless it finds more than MAX_CANDIDATES:
+    then the tier before it, whose sections hold more of the question's rarest words (a first tier
+    that finds too many at once gives the first MAX_CANDIDATES the index finds). The newest jobs
+    of every site are filtered after the index scan (nearly every match is theirs; OFFSET 0 keeps
+    the planner from moving the filter into the scan, where it would read the job index's entries
+    for the whole library); within one job the tiers hold the job's word (`@job:<id>`, migration 009).
+    Each candidate's vector is decompressed once (`search || ''` in a subquery that is not
+    flattened) and read by every word's features. Snippets are made for the rows shown only.
+    """
+    cap = MAX_CANDIDATES
+    tier_queries = ("ARRAY(SELECT q::tsquery && websearch_to_tsquery('docspasta', $3) FROM unnest(($2::text[])[{a}:{b}]) q)"
+                    if constrained else "(($2::text[])[{a}:{b}])::tsquery[]")
+    found = [f"t{n} AS MATERIALIZED (SELECT coalesce(array_agg(ctid), '{{}}') AS found FROM ("
+             f"  SELECT ctid FROM (SELECT ctid, job_id FROM library_sections"
+             f"   WHERE search @@ ANY({tier_queries.format(a=a, b=b)}) OFFSET 0) m"
+             f"  WHERE job_id = ANY($1::uuid[]) LIMIT {cap + 1}) x)" for n, (a, b) in enumerate(tiers, 1)]
+    tiers = len(tiers)
+
+    def tier(n: int) -> str:
+        return f"(SELECT found FROM t{n})"
+
+    def count(n: int) -> str:
+        return f"cardinality({tier(n)})"
+
+    def taken(n: int) -> str:
+        if n == 1:
+            return tier(1)
+        return f"CASE WHEN {count(n)} > {cap} AND {count(n - 1)} > 0 THEN {tier(n - 1)} ELSE {tier(n)} END"
+
+    choice = " ".join(f"WHEN {count(n)} >= $9 THEN {taken(n)}" for n in range(1, tiers))
+    features, score = ranking.score_sql(words, "v", "token_count", "q.words", "q.heading_words", "q.idfs", "q.total")
+    return (
+        "WITH q AS MATERIALIZED (SELECT"
+        "   ARRAY(SELECT w::tsquery FROM unnest($4::text[]) WITH ORDINALITY AS t(w, n) ORDER BY n) AS words,"
+        "   ARRAY(SELECT w::tsquery FROM unnest($5::text[]) WITH ORDINALITY AS t(w, n) ORDER BY n) AS heading_words,"
+        # (the constraint and `wanted` are named here too: a statement that does not read them must still type them)
+        "   $6::float8[] AS idfs, $7::float8 AS total, $3::text AS must, $9::int AS wanted),"
+        f" {', '.join(found)},"
+        f" chosen AS MATERIALIZED (SELECT {f'CASE {choice} ELSE {taken(tiers)} END' if choice else taken(1)} AS found),"
+        " candidate AS (SELECT job_id, page_ordinal, ordinal, token_count, search || ''::tsvector AS v"
+        f"   FROM library_sections WHERE ctid = ANY((SELECT found[1:{cap}] FROM chosen)::tid[]) OFFSET 0),"
+        f" featured AS (SELECT job_id, page_ordinal, ordinal, {features} FROM candidate, q OFFSET 0),"
+        f" top AS (SELECT job_id, page_ordinal, ordinal, {score} AS rank FROM featured, q"
+        "   ORDER BY rank DESC, job_id, page_ordinal, ordinal LIMIT $8)"
+        " SELECT s.job_id, s.page_ordinal, s.ordinal, s.url, s.page_title, s.heading_path, s.token_count, top.rank,"
+        f"  ts_headline('docspasta', left(s.body, {SNIPPET_SOURCE_CHARS}), $10::tsquery, $11) AS snippet"
+        " FROM top JOIN library_sections s USING (job_id, page_ordinal, ordinal)"
+        " ORDER BY top.rank DESC, s.job_id, s.page_ordinal, s.ordinal")
+
+
+class LibraryStore:
     def __init__(self, pool: Any):
         self.pool = pool
 
@@ -81,6 +161,7 @@ class LibraryStore:
         del job  # the document (tens of MB for a big site) is not needed past here
         async with self.pool.acquire() as conn, conn.transaction():
             url = await conn.fetchval("SELECT initial_url FROM crawl_jobs WHERE id = $1 FOR UPDATE", job_id)
+            await conn.execute(TERMS_GONE, job_id)
             await conn.execute("DELETE FROM library_sections WHERE job_id = $1", job_id)
             if records:
                 await conn.copy_records_to_table("library_sections", records=records, columns=COLUMNS)
@@ -99,10 +180,20 @@ class LibraryStore:
             await self.index_job(row["id"])
         return len(ids)
 
-    async def label(self, job_id: UUID, name: str, version: str | None) -> Any:
+    async def label(self, job_id: UUID, *, site: str | None = None, version: str | None = None,
+                    set_version: bool = False) -> Any:
+        """Name the job's site (when `site` is given) and version (when `set_version`; None clears it).
+        Returns the job's label and whether it is its site's newest completed job, searched by default;
+        None for an unknown job. A job labelled before it completes keeps its label."""
         return await self.pool.fetchrow(
-            "UPDATE crawl_jobs SET site_name = $2, site_version = $3 WHERE id = $1"
-            " RETURNING id, site_name, site_version", job_id, name, version)
+            "WITH labelled AS (UPDATE crawl_jobs SET site_name = coalesce($2, site_name),"
+            "  site_version = CASE WHEN $4 THEN $3 ELSE site_version END WHERE id = $1"
+            "  RETURNING id, status, site_name, site_version, library_indexed_at, completed_at)"
+            # (the UPDATE's own row is not yet visible to a query on crawl_jobs: compare with it)
+            " SELECT l.*, l.status = 'completed' AND l.library_indexed_at IS NOT NULL AND NOT EXISTS ("
+            "   SELECT 1 FROM crawl_jobs o WHERE o.site_name = l.site_name AND o.id <> l.id AND o.status = 'completed'"
+            "   AND o.library_indexed_at IS NOT NULL AND o.completed_at > l.completed_at) AS searched"
+            " FROM labelled l", job_id, site, version, set_version)
 
     async def sites(self) -> list[dict[str, Any]]:
         """Every site in the library, its newest completed job, and that job's size."""
@@ -155,51 +246,40 @@ class LibraryStore:
 
     async def search(self, query: str, *, site: str | None = None, job: UUID | None = None,
                      limit: int = 10) -> list[dict[str, Any]]:
-        """Sections ranked by relevance: every word first (websearch syntax), then, while that finds too
-        few, every word but the commonest ones (a question rarely has all its words in one section)."""
-        if job is not None or site is not None:
-            jobs = [await self.resolve(site=site, job=job)]
-        else:
-            jobs = await self.pool.fetch(NEWEST_PER_SITE, None)
-        labels = {row["id"]: row for row in jobs}
-        ids = list(labels)
-        if not ids:
-            return []
-        rows = list(await self._ranked(ids, "websearch_to_tsquery('english', $2)", query, limit))
-        if len(rows) < limit:
-            words = [row["word"] for row in await self.pool.fetch(
-                # words the library lacks go first, then the commonest
-                "SELECT t.word FROM unnest(tsvector_to_array(to_tsvector('english', $1))) AS t(word)"
-                " LEFT JOIN library_terms l ON l.word = t.word"
-                " ORDER BY coalesce(l.sections, 0) = 0 DESC, l.sections DESC", query)]
-            seen = {(r["job_id"], r["page_ordinal"], r["ordinal"]) for r in rows}
-            for dropped in range(1, len(words)):
-                kept = words[dropped:]
-                more = await self._ranked(ids, "(SELECT string_agg(quote_literal(w), ' & ') FROM unnest($2::text[]) w)"
-                                               "::tsquery", kept, limit, rank_words=words)
-                rows += [r for r in more if (r["job_id"], r["page_ordinal"], r["ordinal"]) not in seen]
-                seen.update((r["job_id"], r["page_ordinal"], r["ordinal"]) for r in more)
-                if len(rows) >= limit:
-                    break
-        return [{**dict(row), "site_name": labels[row["job_id"]]["site_name"],
-                 "site_version": labels[row["job_id"]]["site_version"]} for row in rows[:limit]]
+        """Sections ranked by relevance to `query` (spiders/library/ranking.py says how), best first.
 
-    async def _ranked(self, job_ids: list[UUID], tsquery: str, terms: Any, limit: int,
-                      rank_words: list[str] | None = None) -> list[Any]:
-        # Ranked against every word of the question (so a section with more of them comes first),
-        # matched with `tsquery`; snippets are made for the few rows shown (ts_headline re-parses text).
-        rank_query = ("(SELECT string_agg(quote_literal(w), ' | ') FROM unnest($5::text[]) w)::tsquery"
-                      if rank_words else "q.query")
-        return await self.pool.fetch(
-            f"WITH q AS (SELECT {tsquery} AS query),"
-            f" hits AS (SELECT s.job_id, s.page_ordinal, s.ordinal, {self.rank.replace('q.query', rank_query)} AS rank"
-            "          FROM library_sections s, q WHERE s.job_id = ANY($1::uuid[]) AND s.search @@ q.query"
-            "          ORDER BY rank DESC, s.job_id, s.page_ordinal, s.ordinal LIMIT $3)"
-            " SELECT h.job_id, h.page_ordinal, h.ordinal, h.rank, s.url, s.page_title, s.heading_path,"
-            f"  s.token_count, ts_headline('english', left(s.body, {SNIPPET_SOURCE_CHARS}), q.query, $4) AS snippet"
-            " FROM hits h JOIN library_sections s USING (job_id, page_ordinal, ordinal), q"
-            " ORDER BY h.rank DESC, h.job_id, h.page_ordinal, h.ordinal",
-            job_ids, terms, limit, HEADLINE, *([rank_words] if rank_words else []))
+        Two round trips: the jobs searched with the question's words' counts, then the search."""
+        question = ranking.read_question(query)
+        if job is not None:
+            jobs = [await self.resolve(job=job)]
+            start = await self.pool.fetchrow(SEARCH_START, question.words, None, True)
+        else:
+            start = await self.pool.fetchrow(SEARCH_START, question.words, site, False)
+            jobs = [{"id": id_, "site_name": name, "site_version": version} for id_, name, version in zip(
+                start["ids"], start["names"], start["versions"], strict=True)]
+            if site is not None and not jobs:
+                raise NotInLibrary(f"site: no completed job of the site {site!r} (see list_sites)", field="site")
+        labels = {row["id"]: row for row in jobs}
+        counts = dict(zip(start["words"], start["sections"], strict=True))
+        terms = ranking.question_terms(counts, start["total"])
+        if not labels or not terms:
+            return []
+        job_ids = list(labels)
+        tiers = ranking.candidate_tiers(terms)
+        if len(job_ids) == 1:  # the index finds the job's sections by its word
+            tiers = [[f"{ranking.tsquery_word(f'@job:{job_ids[0]}')} & {query}" for query in tier] for tier in tiers]
+        bounds, start_at = [], 1
+        for tier in tiers:
+            bounds.append((start_at, start_at + len(tier) - 1))
+            start_at += len(tier)
+        words = [ranking.tsquery_word(t.word) for t in terms]
+        rows = await self.pool.fetch(
+            search_sql(len(terms), bounds, question.constraint is not None),
+            job_ids, [query for tier in tiers for query in tier], question.constraint, words,
+            [ranking.tsquery_word(t.word, "A") for t in terms], [t.idf for t in terms], sum(t.idf for t in terms),
+            limit, max(2 * limit, CANDIDATES_WANTED), " | ".join(words), HEADLINE)
+        return [{**dict(row), "site_name": labels[row["job_id"]]["site_name"],
+                 "site_version": labels[row["job_id"]]["site_version"]} for row in rows]
 
     async def outline(self, job_id: UUID, pages: int | None = None) -> list[Any]:
         """The job's sections in document order; `pages`: those of its first N pages only (the job page's)."""

@@ -1,6 +1,8 @@
 """The assembled document, llms.txt and llms-full.txt."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from spiders.document.assemble import (
     assemble_document,
     boilerplate_blocks,
@@ -9,9 +11,12 @@ from spiders.document.assemble import (
     split_blocks,
 )
 from spiders.document.llms import render_llms_full_txt, render_llms_txt
+from spiders.extract.generated import NOINDEX
+from spiders.extract.page import extract_page
 from spiders.extract.tokens import count_tokens
 
 BASE = "https://docs.example.test/"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 FOOTER = "Copyright 2024 Example Corp. All rights reserved."
 
 
@@ -222,3 +227,61 @@ def test_a_pages_own_neighbours_place_it_next_to_its_previous_page():
              {"url": BASE + "b.html", "toc_links": [BASE + "a.html", BASE + "z.html", "", BASE + "a.html", BASE + "b.html",
                                                      BASE + "c.html"]}]
     assert merge_orders(pages) == [BASE + "a.html", BASE + "b.html", BASE + "c.html", BASE + "z.html"]
+
+
+def test_a_page_holding_other_pages_whole_is_left_out_when_only_some_of_them_were_fetched():
+    chapters = [page(f"ch{i}.html", f"Chapter {i}", "\n\n".join(
+        f"Paragraph {j} of chapter {i} says something different from every other paragraph here." for j in range(5)))
+        for i in range(8)]
+    book = page("print.html", "The Book", "\n\n".join(p["markdown"] for p in chapters))
+    fetched = chapters[:3]  # a budget stopped the crawl: most of the book's chapters are not here
+    doc = assemble_document(fetched + [book], source_url=BASE + "ch0.html")
+    assert [p["url"] for p in doc.included] == [BASE + f"ch{i}.html" for i in range(3)]
+    assert any(p["url"] == BASE + "print.html" and why.startswith("generated page") for p, why in doc.dropped)
+
+
+def test_a_page_quoting_text_many_pages_share_is_no_compilation():
+    """Blanket texts on every page (a trait's "Calls U::from(self)...") are no sign one page holds another."""
+    shared = "\n\n".join(f"Shared paragraph {j} that every API page of this site repeats word for word." for j in range(4))
+    pages = [page(f"p{i}.html", f"Item {i}", f"{shared}\n\n" + "\n\n".join(
+        f"Own paragraph {j} of item {i}, which no other page of the site has in it." for j in range(20 if i == 0 else 2)))
+        for i in range(6)]
+    doc = assemble_document(pages, source_url=BASE + "p0.html")
+    assert len(doc.included) == 6
+
+
+def test_a_page_asking_not_to_be_indexed_is_left_out_unless_most_pages_ask_it():
+    pages = [page(f"p{i}.html", f"Page {i}", f"Text of page {i} that a reader wants.") for i in range(5)]
+    stub = dict(page("old.html", "Old", "This page moved; see the new one."), generated=NOINDEX)
+    doc = assemble_document(pages + [stub], source_url=BASE + "p0.html")
+    assert BASE + "old.html" not in [p["url"] for p in doc.included]
+    assert (BASE + "old.html", f"generated page ({NOINDEX}): used to find pages, not content") in \
+        [(p["url"], why) for p, why in doc.dropped]
+    old_version = [dict(p, generated=NOINDEX) for p in pages]  # every page of an old version says it
+    doc = assemble_document(old_version, source_url=BASE + "p0.html")
+    assert len(doc.included) == 5
+
+
+def test_a_sites_tagline_under_every_title_is_chrome():
+    """cppreference (MediaWiki) says "From cppreference.com" under every page's title: a short
+    line, but the same one at the top of every page. Saved pages, extracted, then assembled."""
+    pages = []
+    for i, name in enumerate(("const", "do", "enum", "union")):
+        html = (GOLDEN / "mediawiki" / f"c-keyword-{name}.html").read_bytes()
+        url = f"https://cppreference.test/w/c/keyword/{name}.html"
+        p = extract_page(html, url)
+        assert "From cppreference.com" in p.markdown  # one page alone cannot know it is the site's
+        pages.append({"url": url, "final_url": url, "title": p.title, "depth": i, "status": "completed",
+                      "markdown": p.markdown, "quality": p.quality, "generated": p.generated})
+    doc = assemble_document(pages, source_url=pages[0]["url"], quality_threshold=0)  # short pages, all kept
+    assert len(doc.included) == 4 and "From cppreference.com" not in doc.markdown
+    assert "as the declaration of the loop" in doc.markdown and "C keywords: union" in doc.markdown
+
+
+def test_a_short_line_repeated_further_down_stays():
+    """Only the top is a tagline's place: a short line repeated lower down is the page's own
+    ("Performs the conversion." under every From impl), and so is a label ("Parameters:")."""
+    pages = [page(f"p{i}.html", f"Item {i}", f"Parameters:\n\n- `x`: the value of item {i}\n\n"
+                  f"Some words on item {i}.\n\nPerforms the conversion.") for i in range(5)]
+    doc = assemble_document(pages, source_url=BASE + "p0.html")
+    assert doc.markdown.count("Performs the conversion.") == 5 and doc.markdown.count("Parameters:") == 5

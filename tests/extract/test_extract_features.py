@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from spiders.extract.generated import NOINDEX
 from spiders.extract.page import extract_page
 from spiders.extract.tokens import count_tokens, tokenizer_name
 
@@ -235,7 +236,7 @@ def test_a_manual_pages_name_line_is_its_title_and_its_own_index_goes():
       <li><a href="#DESCRIPTION">DESCRIPTION</a></li></ul><h1 id="NAME">NAME</h1><p>rt-crontool - act on tickets</p>
       <h1 id="SYNOPSIS">SYNOPSIS</h1><pre>rt-crontool --search</pre>""", URL)
     assert page.title == "rt-crontool - act on tickets"
-    assert page.markdown.startswith("# rt-crontool - act on tickets\n\n# SYNOPSIS\n")
+    assert page.markdown.startswith("# rt-crontool - act on tickets\n\n## SYNOPSIS\n")  # nested, no rival h1
 
 
 def test_a_page_that_names_itself_nowhere_is_known_by_its_file_name():
@@ -253,7 +254,7 @@ def test_a_page_that_names_itself_nowhere_is_known_by_its_file_name():
      "Guide", None),
 ])
 def test_generated_pages_are_recognised(body, title, kind):
-    from spiders.extract.quality import generated_kind
+    from spiders.extract.generated import generated_kind
 
     assert generated_kind(f"# {title}\n\n{body}", title) == kind
 
@@ -302,3 +303,69 @@ def test_a_short_page_beside_a_long_table_of_contents_is_still_the_page():
       <div class="sidebar-of-a-theme-nobody-knows"><h3>Table of Contents</h3><ul>{toc}</ul></div></div></body></html>"""
     md = extract_page(html, URL).markdown
     assert md == "# AJAX with jQuery\n\nObsolete, see [JavaScript](https://docs.example.test/guide/javascript.html) instead."
+
+
+@pytest.mark.parametrize("head,body,title,site", [
+    # a separator inside brackets belongs to the part it is in: "(Oracle - Berkeley DB Java API)" is the site
+    ("<title>com.sleepycat.bind Class Hierarchy (Oracle - Berkeley DB Java API)</title>",
+     "<p>Package hierarchies and the classes of this package, in a tree.</p>",
+     "com.sleepycat.bind Class Hierarchy", "Oracle - Berkeley DB Java API"),
+    # an empty window title leaves a bare separator in front
+    ("<title>\n: Index\n</title>", "<p>Entries of the index follow, by letter.</p>", "Index", ""),
+    # "Site (Page)": the part a line at the top of the page says is the page's
+    ("<title>megaparsec-9.2.2: Monadic parser combinators (Index - B)</title>",
+     "<ul><li><a href='doc-index-A.html'>A</a></li></ul><p class='caption'>Index - B</p><p>between, binary</p>",
+     "Index - B", "megaparsec-9.2.2: Monadic parser combinators"),
+    # og:site_name names the site, whatever <title> says
+    ('<title>Installation | Quill</title><meta property="og:site_name" content="Quill Docs">',
+     "<main><h1>Installation</h1><p>Install it with the package manager.</p></main>", "Installation", "Quill Docs"),
+])
+def test_title_and_site_name_from_title_element(head, body, title, site):
+    page = extract_page(f"<html><head>{head}</head><body>{body}</body></html>", URL)
+    assert (page.title, page.site_name) == (title, site)
+
+
+def test_a_manual_pages_long_name_line_gives_its_name_as_title():
+    purpose = "An Action which can be used from an external tool, or in any situation where a ticket " \
+              "transaction has not been started, to make a comment on the ticket."
+    page = extract_page(f"<h1 id='NAME'>NAME</h1><p>RT::Action::RecordComment - {purpose}</p>"
+                        "<h1 id='SYNOPSIS'>SYNOPSIS</h1><pre>my $a = 1;</pre>", URL)
+    assert page.title == "RT::Action::RecordComment"
+    assert page.markdown.startswith("# RT::Action::RecordComment\n\n## SYNOPSIS\n")
+
+
+@pytest.mark.parametrize("robots,kind", [("noindex", NOINDEX), ("NOINDEX, follow", NOINDEX), ("none", NOINDEX),
+                                         ("noodp,noydir,index,follow", None)])
+def test_a_page_asking_search_engines_to_leave_it_out_says_so(robots, kind):
+    page = extract_page(f'<html><head><meta name="robots" content="{robots}"><title>Book</title></head>'
+                        "<body><main><h1>Book</h1><p>All of the chapters, one after another.</p></main></body></html>",
+                        URL)
+    assert page.generated == kind
+
+
+@pytest.mark.parametrize("body,title,kind", [
+    # a list of pages, in order, without anchors: a section's pages, not an index of names
+    ("\n".join(f"- [Module {chr(97 + i)}](m{i}.html)" for i in range(25)), "Modules", None),
+    # an API summary: names in order, pointing into pages, each with what it does
+    ("| Name | What it does |\n|---|---|\n" + "\n".join(
+        f"| [`f{i:02}`](api/f{i:02}.html#f{i:02}) | Return the value of the thing number {i} as a string |"
+        for i in range(20)), "Reference", None),
+    # names in order, each pointing into another page, nothing said of them: an index nobody named
+    ("\n".join(f"- name_{i:02} : [header.h](group.html#a{i})" for i in range(12)), "Opus: Globals", "general index"),
+    # a class page says what its class implements: "All Known ..." is not a list of all of something
+    ("**All Known Implementing Classes:**\n\n[A](a.html), [B](b.html)\n\n"
+     + "\n".join(f"- [m{i}](#m{i})" for i in range(8)), "Interface Foo", None),
+    ("Here is a list of all files with brief descriptions:\n\n| [a.h](a_8h.html) | API |\n|---|---|\n"
+     "| [b.h](b_8h.html) | Types |", "Opus: File List", "list of all items"),
+    # a whole contents with its numbers ("1. Introduction", "1.1 ...") and nothing else
+    ("\n".join(f"- {i}. [Chapter {i}](c{i}.html)\n  - {i}.1 [Part one](c{i}.html#a)" for i in range(1, 25)),
+     "Specification", "table of contents"),
+    # a home page's introduction above its whole contents is content
+    (" ".join(["Acme checks the types of your programs before you run them, and says where they go wrong."] * 7)
+     + "\n\n" + "\n".join(f"- [Chapter {i}](c{i}.html)\n  - [Section {i}.1](c{i}.html#s1)" for i in range(40)),
+     "Welcome to Acme", None),
+])
+def test_generated_listings_are_told_from_content(body, title, kind):
+    from spiders.extract.generated import generated_kind
+
+    assert generated_kind(f"# {title}\n\n{body}", title, URL) == kind

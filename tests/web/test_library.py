@@ -180,3 +180,60 @@ def test_jobs_completed_before_the_library_existed_are_indexed_at_start_up(web, 
     with TestClient(create_app(dataclasses.replace(settings, run_crawls=False))) as client:
         found = yield wait_until(lambda: search(client), 30)
     assert found[0]["jobId"] == job_id and found[0]["headingPath"][-1] == "Timeouts"
+
+
+@pytest_twisted.inlineCallbacks
+def test_a_job_is_labelled_through_the_api_and_its_sites_newest_job_stays_the_one_searched(web, job_runner, site):
+    url = library_site(site)
+    older = yield crawl(web, job_runner, url)
+    labelled = yield call(web.patch, f"/api/v3/jobs/{older}", json={"site": " acme-docs ", "version": "1.0"})
+    assert labelled.status_code == 200, labelled.text
+    assert labelled.json()["data"] == {"jobId": older, "site": "acme-docs", "version": "1.0", "status": "completed",
+                                       "searchedByDefault": True}
+    listed = [s for s in (yield call(web.get, "/api/v3/sites")).json()["data"] if s["site"] == "acme-docs"]
+    assert [(s["jobId"], s["version"]) for s in listed] == [(older, "1.0")]
+
+    newer = yield crawl(web, job_runner, url)  # a recrawl: labelled by its URL until named too
+    renamed = (yield call(web.patch, f"/api/v3/jobs/{newer}", json={"site": "acme-docs"})).json()["data"]
+    assert (renamed["site"], renamed["version"], renamed["searchedByDefault"]) == ("acme-docs", None, True)
+    found = (yield call(web.get, "/api/v3/search", params={"q": "timeout", "site": "acme-docs"})).json()["data"]
+    assert {hit["jobId"] for hit in found["results"]} == {newer}
+    everywhere = (yield call(web.get, "/api/v3/search", params={"q": "timeout seconds", "limit": "50"})).json()["data"]
+    assert newer in {hit["jobId"] for hit in everywhere["results"]}
+    assert older not in {hit["jobId"] for hit in everywhere["results"]}
+    pinned = (yield call(web.get, "/api/v3/search", params={"q": "timeout", "job": older})).json()["data"]
+    assert {hit["jobId"] for hit in pinned["results"]} == {older}, "an older job is still searched when named"
+
+    cleared = (yield call(web.patch, f"/api/v3/jobs/{older}", json={"version": None})).json()["data"]
+    assert (cleared["site"], cleared["version"], cleared["searchedByDefault"]) == ("acme-docs", None, False)
+
+
+@pytest_twisted.inlineCallbacks
+def test_bad_labels_get_the_apis_4xx_shape(web, job_runner, site):
+    job_id = yield crawl(web, job_runner, library_site(site))
+    cases = [
+        ({}, 422, "site"),
+        ({"site": ""}, 422, "site"),
+        ({"site": "   "}, 422, "site"),
+        ({"site": None}, 422, "site"),
+        ({"site": 7}, 422, "site"),
+        ({"site": "x" * 201}, 422, "site"),
+        ({"site": "acme\ndocs"}, 422, "site"),
+        ({"version": ["1"]}, 422, "version"),
+        ({"version": "v" * 101}, 422, "version"),
+        ({"site": "acme", "name": "Acme"}, 422, "name"),
+    ]
+    for body, status, field in cases:
+        response = yield call(web.patch, f"/api/v3/jobs/{job_id}", json=body)
+        assert response.status_code == status, (body, response.text)
+        assert response.json()["success"] is False and response.json()["field"] == field, (body, response.text)
+    not_json = yield call(web.patch, f"/api/v3/jobs/{job_id}", content=b"site=acme",
+                          headers={"content-type": "application/x-www-form-urlencoded"})
+    assert not_json.status_code == 415 and not_json.json()["field"] == "content-type"
+    not_object = yield call(web.patch, f"/api/v3/jobs/{job_id}", content=b"[1]", headers={"content-type": "application/json"})
+    assert not_object.status_code == 400 and not_object.json()["success"] is False
+    for unknown in (str(uuid.uuid4()), "not-a-uuid"):
+        response = yield call(web.patch, f"/api/v3/jobs/{unknown}", json={"site": "acme"})
+        assert response.status_code == 404 and response.json()["field"] == "jobId", response.text
+    unchanged = (yield call(web.get, "/api/v3/sites")).json()["data"]
+    assert [s["site"] for s in unchanged if s["jobId"] == job_id] == [f"127.0.0.1:{site.port}/docs"]

@@ -114,3 +114,14 @@ def test_the_form_refuses_a_bad_header_and_never_shows_the_values_back(api, api_
         response.text)
     assert TOKEN not in response.text and COOKIE not in response.text
     assert 'id="secrets-again"' in response.text  # and it says they must be entered again
+
+
+def test_a_private_job_is_not_refreshed_without_its_secrets(api, api_site, database_url):
+    response = api.post("/api/v3/jobs", json={"url": api_site.url("/docs/"), **SECRETS})
+    job_id = response.json()["data"]["jobId"]
+    sql(database_url, "UPDATE crawl_jobs SET status = 'completed', current_step = 'done', site_name = 'x'"
+        " WHERE id = $1::uuid", job_id)
+    refused = api.post(f"/api/v3/jobs/{job_id}/refresh")
+    assert refused.status_code == 409 and "headers or cookies, which are not kept" in refused.json()["error"]
+    page = api.get(f"/jobs/{job_id}").text
+    assert 'id="refresh-private"' in page and 'id="refresh-form"' not in page

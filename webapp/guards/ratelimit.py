@@ -35,11 +35,13 @@ def client_key(address: str) -> str:
     return str(ip)
 
 
-async def create_within_limits(store: Any, settings: Settings, client: str, options: CrawlOptions) -> Any:
-    """The new job's row, or TooManyRequests (429) / AtCapacity (503) with a Retry-After."""
+async def create_within_limits(store: Any, settings: Settings, client: str, options: CrawlOptions,
+                               refresh_of: Any = None) -> Any:
+    """The new job's row, or TooManyRequests (429) / AtCapacity (503) with a Retry-After.
+    `refresh_of`: the completed job the new one refreshes (a refresh counts as a job)."""
     client = client_key(client)
     if not (settings.rate_limit or settings.max_jobs_per_client or settings.max_active_jobs):
-        return await store.create(options, client=client)
+        return await store.create(options, client=client, refresh_of=refresh_of)
     async with store.pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _LOCK_KEY, client)
         counts = await conn.fetchrow(
@@ -61,4 +63,4 @@ async def create_within_limits(store: Any, settings: Settings, client: str, opti
         if settings.max_active_jobs and counts["everyone"] >= settings.max_active_jobs:
             raise AtCapacity(f"the server is running as many jobs as it takes ({settings.max_active_jobs});"
                              " retry later", retry_after=ACTIVE_RETRY_AFTER)
-        return await store.create(options, client=client, conn=conn)
+        return await store.create(options, client=client, conn=conn, refresh_of=refresh_of)

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from spiders.jobs.export import export_document
 from spiders.jobs.finalize import build_llms_full, partial_note
 from spiders.jobs.status import job_data, job_status
+from spiders.refresh.report import stored_report
 from webapp.guards.errors import JobConflict, MalformedBody, NotReady, UnsupportedMediaType
 from webapp.guards.security import client_address
 from webapp.views import sse
@@ -23,7 +24,8 @@ def ok(data: Any, status_code: int = 200, **kwargs: Any) -> JSONResponse:
     return JSONResponse({"success": True, "data": data}, status_code=status_code, **kwargs)
 
 
-async def post_job(request: Request) -> JSONResponse:
+async def json_object(request: Request, example: str) -> dict[str, Any]:
+    """The request's body, a JSON object sent as JSON (415, 400 naming `example` otherwise)."""
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not (media_type.startswith("application/") and media_type.endswith("+json")):
         # also what keeps another site's plain form from posting here: it cannot send this type without a preflight
@@ -32,9 +34,14 @@ async def post_job(request: Request) -> JSONResponse:
     try:
         body = json.loads(await request.body() or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise MalformedBody("the body must be a JSON object, e.g. {\"url\": \"https://docs.example.org/\"}") from None
+        raise MalformedBody(f"the body must be a JSON object, e.g. {example}") from None
     if not isinstance(body, dict):
-        raise MalformedBody("the body must be a JSON object, e.g. {\"url\": \"https://docs.example.org/\"}")
+        raise MalformedBody(f"the body must be a JSON object, e.g. {example}")
+    return body
+
+
+async def post_job(request: Request) -> JSONResponse:
+    body = await json_object(request, '{"url": "https://docs.example.org/"}')
     row = await create_job(request.state, body, client=client_address(request, request.state.settings.trust_proxy))
     return ok({"jobId": str(row["id"]), "url": row["initial_url"], "status": row["status"]}, 201,
               headers={"Location": f"/api/v3/jobs/{row['id']}"})
@@ -73,8 +80,10 @@ async def export_json(request: Request) -> JSONResponse:
     job_id = parse_job_id(request.path_params["job_id"])
     row = await with_document(request.state, await load_job(request.state, job_id))  # a partial document's verdicts too
     pages = await store.pages(job_id)
-    return JSONResponse(export_document(job_data(row), pages),
-                        headers=_attachment(download_name(row["initial_url"], "export.json")))
+    export = export_document(job_data(row), pages)
+    if (report := await stored_report(store, row)) is not None:  # a refresh: what changed since the job it refreshes
+        export["changes"] = report.as_dict()
+    return JSONResponse(export, headers=_attachment(download_name(row["initial_url"], "export.json")))
 
 
 async def document_md(request: Request) -> Response:
@@ -91,7 +100,7 @@ async def llms_full_txt(request: Request) -> Response:
     job = await with_document(state, await load_job(state, job_id))
     if job["final_token_count"] is None:
         raise NotReady(_NOT_READY.format(status=job["status"]), field="status")
-    pages = await state.store.pages(job_id)
+    pages = await state.store.pages(job_id, links=False)
     note = partial_note(job["status"], pages) if job_status(job)["partial"] else None
     text = await asyncio.to_thread(build_llms_full, pages, source_url=job["initial_url"],
                                    quality_threshold=job["quality_threshold"], token_budget=job["token_budget"],

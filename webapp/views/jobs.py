@@ -97,7 +97,7 @@ async def with_document(state: Any, row: Any) -> Any:
     """
     if not job_status(row)["partial"] or row["final_token_count"] is not None:
         return row  # (a status read: the token count says the document exists, without reading it)
-    pages = await state.store.pages(row["id"])
+    pages = await state.store.pages(row["id"], links=False)
     outputs = await asyncio.to_thread(build_outputs, pages, source_url=row["initial_url"],
                                       quality_threshold=row["quality_threshold"], token_budget=row["token_budget"],
                                       partial=partial_note(row["status"], pages))

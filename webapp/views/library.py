@@ -12,11 +12,22 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 
 from spiders.library import answers
-from spiders.library.errors import MAX_LIMIT, MIN_MAX_TOKENS, BadParameter, LibraryError, NotIndexed, check_int, check_query
+from spiders.library.errors import (
+    MAX_LIMIT,
+    MAX_SITE_CHARS,
+    MAX_VERSION_CHARS,
+    MIN_MAX_TOKENS,
+    BadParameter,
+    LibraryError,
+    NotIndexed,
+    check_int,
+    check_label,
+    check_query,
+)
 from spiders.library.sections import Cut
 from webapp.guards import csrf
 from webapp.guards.errors import ApiError, InvalidInput, JobNotFound, NotReady
-from webapp.views.api import ok
+from webapp.views.api import json_object, ok
 from webapp.views.jobs import parse_job_id
 
 
@@ -90,6 +101,27 @@ async def sites(request: Request) -> JSONResponse:
     return ok([{"site": row["site_name"], "version": row["site_version"], "jobId": str(row["id"]),
                 "url": row["initial_url"], "completedAt": row["completed_at"].isoformat(), "jobs": row["jobs"],
                 "pages": row["pages"], "sections": row["sections"], "tokens": row["tokens"]} for row in rows])
+
+
+async def label(request: Request) -> JSONResponse:
+    """PATCH /api/v3/jobs/{id} {"site": ..., "version": ...}: name the job's site and version in the library."""
+    job_id = parse_job_id(request.path_params["job_id"])
+    body = await json_object(request, '{"site": "flask", "version": "3.1"}')
+    for name in body:
+        if name not in ("site", "version"):
+            raise InvalidInput(f"{name}: unknown field; a job's label has the fields site and version", field=name)
+    if not body:
+        raise InvalidInput("site: name the site, the version, or both", field="site")
+    try:
+        site = check_label(body["site"], "site", MAX_SITE_CHARS, required=True) if "site" in body else None
+        version = check_label(body.get("version"), "version", MAX_VERSION_CHARS, required=False)
+    except LibraryError as exc:
+        raise api_error(exc) from None
+    row = await request.state.library.label(job_id, site=site, version=version, set_version="version" in body)
+    if row is None:
+        raise JobNotFound(f"no job with id {str(job_id)!r}", field="jobId")
+    return ok({"jobId": str(job_id), "site": row["site_name"], "version": row["site_version"],
+               "status": row["status"], "searchedByDefault": row["searched"]})
 
 
 async def _job(request: Request) -> UUID:

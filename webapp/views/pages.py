@@ -25,6 +25,7 @@ from webapp.views.fates import PageFilter, pages_context, row_view
 from webapp.views.jobs import cancel_job, create_job, load_job, parse_job_id, with_document
 from webapp.views.names import site_slug
 from webapp.views.outline import outline_context
+from webapp.views.refresh import refresh_context
 
 PREVIEW_CHARS = 6000  # of the document, on the job page (the whole of it is a download)
 SECRET_FIELDS = tuple(FORM.names[option.name] for option in OPTION.values() if option.secret)
@@ -130,6 +131,7 @@ async def state_context(request: Request, job_id: UUID, row: Any = None) -> dict
         "preview": document["preview"] if document and document["preview"] else None,
         "document_bytes": document["bytes"] if document else 0, "preview_cut": bool(document and document["more"]),
         "site": site_slug(job["url"]), "kept_counts": kept_counts(row),
+        **await refresh_context(state, row, job["status"] in ("pending", "running")),
     }
 
 
