@@ -48,7 +48,7 @@ def test_a_terminal_refresh_downloads_what_changed_and_writes_the_report(site, t
     assert "+lib.c(retries=3)" in report["changed"][0]["diff"]
     document = (again / "docs.md").read_text()
     assert "lib.a()" in document and "lib.c(retries=3)" in document, "the refreshed document is complete"
-    pages = {page["url"]: page for page in json.loads((again / "docs.json").read_text())}
+    pages = {page["url"]: page for page in json.loads((again / "docs.json").read_text())["pages"]}
     assert pages[site.url(f"{D}a.html")]["not_modified"] is True and "lib.a()" in pages[site.url(f"{D}a.html")]["markdown"]
 
 
