@@ -15,7 +15,7 @@ def test_docspasta_crawl_renders_a_docsify_site(site, tmp_path):
     proc = run(sys.executable, "-m", "webapp.cli", "crawl", site.url(D), "-o", str(out), "--json", str(pages),
                "--render", "auto", "-q", allow=f"127.0.0.1:{site.port}", timeout=120)
     assert proc.returncode == 0, proc.stderr
-    items = {item["url"].partition("#")[2]: item for item in json.loads(pages.read_text())}
+    items = {item["url"].partition("#")[2]: item for item in json.loads(pages.read_text())["pages"]}
     assert set(items) == {"", "/quickstart", "/configuration", "/guide/templates", "/faq"}
     assert all(item["status"] == "completed" and item["rendered"] for item in items.values())
     assert "pip install pastry" in items["/quickstart"]["markdown"]
