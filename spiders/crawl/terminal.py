@@ -119,7 +119,7 @@ def _job_row(options: CrawlOptions, items: list[dict], discovered: int, document
                                              "token_budget")},
         "include_patterns": settings["include"], "exclude_patterns": settings["exclude"],
         "private_headers": len(options.headers), "private_cookies": len(options.cookies),
-        "final_token_count": document.token_count,
+        "final_token_count": document.token_count, "refresh_of": None,
     }
 
 

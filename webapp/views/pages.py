@@ -14,9 +14,9 @@ from uuid import UUID
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from spiders.jobs.options import DEFAULTS, FORM, OPTION
+from spiders.jobs.options import DEFAULTS, FORM, OPTION, CrawlOptions
 from spiders.jobs.status import job_data
-from spiders.jobs.store import job_options, kept_counts
+from spiders.jobs.store import kept_counts
 from webapp.guards import csrf
 from webapp.guards.errors import ApiError, AtCapacity, InvalidInput, JobConflict, JobNotFound, TooManyRequests
 from webapp.guards.security import client_address
@@ -72,7 +72,7 @@ async def index(request: Request) -> HTMLResponse:
             row = None  # an old link to a job that is gone: an empty form
         if row is not None:
             rerun_of = job_data(row)
-            form.update({FORM.names[name]: _field_text(value) for name, value in job_options(row).settings().items()})
+            form.update({FORM.names[name]: _field_text(value) for name, value in CrawlOptions.from_job(row).settings().items()})
     return await _index(request, form, None, rerun_of=rerun_of)
 
 
@@ -232,7 +232,7 @@ async def rerun(request: Request) -> Response:
     if row["private_headers"] or row["private_cookies"]:
         location = request.url_for("index").path + "?rerun=" + str(job_id)
     else:
-        new = await create_job(request.state, job_options(row).settings(), FORM,
+        new = await create_job(request.state, CrawlOptions.from_job(row).settings(), FORM,
                                client=client_address(request, request.state.settings.trust_proxy))
         location = request.url_for("job_page", job_id=str(new["id"])).path
     if _htmx(request):
