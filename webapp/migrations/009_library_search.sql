@@ -32,8 +32,9 @@ $$;
 -- The section's own heading weighs most (A), then the page title and the headings above it (B),
 -- then its text (D). Re-adding the column recomputes it for the sections already stored.
 ALTER TABLE library_sections DROP COLUMN search;
--- (lz4 decompresses several times faster than pglz: ranking reads the vector of every candidate)
-ALTER TABLE library_sections ADD COLUMN search tsvector COMPRESSION lz4 GENERATED ALWAYS AS (
+-- (the default compression: lz4 would decompress faster, but PostgreSQL builds without it, such as
+-- the embedded pgserver one, refuse the column)
+ALTER TABLE library_sections ADD COLUMN search tsvector GENERATED ALWAYS AS (
        setweight(to_tsvector('docspasta', heading || ' ' || docspasta_identifier_words(heading)), 'A')
     || setweight(to_tsvector('docspasta', headings || ' ' || docspasta_identifier_words(headings)), 'B')
     || setweight(to_tsvector('docspasta', docspasta_prose(body) || ' '
