@@ -160,7 +160,11 @@ def _is_local_toc(el: HtmlElement) -> bool:
     links = el.xpath(".//a")
     if len(links) < 3 or any(not (a.get("href") or "").startswith("#") for a in links):
         return False
-    return len(text_of(el).split()) <= sum(len(text_of(a).split()) for a in links) + len(links)
+    if len(text_of(el).split()) > sum(len(text_of(a).split()) for a in links) + len(links):
+        return False
+    # a list the prose introduces ("The following methods are available:") is what it says
+    before = el.getprevious()
+    return not (before is not None and before.tag == "p" and text_of(before).rstrip().endswith(":"))
 
 
 # Words a navigation bar says besides its links ("Next: ..., Previous: ..., Up: ...", "[ << ]").
@@ -248,9 +252,31 @@ def _drop_page_navigation(main: HtmlElement) -> None:
             _unwrap(links[0])
 
 
+def _drop_loose_local_tocs(main: HtmlElement) -> None:
+    """A jump list written without a list: three or more links to this page's own sections,
+    one per line (`<a href="#NAME">NAME</a><br>`) with nothing else between them (groff's man
+    pages open with one above NAME)."""
+    for box in [main, *main.xpath("./div")]:
+        runs: list[list[HtmlElement]] = [[]]
+        for child in box:
+            before = child.getprevious().tail if child.getprevious() is not None else box.text
+            if (before or "").strip():  # words between: the run ends here
+                runs.append([])
+            if child.tag == "br" and runs[-1] or child.tag == "a" and text_of(child).strip() \
+                    and (child.get("href") or "").startswith("#"):
+                runs[-1].append(child)
+            elif runs[-1]:
+                runs.append([])
+        for run in runs:
+            if sum(el.tag == "a" for el in run) >= 3:
+                for el in run:
+                    drop_element(el)
+
+
 def clean_main(main: HtmlElement, disabled: frozenset[str] = frozenset()) -> None:
     """Remove page furniture; `disabled` names generators whose furniture classes are not used."""
     _drop_page_navigation(main)
+    _drop_loose_local_tocs(main)
     for lst in main.xpath("./ul | ./ol | ./*/ul | ./*/ol"):
         if lst.getparent() is not None and _is_local_toc(lst) and len(text_of(lst).split()) < 0.5 * len(text_of(main).split()):
             drop_element(lst)

@@ -18,6 +18,8 @@ from spiders.extract.tables import GRID_CLASS, GRID_WIDTH, TableRenderer
 
 _WS = re.compile(r"[ \t\n\r\f\v\u00a0\u200b]+")
 _BR = "\x00"
+_EMPHASIS = {"strong": "**", "b": "**", "em": "*", "i": "*", "cite": "*", "dfn": "*",
+             "del": "~~", "s": "~~", "strike": "~~"}
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 BLOCK_TAGS = frozenset(
     "address article aside blockquote body center dd details dialog dir div dl dt fieldset "
@@ -198,6 +200,11 @@ class MarkdownConverter(TableRenderer):
                 return [f"**{text}**"] if text else []
             return self.blocks(el)
         if tag == "pre":
+            variants = [c for c in el if c.tag == "code"]
+            if len(variants) > 1 and not (el.text or "").strip() and not any((c.tail or "").strip() for c in el):
+                # one example in several flavours side by side (ES module and CommonJS under a
+                # toggle): each is a program of its own, glued into one they read as neither
+                return [b for b in map(self.code_block, variants) if b]
             code = self.code_block(el)
             return [code] if code else []
         if tag in ("ul", "ol", "menu", "dir"):
@@ -324,15 +331,16 @@ class MarkdownConverter(TableRenderer):
         return out
 
     # -- inline ----------------------------------------------------------------------------
-    def inline_text(self, el) -> str:
-        """The inline Markdown of el's content on one line."""
+    def inline_text(self, el, keep_breaks: bool = False) -> str:
+        """The inline Markdown of el's content on one line (`keep_breaks`: its <br>s kept as _BR)."""
         parts = [el.text or ""]
         for child in el:
             if isinstance(child.tag, str) and child.tag not in _SKIP:
                 _append(parts, self.inline(child))
             if child.tail:
                 parts.append(child.tail)
-        return _WS.sub(" ", "".join(parts).replace(_BR, " ")).strip()
+        text = "".join(parts)
+        return _WS.sub(" ", text if keep_breaks else text.replace(_BR, " ")).strip()
 
     def inline(self, el) -> str:
         tag = el.tag
@@ -364,12 +372,14 @@ class MarkdownConverter(TableRenderer):
             if not href:
                 return lead + inner + trail
             return f"{lead}[{inner}]({href}){trail}"
-        if tag in ("strong", "b"):
-            return self._wrap(el, inner, "**")
-        if tag in ("em", "i", "cite", "dfn"):
-            return self._wrap(el, inner, "*")
-        if tag in ("del", "s", "strike"):
-            return self._wrap(el, inner, "~~")
+        mark = _EMPHASIS.get(tag)
+        if mark:
+            lines = self.inline_text(el, keep_breaks=True).split(_BR)
+            if len(lines) == 1:
+                return self._wrap(el, inner, mark)
+            # a line break inside emphasis ends it: the marks do not run across lines, so each
+            # line is emphasised on its own ("**Operation modifiers:**" / "**-m**")
+            return _BR.join(f"{mark}{line.strip()}{mark}" if line.strip() else "" for line in lines)
         if tag in _INLINE_HTML and inner:
             return f"<{tag}>{inner}</{tag}>"
         if tag == "abbr" and inner and (expansion := _WS.sub(" ", el.get("title") or "").strip()):

@@ -213,6 +213,24 @@ def test_code_language_through_nested_wrappers_and_hidden_lines_left_out():
     assert "```rust\nlet x = 5;\n```" in out and "allow(unused)" not in out
 
 
+def test_flavours_of_one_example_side_by_side_are_two_programs():
+    # Node.js: an ES-module and a CommonJS version in one <pre>, a checkbox choosing which shows
+    out = md('<main><h1>T</h1><p>Read the addresses.</p><pre><input type="checkbox" aria-label="modern syntax">'
+             '<code class="language-js mjs">import dns from \'node:dns\';\ndns.lookup(1);</code>'
+             '<code class="language-js cjs">const dns = require(\'node:dns\');\ndns.lookup(1);</code></pre></main>')
+    assert "```js\nimport dns from 'node:dns';\ndns.lookup(1);\n```\n\n```js\nconst dns = require('node:dns');" in out
+
+
+def test_a_list_of_the_pages_sections_that_its_prose_introduces_is_content():
+    sections = "".join(f'<h3 id="m{i}"><code>resolver.m{i}()</code></h3><p>Method {i} resolves.</p>' for i in range(4))
+    links = "".join(f'<li><a href="#m{i}"><code>resolver.m{i}()</code></a></li>' for i in range(4))
+    out = md(f"<main><h1>DNS</h1><p>The following methods are available:</p><ul>{links}</ul>{sections}</main>")
+    assert "The following methods are available:\n\n- [`resolver.m0()`]" in out
+    # the same list heading the page, introduced by nothing, is the page's own table of contents
+    out = md(f"<main><h1>DNS</h1><ul>{links}</ul><p>The resolver.</p>{sections}</main>")
+    assert "- [`resolver.m0()`]" not in out
+
+
 def test_a_short_chapter_about_errors_is_not_a_soft_404():
     text = "This chapter explains how the library reports errors and how to handle them well. " * 12
     page = extract_page(f"<html><head><title>Error Handling — Lib</title></head><body><main><h1>Error Handling</h1>"

@@ -23,8 +23,6 @@ DEFECTS = {
     "doxygen/group__opus__libinfo": "Doxygen member table (heading row inside) flattened into loose lines; "
                                     "title keeps the project prefix of <title>; ◆ permalink kept; "
                                     "signature table split into one line per cell",
-    "groff/msgcmp.1": "man page's jump list of section links kept above NAME; a <br> inside bold lost, "
-                      "joining the option group label to the option",
     "javadoc11/Trim": "Javadoc 11: title taken from <title> and the h2 title demoted; layout lists "
                       "rendered as nested bullets; table caption tabs kept; zero-width space made a space",
     "pod/rt-apache": "the '← Back to index' link kept (the document leaves it out: a link bar on every page)",
