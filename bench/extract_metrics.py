@@ -84,15 +84,68 @@ def _directive_argument(m: re.Match) -> str:
 _RST_COMMENT = re.compile(r"^([ \t]*)\.\.(?:[ \t]+(?![\[_|])(?![\w:-]+::)[^\n]*)?\n(?:\1[ \t]+[^\n]*\n|[ \t]*\n)*", re.M)
 
 
-def rst_words(src: str) -> Counter:
+_MD_COMMENT = re.compile(r"<!--(.*?)-->", re.S)
+_MDREFLINK = re.compile(r"(?<![\\\]])\[((?:[^\[\]]|\[[^\]]*\])*)\]\[[^\]\n]*\]")
+_RAW_TAG = re.compile(r"</?[a-zA-Z][\w-]*(?:\s+[\w:-]+(?:=(?:\"[^\"]*\"|'[^']*'|[^\s>]+))?)*\s*/?>")
+_SHOWN_AS = {"added": "Added in:", "deprecated": "Deprecated since:", "removed": "Removed in:",
+             "napiVersion": "N-API version:"}
+
+
+def _node_metadata(m: re.Match) -> str:
+    """A Node.js `<!-- YAML -->` block as its page shows it; any other comment as nothing."""
+    body = m.group(1)
+    if not body.lstrip().startswith("YAML"):
+        return " "
+    shown, changes, key = [], [], None
+    for line in body.split("\n")[1:]:
+        item = re.match(r"\s*(-\s+)?([\w-]+):\s*(.*)$", line)
+        if item and (item.group(1) or not line.startswith(" ")) or item and item.group(2) in {"version", "pr-url", "description"}:
+            key, value = item.group(2), item.group(3)
+        else:
+            value = line.strip().removeprefix("- ")
+        if key in _SHOWN_AS and value:
+            shown.append(f"{_SHOWN_AS[key]} {value}")
+        elif key in ("version", "description") and value:
+            changes.append(value.strip("'\""))
+    if changes:  # the History table: its head, each change, and a row per version line above
+        rows = [f"{s.split(':', 1)[1]} {s}" for s in shown]
+        return " History Version Changes " + " ".join(changes + rows) + " "
+    return " " + " ".join(shown) + " "
+
+
+_MD_FENCED = re.compile(r"^([ \t]*(?:```+|~~~+)[^\n]*\n.*?^[ \t]*(?:```+|~~~+)[ \t]*$)", re.M | re.S)
+_FENCE_INFO = re.compile(r"\A([ \t]*(?:```+|~~~+))[^\n]*")  # a fence's language: not shown
+
+
+def _markdown_prose(text: str) -> str:
+    """Markdown outside code fences as the page shows it."""
+    # an HTML comment is not shown, except the Node.js tool's YAML metadata, which the page
+    # renders as "Added in: v1" or as a History table of versions and descriptions
+    text = _MD_COMMENT.sub(_node_metadata, text)
+    text = _MDREFLINK.sub(r"\1", text)  # [text][label]: the text is shown
+    text = _RAW_TAG.sub(" ", text)  # <hr class="line"/>: markup, not text
+    return text.replace("\\_", "_")  # an escaped underscore
+
+
+def rst_words(src: str, markdown: bool = False) -> Counter:
+    """The words a page shows of its reST (or, with `markdown`, Markdown) source."""
     src = _RST_COMMENT.sub("", src + "\n")
     src = _DIRECTIVE.sub(_directive_argument, src)
-    src = re.sub(r"^\.\. _[^\n]*:.*$|^\.\. \|[^\n]*$|^[ \t]*__ \S+[ \t]*$", "", src, flags=re.M)  # targets
+    # targets, with a URL that may go on over indented lines
+    src = re.sub(r"^([ \t]*)\.\. _[^\n]*:.*(?:\n\1[ \t]+\S.*)*$", "", src, flags=re.M)
+    src = re.sub(r"^\.\. \|[^\n]*$|^[ \t]*__ (?:`[^`]*`_|\S+)[ \t]*$", "", src, flags=re.M)
+    # RCS keywords in docinfo fields: docutils shows "$Date: 2022-04-02 23:59 ... $" as its date
+    src = re.sub(r"\$Date:\s*(\S+)[^$\n]*\$", r"\1", src)
+    src = re.sub(r"\$(?:Revision|RCSfile|Id|Author):\s*([^$\n]*?)\s*\$", r"\1", src)
     src = re.sub(r"^\s*:[\w -]+:\s*$", "", src, flags=re.M)  # directive options (:linenos:)
     src = re.sub(r"`([^`<]*?)\s*<[^>`]*>`_{0,2}", r"\1", src)  # `text <target>`_ and :ref:`t <x>`
     src = re.sub(r":[\w:+-]+:`", "`", src)  # :role:`x` -> `x`
-    # Markdown sources (Node.js): the YAML in comments is rendered as each API's History table
-    src = re.sub(r"<!--|-->", " ", src)
+    if markdown:
+        src = "".join(_FENCE_INFO.sub(r"\1", part) if part.lstrip(" \t").startswith(("```", "~~~"))
+                      else _markdown_prose(part)
+                      for part in _MD_FENCED.split(src))
+    else:
+        src = re.sub(r"<!--|-->", " ", src)
     src = _MDLINK.sub(r"\1", src)
     src = re.sub(r"^[ \t]{0,3}\[[^\]\n]+\]:[ \t]*\S+.*$", "", src, flags=re.M)  # [ref]: url, not shown
     return words(src)
@@ -173,10 +226,12 @@ def reference(doc) -> dict:
         cls = " ".join(((a.get("class") or "") for a in (pre, pre.getparent()))).lower()
         if _inside(pre, regions) or "linenos" in cls or "line-numbers" in cls or "listing_lines" in cls:
             continue
-        text = _code_text(pre)
-        first = next((ln.strip() for ln in text.split("\n") if ln.strip()), "")
-        if first:
-            code.append((first, code_language(pre)))
+        variants = [c for c in pre if c.tag == "code"]  # flavours of one example under a toggle
+        for block in variants if len(variants) > 1 else [pre]:
+            text = _code_text(block)
+            first = next((ln.strip() for ln in text.split("\n") if ln.strip()), "")
+            if first:
+                code.append((first, code_language(block)))
     heads = []
     for h in doc.iter("h1", "h2", "h3", "h4", "h5", "h6"):
         if _inside(h, regions):

@@ -174,7 +174,8 @@ def bench_site(name, root, generator, kind, limit, show_leaks=False):
     for tool, _ in TOOLS:
         outs = outputs[tool]
         rate = len(files) / seconds[tool]
-        scores = [prf(words(plain_text(o)), rst_words(s)) for o, s in zip(outs, sources, strict=True) if s]
+        scores = [prf(words(plain_text(o)), rst_words(s, markdown=kind == "markdown")) for o, s in zip(outs, sources, strict=True)
+                  if s]
         agg = {k: [0, 0] for k in ("code", "lang", "headings", "rows")}
         leaks = 0
         for o, r, f, src in zip(outs, refs, files, sources, strict=True):

@@ -8,8 +8,10 @@ generators), two more held-out Debian sites, the mdBook books of rust-doc, and t
 read from disk (extraction is pure, nothing is served). Per site and per configuration:
 
   F1      bag-of-words F1 against the page's source text (Sphinx _sources, Markdown sources),
-          as bench/extraction.py scores it; pages whose source pulls text from elsewhere
-          (autodoc, include, Breathe's doxygen*, program-output) are not scored; a toctree's
+          as bench/extraction.py scores it, of the page as the document holds it (after assembly
+          removed what repeats across the site; its extraction where the document leaves it
+          out); pages whose source pulls text from elsewhere (autodoc, include, Breathe's
+          doxygen*, program-output, click:run's output) are not scored; a toctree's
           rendered titles may be kept or left out (source_f1)
   (generated pages are left out of F1, leak, title and lang: they are scored by "gen")
   leak%   pages of the document whose text there holds a string of the site's chrome (non-link
@@ -72,7 +74,7 @@ from extract_metrics import (  # noqa: E402
     words,
 )
 
-from spiders.document.assemble import assemble_document, page_url, site_order  # noqa: E402
+from spiders.document.assemble import assemble_document, page_title, page_url, site_order  # noqa: E402
 from spiders.extract.main import find_main  # noqa: E402
 from spiders.extract.main import parse as parse_page  # noqa: E402
 from spiders.extract.page import extract_page  # noqa: E402
@@ -210,7 +212,7 @@ def sample(files: list[Path], root: str, entry: str, gen: str, limit: int, site:
 
 
 _PULLS_TEXT = re.compile(
-    r"^\s*\.\. (auto\w+|include|literalinclude|doxygen\w+|program-output|command-output|click|argparse)::", re.M)
+    r"^\s*\.\. (auto\w+|include|literalinclude|doxygen\w+|program-output|command-output|click(?::run)?|argparse)::", re.M)
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
 
 
@@ -248,7 +250,7 @@ def source_f1(kind: str | None, src: str, doc, out: Counter) -> tuple[float, flo
     they exist) may be kept (not counted against precision) or left out (not counted against
     recall)."""
     if kind != "sphinx":
-        return prf(out, rst_words(src))
+        return prf(out, rst_words(src, markdown=kind == "markdown"))
     shown = Counter()
     for wrapper in _TOCTREE_HTML(doc):
         shown += words(" ".join(wrapper.itertext()))
@@ -263,7 +265,7 @@ _DOC_ROLE = re.compile(r":doc:`([^`<>]+)`")  # shown as the title of the documen
 
 def doc_title(root: str, rel: str, target: str) -> str | None:
     name = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
-    for ext in (".rst.txt", ".txt", ".md.txt"):
+    for ext in (".rst.txt", ".txt", ".md.txt", ".rst", ".md"):  # some themes keep the bare file
         p = Path(root) / "_sources" / f"{name}{ext}"
         if p.exists():
             return source_title(p.read_text("utf-8", "replace"))
@@ -392,7 +394,8 @@ def run_config(site, files, htmls, urls, docs, sources, strings, disabled, chain
                       "toc_links": p.toc_links, "site_name": p.site_name, "head_title": p.head_title,
                       "generated": p.generated, "description": p.description, "_i": i})
     doc = assemble_document(items, source_url=start_url, order=site_order([*nav, *items], start_url) if nav else None)
-    body_of = {it["_i"]: body for it, body in zip(doc.included, doc.bodies, strict=True)}
+    # each page as the document holds it: its heading there, then its body
+    body_of = {it["_i"]: f"# {page_title(it)}\n\n{body}" for it, body in zip(doc.included, doc.bodies, strict=True)}
     f1s, leaks, title_ok, title_n, lang, scored, in_doc = [], [], 0, 0, [0, 0], 0, 0
     approx = kind is None
     title_counts = defaultdict(int)
@@ -406,7 +409,10 @@ def run_config(site, files, htmls, urls, docs, sources, strings, disabled, chain
             continue  # scored by whether the document keeps it out, not by its text
         scored += 1
         if src:
-            pr, rc, f1 = source_f1(kind, src, tree, words(plain_text(p.markdown)))
+            md = body_of.get(i, p.markdown)
+            if source_title(src) is None:  # named by the file it is in: the title line is scored by title%
+                md = re.sub(r"\A\s*#{1,6} [^\n]*\n", "", md)
+            pr, rc, f1 = source_f1(kind, src, tree, words(plain_text(md)))
             f1s.append(f1)
             if f1 < 0.95:
                 examples["f1"].append(f"{rel}: F1 {f1:.2f} (precision {pr:.2f}, recall {rc:.2f})")
