@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
+from urllib.parse import urldefrag, urljoin
 
 from lxml import etree
 
@@ -123,7 +124,9 @@ def _to_remove(main: HtmlElement, disabled: frozenset[str]) -> list:
         text = "".join(a.itertext()).strip()
         if len(text) > 40:
             continue
-        if text in _PERMALINK_TEXTS:
+        if text in _PERMALINK_TEXTS or not re.search(r"\w", text) and a.xpath("boolean(ancestor::h1 | ancestor::h2 | "
+                                                                            "ancestor::h3 | ancestor::h4 | ancestor::h5 | ancestor::h6)"):
+            # a mark linking a heading to itself ("¶", Doxygen's "◆")
             href = a.get("href")
             if (href is None or href.startswith("#")) and (text or a.find(".//img") is None):
                 found.append(a)
@@ -200,7 +203,16 @@ def _says_where(a: HtmlElement) -> bool:
     text = " ".join(text_of(a).split()).lower()
     rel = set((a.get("rel") or "").lower().split())
     return bool(rel & {"next", "prev", "previous", "up", "contents", "index", "start", "home"}) \
-        or text in _NAV_WORDS or (text != "" and not re.search(r"\w", text))
+        or _nav_phrase(text) or (text != "" and not re.search(r"\w", text))
+
+
+_NAV_FILLER = frozenset(("to", "the", "go", "page", "return"))
+
+
+def _nav_phrase(text: str) -> bool:
+    """A link text that only says where it goes: "next", "Up", "← Back to index", "Go to top"."""
+    words = set(_words_of(text))
+    return len(_words_of(text)) <= 4 and bool(words & _NAV_WORDS) and words <= _NAV_WORDS | _NAV_FILLER
 
 
 def _unwrap(el: HtmlElement) -> None:
@@ -239,8 +251,15 @@ def _drop_page_navigation(main: HtmlElement) -> None:
                                                             for a in following.xpath(".//a")):
             drop_element(following)
             drop_element(heading)
-    for a in main.xpath(".//a[starts-with(@href, '#')]"):
-        if _MORE_LINK.match(text_of(a).strip()) and a.getparent() is not None:
+    for a in main.xpath(".//a[@href]"):  # "More..." jumping to the same page's detail
+        if _MORE_LINK.match(text_of(a).strip()) and a.getparent() is not None \
+                and urldefrag(urljoin(main.base or "", a.get("href")))[0] == urldefrag(main.base or "")[0]:
+            drop_element(a)
+    # a lone link at the very start or end of the page that only says where it goes
+    edges = [el for el in main if isinstance(el.tag, str)]
+    for a in {id(e): e for e in edges[:1] + edges[-1:]}.values():
+        if a.tag == "a" and not (a.tail or "").strip() and _nav_phrase(text_of(a)) \
+                and (a is edges[-1] or not (main.text or "").strip()):
             drop_element(a)
     for el in main.xpath(".//p | .//address | .//div[not(.//p)]"):
         if el.getparent() is not None and _GENERATOR_CREDIT.match(" ".join(text_of(el).split())) \

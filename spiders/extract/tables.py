@@ -15,6 +15,14 @@ def _gfm(grid: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _is_heading_row(tr) -> bool:
+    """A row holding only a heading (in one cell, the others empty)."""
+    cells = [c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th") and "".join(c.itertext()).strip()]
+    return len(cells) == 1 and cells[0].xpath("boolean(./h1 | ./h2 | ./h3 | ./h4 | ./h5 | ./h6)") \
+        and "".join(cells[0].itertext()).split() == "".join(
+            "".join(h.itertext()) for h in cells[0].xpath("./h1 | ./h2 | ./h3 | ./h4 | ./h5 | ./h6")).split()
+
+
 GRID_CLASS = re.compile(r"\b(two|three|four|five)-column-summary\b")
 GRID_WIDTH = {"two": 2, "three": 3, "four": 4, "five": 5}
 
@@ -36,10 +44,29 @@ class TableRenderer:
                 rows.extend(r for r in part if r.tag == "tr")
         if not rows:
             return []
+        out = [caption] if caption else []
+        if any(map(_is_heading_row, rows)) and not table.xpath("boolean(.//pre | .//table)"):
+            # a table divided by headings in rows of their own (Doxygen's member lists:
+            # "Functions", "Macros"): each heading, then its rows as a table of their own
+            group: list = []
+            for tr in [*rows, None]:
+                if tr is not None and not _is_heading_row(tr):
+                    group.append(tr)
+                    continue
+                if group:
+                    out.extend(self._rows_block(table, group))
+                group = []
+                if tr is not None:
+                    out.extend(b for cell in tr if isinstance(cell.tag, str) for b in self.blocks(cell) if b)
+            return out
+        return out + self._rows_block(table, rows)
+
+    def _rows_block(self, table, rows: list) -> list[str]:
         complex_ = (len(rows) == 1 or table.get("role") == "presentation"
-                    or table.xpath("boolean(.//pre | .//table | .//h1 | .//h2 | .//h3 | .//h4 | .//h5 | .//h6)"))
+                    or any(tr.xpath("boolean(.//pre | .//table | .//h1 | .//h2 | .//h3 | .//h4 | .//h5 | .//h6)")
+                           for tr in rows))
         if complex_:  # a layout table: its cells, one after the other
-            out = [caption] if caption else []
+            out = []
             for tr in rows:
                 for cell in tr:
                     if isinstance(cell.tag, str) and cell.tag in ("td", "th"):
@@ -77,10 +104,7 @@ class TableRenderer:
                     col += 1
             if any(c for c in row):
                 grid.append(row)
-        out = [caption] if caption else []
-        if grid:
-            out.append(_gfm(grid))
-        return out
+        return [_gfm(grid)] if grid else []
 
     def cell_text(self, cell) -> str:
         text = " ".join(b.replace("\n", " ") for b in self.blocks(cell) if b)

@@ -81,17 +81,22 @@ def read_title(doc: etree._Element, markdown: str) -> PageTitle:
         segments = [m.group(1), m.group(2)]  # "Trim (Super CSV Core 2.4.0 API)"
     lines = markdown.split("\n")
     headings = _headings(lines)
+    shown: list[str] = []
     if not _names_a_heading(segments, headings):
         # "Hash Tables: GLib Reference Manual": a colon separates the parts when a heading says so
         parts = [s.strip() for s in _COLON_SEP.split(head) if s.strip()]
         if len(parts) > 1 and _names_a_heading(parts, headings):
+            segments = parts
+        elif len(parts) > 1 and len(shown := [p for p in parts if _shown_alone(doc, p)]) == 1:
+            # no heading of the content, but one part is what an element of the page shows on
+            # its own (Doxygen's title <div> above the content): that part is the page's
             segments = parts
     site = _meta(doc, "og:site_name")
     if not site and len(segments) > 1:
         # The site's part of <title> is the one no heading of the page repeats (the last
         # one when none or both do: "Page — Site" is the common order). A short line at the
         # top says it as well as a heading ("Index - B" under "pkg (Index - B)").
-        named = [text for _, _, text in headings] + _top_lines(lines)
+        named = [text for _, _, text in headings] + _top_lines(lines) + shown
         unmatched = [s for s in segments if not any(_same(s, text) for text in named)]
         site = unmatched[-1] if unmatched and len(unmatched) < len(segments) else segments[-1]
     own = [s for s in segments if not _same(s, site)] if site else segments
@@ -136,6 +141,15 @@ def read_title(doc: etree._Element, markdown: str) -> PageTitle:
     if title and not any(h[1] == 1 for h in headings):
         markdown = f"# {title}\n\n{markdown}".rstrip() if markdown.strip() else f"# {title}"
     return PageTitle(title, markdown, site, head_title)
+
+
+_LEAVES = etree.XPath("//body//*[not(*)][normalize-space()]")
+
+
+def _shown_alone(doc: etree._Element, text: str) -> bool:
+    """Whether an element of the page (without children) shows exactly `text`."""
+    return any(_same(" ".join((leaf.text or "").split()), text) for leaf in _LEAVES(doc)
+               if len(leaf.text or "") <= 4 * len(text) + 20)
 
 
 def _segments(head: str) -> list[str]:

@@ -231,6 +231,28 @@ def test_a_list_of_the_pages_sections_that_its_prose_introduces_is_content():
     assert "- [`resolver.m0()`]" not in out
 
 
+def test_a_member_table_divided_by_heading_rows_stays_a_table_under_each_heading():
+    rows = lambda names: "".join(f'<tr><td>int</td><td><a href="#{n}">{n}</a> (void)</td></tr>'  # noqa: E731
+                                 f'<tr><td>&#160;</td><td>Does {n}. <a href="page.html#{n}">More...</a></td></tr>'
+                                 for n in names)
+    out = md(f'<main><h1>Group</h1><table><tr><td colspan="2"><h2>Functions</h2></td></tr>{rows(["f", "g"])}'
+             f'<tr><td colspan="2"><h2>Macros</h2></td></tr>{rows(["M"])}</table>'
+             '<h2><a href="#g">&#9670;&nbsp;</a>g()</h2><p>The g function.</p></main>')
+    assert "## Functions\n\n| int | [f](https://docs.example.test/guide/page.html#f) (void) |\n|---|---|\n" \
+           "|  | Does f. |\n| int | [g]" in out
+    assert "## Macros\n\n| int | [M]" in out
+    assert "## g()" in out and "More" not in out
+
+
+def test_a_title_whose_part_the_page_shows_on_its_own_loses_the_project_name():
+    page = extract_page('<html><head><title>Opus: Library information</title></head><body>'
+                        '<div id="top"><div id="projectname"><img alt="Opus" src="logo.svg"></div></div>'
+                        '<div class="header"><div class="title">Library information</div></div>'
+                        '<div class="contents"><p>Functions that tell which library is linked, and more.</p></div>'
+                        '</body></html>', URL)
+    assert page.title == "Library information" and page.markdown.startswith("# Library information\n")
+
+
 def test_a_short_chapter_about_errors_is_not_a_soft_404():
     text = "This chapter explains how the library reports errors and how to handle them well. " * 12
     page = extract_page(f"<html><head><title>Error Handling — Lib</title></head><body><main><h1>Error Handling</h1>"
