@@ -539,8 +539,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--per-site", type=int, default=30, help="pages sampled per site (default 30)")
     ap.add_argument("--sites", default="", help="comma-separated site names (default: all present)")
-    ap.add_argument("--nav-pages", type=int, default=300,
-                    help="pages whose navigation the order is read from, as a crawl reads every page's (default 300)")
+    ap.add_argument("--nav-pages", type=int, default=2000,
+                    help="pages whose navigation the order is read from, as a crawl of the whole site reads "
+                         "every page's (default 2000: all pages of every corpus site with an order)")
     ap.add_argument("--show", type=int, default=0, help="print up to N failing pages per metric and site")
     ap.add_argument("--out", default="", help="also write the tables to this file, with date, load and command")
     args = ap.parse_args(argv)
