@@ -38,6 +38,7 @@ _REMOVE_TAGS = ("nav", "footer", "form", "button", "input", "select", "textarea"
 _REMOVE_ROLES = frozenset(("navigation", "search", "contentinfo", "banner"))
 _PERMALINK_TEXTS = frozenset(("¶", "#", "§", "🔗", "∞", ""))
 _ROLE = etree.XPath(".//*[@role]")
+_IN_HEADING = etree.XPath("boolean(ancestor::h1 | ancestor::h2 | ancestor::h3 | ancestor::h4 | ancestor::h5 | ancestor::h6)")
 _LINKS_OUTSIDE_PRE = etree.XPath(".//a[not(ancestor::pre)]")  # line anchors in code stay: they hold newlines
 _WITH_CLASS = etree.XPath(".//*[(@class or @id) and not(ancestor::pre)]")
 # whole class names only (rustdoc's "srclink" must not hit "has-srclink")
@@ -124,8 +125,7 @@ def _to_remove(main: HtmlElement, disabled: frozenset[str]) -> list:
         text = "".join(a.itertext()).strip()
         if len(text) > 40:
             continue
-        if text in _PERMALINK_TEXTS or not re.search(r"\w", text) and a.xpath("boolean(ancestor::h1 | ancestor::h2 | "
-                                                                            "ancestor::h3 | ancestor::h4 | ancestor::h5 | ancestor::h6)"):
+        if text in _PERMALINK_TEXTS or not re.search(r"\w", text) and _IN_HEADING(a):
             # a mark linking a heading to itself ("¶", Doxygen's "◆")
             href = a.get("href")
             if (href is None or href.startswith("#")) and (text or a.find(".//img") is None):
