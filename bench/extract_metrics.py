@@ -75,8 +75,20 @@ _SILENT_DIRECTIVES = {
 _DIRECTIVE = re.compile(r"^(\s*)\.\. ([\w:-]+)::(.*)$", re.M)
 
 
+# Directives that show a label before their argument (Sphinx: "New in version 3.7.")
+_LABELLED_DIRECTIVES = {"versionadded": "New in version", "versionchanged": "Changed in version",
+                        "deprecated": "Deprecated since version", "versionremoved": "Removed in version"}
+
+
+# an index directive's entries ("single: module; attribute") are for the general index only
+_INDEX_ENTRIES = re.compile(r"^([ \t]*)\.\. index::.*\n(?:\1[ \t]+[^\n]*\n|[ \t]*\n)*", re.M)
+
+
 def _directive_argument(m: re.Match) -> str:
-    return "" if m.group(2).lower() in _SILENT_DIRECTIVES else m.group(1) + m.group(3)
+    name = m.group(2).lower()
+    if name in _LABELLED_DIRECTIVES:
+        return f"{m.group(1)}{_LABELLED_DIRECTIVES[name]} {m.group(3)}"
+    return "" if name in _SILENT_DIRECTIVES else m.group(1) + m.group(3)
 
 
 # A reST comment: ".." and text that is not a directive, target, footnote or substitution, with
@@ -130,6 +142,7 @@ def _markdown_prose(text: str) -> str:
 def rst_words(src: str, markdown: bool = False) -> Counter:
     """The words a page shows of its reST (or, with `markdown`, Markdown) source."""
     src = _RST_COMMENT.sub("", src + "\n")
+    src = _INDEX_ENTRIES.sub("", src)
     src = _DIRECTIVE.sub(_directive_argument, src)
     # targets, with a URL that may go on over indented lines
     src = re.sub(r"^([ \t]*)\.\. _[^\n]*:.*(?:\n\1[ \t]+\S.*)*$", "", src, flags=re.M)
