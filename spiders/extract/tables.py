@@ -6,6 +6,9 @@ import re
 
 def _gfm(grid: list[list[str]]) -> str:
     width = max(len(r) for r in grid)
+    while width > 1 and not any(len(r) >= width and r[width - 1] for r in grid):
+        width -= 1  # a column empty in every row (a spacer) says nothing
+    grid = [r[:width] for r in grid]
     lines = []
     for i, r in enumerate(grid):
         r = r + [""] * (width - len(r))
@@ -21,6 +24,19 @@ def _is_heading_row(tr) -> bool:
     return len(cells) == 1 and cells[0].xpath("boolean(./h1 | ./h2 | ./h3 | ./h4 | ./h5 | ./h6)") \
         and "".join(cells[0].itertext()).split() == "".join(
             "".join(h.itertext()) for h in cells[0].xpath("./h1 | ./h2 | ./h3 | ./h4 | ./h5 | ./h6")).split()
+
+
+_BLOCK_IN_CELL = "boolean(.//p | .//div | .//ul | .//ol | .//dl | .//pre | .//table | .//blockquote | .//img | .//br)"
+
+
+def _one_line_of_data(tr) -> bool:
+    """A table of one row is most often layout (columns of a page, a navigation bar); it is
+    data when it reads as one: short inline cells, two or more of them (a function's
+    parameter, a signature cut into cells)."""
+    cells = [c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]
+    texts = [" ".join("".join(c.itertext()).split()) for c in cells]
+    return sum(1 for t in texts if t) >= 2 and sum(len(t.split()) for t in texts) <= 60 \
+        and not any(c.xpath(_BLOCK_IN_CELL) for c in cells)
 
 
 GRID_CLASS = re.compile(r"\b(two|three|four|five)-column-summary\b")
@@ -62,7 +78,7 @@ class TableRenderer:
         return out + self._rows_block(table, rows)
 
     def _rows_block(self, table, rows: list) -> list[str]:
-        complex_ = (len(rows) == 1 or table.get("role") == "presentation"
+        complex_ = (len(rows) == 1 and not _one_line_of_data(rows[0]) or table.get("role") == "presentation"
                     or any(tr.xpath("boolean(.//pre | .//table | .//h1 | .//h2 | .//h3 | .//h4 | .//h5 | .//h6)")
                            for tr in rows))
         if complex_:  # a layout table: its cells, one after the other

@@ -84,8 +84,10 @@ def read_title(doc: etree._Element, markdown: str) -> PageTitle:
     shown: list[str] = []
     if not _names_a_heading(segments, headings):
         # "Hash Tables: GLib Reference Manual": a colon separates the parts when a heading says so
-        parts = [s.strip() for s in _COLON_SEP.split(head) if s.strip()]
-        if len(parts) > 1 and _names_a_heading(parts, headings):
+        parts = list(dict.fromkeys(s.strip() for s in _COLON_SEP.split(head) if s.strip()))
+        if len(parts) == 1 and len(_COLON_SEP.split(head)) > 1:
+            segments = parts  # "Opus: Opus", a project's home page: one name said twice
+        elif len(parts) > 1 and _names_a_heading(parts, headings):
             segments = parts
         elif len(parts) > 1 and len(shown := [p for p in parts if _shown_alone(doc, p)]) == 1:
             # no heading of the content, but one part is what an element of the page shows on

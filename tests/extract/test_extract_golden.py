@@ -20,8 +20,8 @@ PAGES = json.loads((GOLDEN / "pages.json").read_text())
 
 # Known extraction defects (issue 13), one line each; the expected Markdown stays as read.
 DEFECTS = {
-    "doxygen/group__opus__libinfo": "a one-row table is taken for layout: the signature table split into one "
-                                    "line per cell (not code), the parameter table into loose lines",
+    "doxygen/group__opus__libinfo": "a function's signature, laid out as a table, is kept as a table, not as "
+                                    "one line of code",
     "javadoc11/Trim": "Javadoc 11: title taken from <title> and the h2 title demoted; layout lists "
                       "rendered as nested bullets; table caption tabs kept; zero-width space made a space",
 }
