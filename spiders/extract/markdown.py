@@ -16,7 +16,7 @@ from spiders.extract.code import code_language, fence_for
 from spiders.extract.main import drop_element
 from spiders.extract.tables import GRID_CLASS, GRID_WIDTH, TableRenderer
 
-_WS = re.compile(r"[ \t\n\r\f\v\u00a0\u200b]+")
+_WS = re.compile(r"[ \t\n\r\f\v\u00a0]+")
 _BR = "\x00"
 _EMPHASIS = {"strong": "**", "b": "**", "em": "*", "i": "*", "cite": "*", "dfn": "*",
              "del": "~~", "s": "~~", "strike": "~~"}
@@ -100,6 +100,16 @@ def _unbold(text: str) -> str:
     return _BOLD_OUTSIDE_CODE.sub(lambda m: m.group(0) if m.group(1) else "", text)
 
 
+def _drop_zero_width_spaces(root) -> None:
+    """A zero-width space only tells the browser where a long name may wrap
+    ("Trim&#8203;(next)"): it is no space, and in code it breaks copy and paste."""
+    for el in root.iter():
+        if el.text and "\u200b" in el.text:
+            el.text = el.text.replace("\u200b", "")
+        if el.tail and "\u200b" in el.tail and el is not root:
+            el.tail = el.tail.replace("\u200b", "")
+
+
 def merge_adjacent(root) -> None:
     """`<em>a</em><em>[</em>` -> `<em>a[</em>`, so emphasis marks do not collide (`*a**[*`)."""
     for el in list(root.iter("em", "strong", "i", "b")):
@@ -122,6 +132,7 @@ class MarkdownConverter(TableRenderer):
     # -- public ----------------------------------------------------------------------------
     def convert(self, el) -> str:
         merge_adjacent(el)
+        _drop_zero_width_spaces(el)
         md = "\n\n".join(b for b in self.blocks(el) if b)
         return md.strip("\n")
 
@@ -208,8 +219,9 @@ class MarkdownConverter(TableRenderer):
             code = self.code_block(el)
             return [code] if code else []
         if tag in ("ul", "ol", "menu", "dir"):
-            if el.xpath("boolean(./li/*[self::h1 or self::h2 or self::h3 or self::h4 or self::section])"):
-                return self.blocks(el)  # a list used for layout (Javadoc summaries)
+            if el.xpath("boolean(./li/*[self::h1 or self::h2 or self::h3 or self::h4 or self::section])") or \
+                    el.xpath("count(./li) = 1 and boolean(./li/*[self::pre or self::dl or self::table])"):
+                return self.blocks(el)  # a list used for layout (Javadoc's summaries and blocks)
             return [self.list_block(el, tag == "ol")]
         if tag == "dl":
             return self.dl_block(el)
@@ -286,6 +298,10 @@ class MarkdownConverter(TableRenderer):
             if li.tag != "li" and li.tag in BLOCK_TAGS and li.tag not in ("ul", "ol"):
                 items.extend(b for b in self.block(li) if b)
                 continue
+            only = [c for c in li if isinstance(c.tag, str)]
+            if li.tag == "li" and items and len(only) == 1 and only[0].tag in ("ul", "ol") \
+                    and not (li.text or "").strip() and not (only[0].tail or "").strip():
+                li = only[0]  # an item holding only a list (a class's inheritance): a level below
             if li.tag in ("ul", "ol"):  # a list directly inside a list: nest it under the previous item
                 sub = self.list_block(li, li.tag == "ol")
                 if sub and items:

@@ -70,6 +70,12 @@ def _same(a: str, b: str) -> bool:
     return len(few) >= 2 and few <= many and len(few) >= 0.6 * len(many)
 
 
+def _kind_and_name(heading: str, name: str) -> bool:
+    """A heading that is the name with a word for what it names ("Class Trim" for "Trim")."""
+    words, named = plain(heading).split(), plain(name).split()
+    return len(words) == len(named) + 1 and words[1:] == named
+
+
 def _names_a_heading(segments: list[str], headings: list[tuple[int, int, str]]) -> bool:
     return any(_same(s, text) for s in segments for _, _, text in headings)
 
@@ -104,7 +110,8 @@ def read_title(doc: etree._Element, markdown: str) -> PageTitle:
     own = [s for s in segments if not _same(s, site)] if site else segments
     head_title = own[0] if own else ""
 
-    chosen = next((h for h in headings if not _same(h[2], site) and any(_same(h[2], s) for s in own)), None)
+    chosen = next((h for h in headings if not _same(h[2], site)
+                   and any(_same(h[2], s) or _kind_and_name(h[2], s) for s in own)), None)
     if chosen is None:
         chosen = next((h for h in headings if not (site and plain(h[2]) == plain(site))), None)
         if chosen is not None and head_title and chosen[1] > 1 and not any(h[1] == 1 for h in headings):
@@ -137,7 +144,10 @@ def read_title(doc: etree._Element, markdown: str) -> PageTitle:
                 for i, other, _ in _headings(lines, len(lines)):
                     if i > index:
                         lines[i] = "#" * max(2, other - level + 1) + lines[i][other:]
-            markdown = "\n".join(lines).strip("\n")
+            if 0 < sum(1 for line in lines[:index] if line.strip()) <= 3:
+                # a label or two above the title ("Package org.x", a breadcrumb) go under it
+                lines = [lines[index], "", *lines[:index], *lines[index + 1:]]
+            markdown = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
         return PageTitle(title, markdown, site, head_title)
     title = head_title or (segments[0] if segments else "")
     if title and not any(h[1] == 1 for h in headings):

@@ -268,7 +268,8 @@ def test_the_title_is_the_pages_heading_not_the_sites():
       <div class="document"><h1>Acme 2.0 documentation</h1><p>Welcome here.</p>
       <h2>Install</h2><p>Run the installer and follow what it says.</p><h3>Notes</h3><p>x</p></div></body></html>""", URL)
     assert page.title == "Install" and page.site_name == "Acme 2.0 documentation"
-    assert page.markdown.startswith("Welcome here.\n\n# Install\n")
+    # the title leads, a line above it follows it (the document gives the page its heading first)
+    assert page.markdown.startswith("# Install\n\nWelcome here.\n")
 
 
 def test_a_manual_pages_name_line_is_its_title_and_its_own_index_goes():
