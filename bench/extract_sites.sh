@@ -10,7 +10,9 @@
 #   nodejs-mkdocs, nodejs-mkdocs-rtd      MkDocs with its own two themes (mkdocs, readthedocs)
 #   nodejs-docusaurus                     Docusaurus 3 (classic preset) from the Node.js Markdown
 #   nodejs-starlight                      Starlight (Astro) from the same Markdown
-# Run one part only with: bash bench/extract_sites.sh sphinx|mkdocs|vitepress|docusaurus|starlight
+#   pdoc-pygments                         pdoc (Python API docs) of Pygments' core modules
+#   typedoc-datefns                       TypeDoc (npm) of ten date-fns modules' declarations
+# Run one part only with: bash bench/extract_sites.sh sphinx|mkdocs|vitepress|docusaurus|starlight|pdoc|typedoc
 # Output: $SITES_DIR (default /tmp/docspasta-sites)/<name>/, each keeping its sources beside the
 # HTML (_sources/ for Sphinx, <page>.md for MkDocs) so bench/extraction.py can score F1 on them.
 # The tools go in a private virtualenv ($SITES_VENV, default /tmp/sitebuild); nothing global.
@@ -194,4 +196,27 @@ CFG
   # the source as written (title line kept): the page shows the front-matter title as its h1
   cp "$work/node/docs/"*.md "$SITES_DIR/nodejs-starlight/" 2>/dev/null || true
   echo "nodejs-starlight: $(find "$SITES_DIR/nodejs-starlight" -name '*.html' 2>/dev/null | wc -l) pages"
+fi
+
+if want pdoc; then
+  # API documentation generators, held out: added to the benchmark untuned
+  "$VENV/bin/python" -c 'import pdoc' 2>/dev/null || "$VENV/bin/pip" install -q pdoc
+  rm -rf "$SITES_DIR/pdoc-pygments"
+  "$VENV/bin/pdoc" -o "$SITES_DIR/pdoc-pygments" pygments pygments.formatters pygments.lexer pygments.token \
+    pygments.filter pygments.filters pygments.style pygments.util pygments.formatter pygments.cmdline \
+    pygments.plugin pygments.regexopt pygments.scanner pygments.sphinxext pygments.unistring pygments.modeline \
+    pygments.console >/dev/null
+  echo "pdoc-pygments: $(find "$SITES_DIR/pdoc-pygments" -name '*.html' | wc -l) pages"
+fi
+
+if command -v npm >/dev/null && want typedoc; then
+  TD="$work/typedoc"
+  mkdir -p "$TD" && (cd "$TD" && echo '{"private":true}' >package.json &&
+    npm install --no-audit --no-fund typedoc@0.26 typescript@5.5 date-fns@3 >"$TD/npm.log" 2>&1)
+  echo '{"compilerOptions": {"skipLibCheck": true}, "files": ["node_modules/date-fns/index.d.ts"]}' >"$TD/tsconfig.json"
+  rm -rf "$SITES_DIR/typedoc-datefns"
+  (cd "$TD" && npx typedoc --skipErrorChecking --name date-fns --out "$SITES_DIR/typedoc-datefns" \
+    $(for m in add format parse addDays differenceInDays isValid startOfWeek formatDistance intervalToDuration \
+      eachDayOfInterval; do printf 'node_modules/date-fns/%s.d.ts ' "$m"; done) >"$TD/build.log" 2>&1)
+  echo "typedoc-datefns: $(find "$SITES_DIR/typedoc-datefns" -name '*.html' | wc -l) pages"
 fi

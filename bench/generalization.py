@@ -135,6 +135,8 @@ EXTRA_SITES = [
     ("flask-bizstyle", f"{BUILT}/flask-bizstyle", "/index.html", "Sphinx (bizstyle)", "sphinx"),
     ("flask-shibuya", f"{BUILT}/flask-shibuya", "/index.html", "Sphinx (shibuya)", "sphinx"),
     ("flask-piccolo", f"{BUILT}/flask-piccolo", "/index.html", "Sphinx (piccolo)", "sphinx"),
+    ("pdoc-pygments", f"{BUILT}/pdoc-pygments", "/index.html", "pdoc 16", None),
+    ("typedoc-datefns", f"{BUILT}/typedoc-datefns", "/index.html", "TypeDoc 0.26", None),
     ("nodejs-material", f"{BUILT}/nodejs-material", "/index.html", "MkDocs Material", "markdown"),
     ("nodejs-mkdocs", f"{BUILT}/nodejs-mkdocs", "/index.html", "MkDocs (mkdocs theme)", "markdown"),
     ("nodejs-mkdocs-rtd", f"{BUILT}/nodejs-mkdocs-rtd", "/index.html", "MkDocs (readthedocs theme)", "markdown"),

@@ -2,20 +2,29 @@
 
 Three signals, all read from the page itself: the `hidden` attribute, `aria-hidden="true"`,
 and `display: none` / `visibility: hidden`, whether inline or in the page's own `<style>`
-rules for a class or an id. Only top-level rules count: a rule inside `@media` hides a
-thing on some screens only (a mobile menu), and a selector with combinators or pseudo-classes
-(`.js .menu`, `:not(.open)`) depends on state the reader changes. Tab panels are kept:
-a page hides its inactive tabs, and every tab is content (`clean.expand_tabs`).
+rules. Only top-level rules count: a rule inside `@media` hides a thing on some screens only
+(a mobile menu). A selector is read as the page stands when it arrives: classes, ids, tags
+and the combinators between them (pdoc's `.view-source-toggle-state ~ .pdoc-code`, the source
+listing a "View Source" checkbox reveals); one with a pseudo-class or an attribute test
+(`:checked`, `:not(.open)`, `[aria-expanded]`) depends on state the reader changes and is not
+read, nor is one naming `html` or `body` classes that scripts set (`.js .menu` is evaluated
+as written, so it hides nothing where the page says `no-js`). Tab panels are kept: a page
+hides its inactive tabs, and every tab is content (`clean.expand_tabs`).
 """
 from __future__ import annotations
 
+import functools
 import re
 
+from cssselect import ExpressionError, GenericTranslator, SelectorError
 from lxml import etree
 
 _HIDING = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _SIMPLE_SELECTOR = re.compile(r"^([a-z][a-z0-9]*)?([.#])([A-Za-z_][\w-]*)$")
 _CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+# classes, ids and tags joined by combinators, no pseudo-class, attribute test or html/body
+_COMPOUND = re.compile(r"^(?!.*\b(?:html|body)\b)[\w.#-]+(?:\s*[>~+]?\s*[\w.#-]+)*$")
+_CSS = GenericTranslator()
 _MARKED = etree.XPath("//*[@hidden or @aria-hidden='true' or @style]")
 
 
@@ -42,14 +51,28 @@ def top_level_rules(css: str) -> list[tuple[str, str]]:
 
 def hidden_selectors(css: str) -> list[tuple[str | None, str, str]]:
     """(tag or None, '.' or '#', name) for each simple selector the CSS hides."""
-    found = []
-    for selectors, declarations in top_level_rules(css):
-        if not _HIDING.search(declarations):
-            continue
-        for selector in selectors.split(","):
-            if m := _SIMPLE_SELECTOR.match(selector.strip()):
-                found.append((m.group(1), m.group(2), m.group(3)))
-    return found
+    return [s for s in map(_simple, _hiding_selectors(css)) if s]
+
+
+def _simple(selector: str) -> tuple[str | None, str, str] | None:
+    m = _SIMPLE_SELECTOR.match(selector)
+    return (m.group(1), m.group(2), m.group(3)) if m else None
+
+
+def _hiding_selectors(css: str) -> list[str]:
+    return [selector.strip() for selectors, declarations in top_level_rules(css) if _HIDING.search(declarations)
+            for selector in selectors.split(",") if selector.strip()]
+
+
+@functools.lru_cache(maxsize=4096)  # a site's pages share their styles
+def _compound_xpath(selector: str) -> str | None:
+    """XPath for a selector of classes, ids, tags and combinators; None for anything else."""
+    if not _COMPOUND.match(selector):
+        return None
+    try:
+        return _CSS.css_to_xpath(selector)
+    except (SelectorError, ExpressionError):
+        return None
 
 
 def _xpath_for(tag: str | None, kind: str, name: str) -> str:
@@ -67,8 +90,12 @@ def hidden_elements(doc, styles: list[str]) -> list:
     found = [el for el in _MARKED(doc) if el.tag not in ("html", "body")
              and (el.get("style") is None or el.get("hidden") is not None or el.get("aria-hidden") == "true"
                   or _HIDING.search(el.get("style")))]
-    for tag, kind, name in {s for css in styles for s in hidden_selectors(css)}:
-        if "'" in name:
-            continue
-        found.extend(el for el in doc.xpath(_xpath_for(tag, kind, name)) if el.tag not in ("html", "body"))
+    for selector in {s for css in styles for s in _hiding_selectors(css)}:
+        if simple := _simple(selector):
+            tag, kind, name = simple
+            xpath = None if "'" in name else _xpath_for(tag, kind, name)
+        else:
+            xpath = _compound_xpath(selector)
+        if xpath:
+            found.extend(el for el in doc.xpath(xpath) if el.tag not in ("html", "body"))
     return [el for el in found if not _is_tab_panel(el)]

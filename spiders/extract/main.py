@@ -98,9 +98,17 @@ def _drop_hidden(doc: HtmlElement, styles: list[str]) -> None:
     body = doc.find("body")
     total = len(text_of(body).split()) if body is not None else 0
     for el in hidden:
-        # A page that hides most of its text until a script shows it is still that text.
-        if el.getparent() is not None and (total < 50 or len(text_of(el).split()) < 0.5 * total):
+        # A page that hides most of its text until a script shows it is still that text; a
+        # hidden listing of code (a "View Source" toggle's whole module) is not that.
+        if el.getparent() is None:
+            continue
+        words = len(text_of(el).split())
+        if total < 50 or words < 0.5 * total or _mostly_code(el, words):
             drop_element(el)
+
+
+def _mostly_code(el: HtmlElement, words: int) -> bool:
+    return sum(len(text_of(pre).split()) for pre in el.iter("pre")) >= 0.9 * words
 
 
 # Icon fonts (Font Awesome, Material Icons, Nerd Fonts) draw their glyphs from the Private Use

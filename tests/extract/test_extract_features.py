@@ -194,6 +194,20 @@ def test_what_the_page_hides_from_readers_is_not_content():
         assert hidden not in out
 
 
+def test_a_listing_behind_a_view_source_toggle_is_not_content():
+    # pdoc: a checkbox and, after it, the module's whole source, hidden until the box is ticked
+    source = "".join(f"line_{i} = {i}\n" for i in range(300))
+    out = md(f"""<main><h1>pygments.token</h1><p>Basic token types and the standard tokens.</p>
+      <input class="view-source-toggle-state" type="checkbox"><label class="view-source-button">View</label>
+      <div class="pdoc-code"><pre>{source}</pre></div><p>Token = Token</p>
+      <div class="menu-when-open">Opened menu</div></main>""",
+             head="<style>.view-source-toggle-state ~ .pdoc-code { display: none }"
+                  ".view-source-toggle-state:checked ~ .pdoc-code { display: block }"
+                  ".js .menu-when-open, .menu:not(.open) .menu-when-open { display: none }</style>")
+    assert "line_1 = 1" not in out and "Basic token types" in out and "Token = Token" in out
+    assert "Opened menu" in out  # hidden only in a state the page is not in (no .js, no .menu)
+
+
 def test_inline_meaning_is_kept():
     out = md("<main><h1>T</h1><p>from -(2<sup>7</sup>) to 2<sup>7</sup> - 1, H<sub>2</sub>O, press <kbd>Ctrl</kbd>, "
              "<abbr title=\"HyperText Markup Language\">HTML</abbr>, <del>old</del>.</p></main>")
