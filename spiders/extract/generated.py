@@ -163,8 +163,8 @@ class _Listing:
             if stripped.startswith("#") or _TABLE_RULE.match(stripped):
                 continue
             row = stripped.startswith("|")
-            if row and i + 1 < len(lines) and _TABLE_RULE.match(lines[i + 1].strip()):
-                continue  # a table's header row
+            if row and i + 1 < len(lines) and _TABLE_RULE.match(lines[i + 1].strip()) and not LINK.search(stripped):
+                continue  # a table's header row (one with a link is a first entry: HTML tables have no header)
             item = _LIST_ITEM.match(line)
             if not (row or item or LINK.match(stripped.lstrip("*_ "))):
                 self.prose += len(WORD.findall(LINK.sub(r"\1", line)))

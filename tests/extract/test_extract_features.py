@@ -412,6 +412,9 @@ def test_a_page_asking_search_engines_to_leave_it_out_says_so(robots, kind):
      + "\n".join(f"- [m{i}](#m{i})" for i in range(8)), "Interface Foo", None),
     ("Here is a list of all files with brief descriptions:\n\n| [a.h](a_8h.html) | API |\n|---|---|\n"
      "| [b.h](b_8h.html) | Types |", "Opus: File List", "list of all items"),
+    # the same with one file: its one row is the table's first, an entry all the same
+    ("Here is a list of all documented files with brief descriptions:\n\n| [define.h](define_8h.html) | Defines |\n"
+     "|---|---|", "Define Command: File List", "list of all items"),
     # a whole contents with its numbers ("1. Introduction", "1.1 ...") and nothing else
     ("\n".join(f"- {i}. [Chapter {i}](c{i}.html)\n  - {i}.1 [Part one](c{i}.html#a)" for i in range(1, 25)),
      "Specification", "table of contents"),
