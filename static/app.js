@@ -43,5 +43,8 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   const spec = (detail.swapOverride || source.closest("[hx-swap]")?.getAttribute("hx-swap")
     || htmx.config.defaultSwapStyle).split(/\s+/);
   if (!["innerHTML", "outerHTML"].includes(spec[0]) || spec.some((part) => part.startsWith("swap:"))) return;
-  for (const inert of detail.target.querySelectorAll("[hx-disable]")) inert.replaceChildren();
+  for (const inert of detail.target.querySelectorAll("[hx-disable]")) {
+    // what htmx carries over into the new content (hx-preserve) is left whole
+    if (!inert.closest("[hx-preserve]") && !inert.querySelector("[hx-preserve]")) inert.replaceChildren();
+  }
 });
