@@ -30,3 +30,21 @@ document.addEventListener("htmx:responseError", (event) => {
   }
   note.textContent = message;
 });
+
+// Before htmx swaps content out, it walks every element it removes (two events on each, for its
+// own cleanup): a cost in the hundreds of rows of the job page's list. Under hx-disable htmx has set
+// up nothing, so there is nothing to clean: when the target is replaced (innerHTML, outerHTML, no
+// swap delay), those subtrees are emptied first, in the same task as the swap (no frame in between),
+// and htmx walks only the rest.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const detail = event.detail;
+  if (!detail.shouldSwap) return;
+  const source = detail.requestConfig?.elt || detail.elt;  // the element that asked: its hx-swap applies
+  const spec = (detail.swapOverride || source.closest("[hx-swap]")?.getAttribute("hx-swap")
+    || htmx.config.defaultSwapStyle).split(/\s+/);
+  if (!["innerHTML", "outerHTML"].includes(spec[0]) || spec.some((part) => part.startsWith("swap:"))) return;
+  for (const inert of detail.target.querySelectorAll("[hx-disable]")) {
+    // what htmx carries over into the new content (hx-preserve) is left whole
+    if (!inert.closest("[hx-preserve]") && !inert.querySelector("[hx-preserve]")) inert.replaceChildren();
+  }
+});

@@ -111,6 +111,14 @@ def test_pages_by_fate_detail_downloads_layout_and_accessibility(live):
                 tab.click("#fate-included")
                 expect(tab.locator("#fate-included")).to_have_attribute("aria-current", "page")
                 out["included_rows"] = tab.locator("#url-log li").count()
+                # Back: the previous filter, the page loaded again (htmx keeps no copy of it in sessionStorage).
+                tab.go_back()
+                expect(tab.locator("#fate-left_out")).to_have_attribute("aria-current", "page")
+                out["back_url"] = tab.url
+                out["back_rows"] = tab.inner_text("#url-log")
+                out["session_keys"] = tab.evaluate("Object.keys(sessionStorage)")
+                tab.go_forward()
+                expect(tab.locator("#fate-included")).to_have_attribute("aria-current", "page")
 
                 # One page's detail, from the list.
                 tab.locator("#url-log a.detail", has_text="Fates page 0").click()
@@ -170,6 +178,8 @@ def test_pages_by_fate_detail_downloads_layout_and_accessibility(live):
     assert counts["failed"] == 2 and counts["left_out"] >= 1 and counts["skipped"] >= 2, counts
     assert counts["fetched"] == counts["included"] + counts["left_out"] + counts["failed"], counts
     assert out["included_rows"] == counts["included"]
+    assert "fate=left_out" in out["back_url"] and out["back_rows"] == out["left_out"], out
+    assert "htmx-history-cache" not in out["session_keys"], out["session_keys"]
     assert len(out["skipped_groups"]) < counts["skipped"], out["skipped_groups"]
     assert any("page limit reached" in group and f"{counts['skipped']} URLs" in group
                for group in out["skipped_groups"]) or sum(

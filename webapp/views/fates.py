@@ -7,6 +7,7 @@ updates all render from `pages_context`.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -51,16 +52,22 @@ async def pages_context(store: Any, job_id: UUID, filt: PageFilter, page_size: i
     """What `_pages.html` shows: each fate's count, and the chosen fate's rows (or groups), `page_size` a page.
 
     `kept`: an ended job's counts from its row (`kept_counts`), used when no text filter narrows them."""
-    counts = dict(kept) if kept is not None and not filt.q else await store.fate_counts(job_id, filt.q or None)
+    async def listing(page: int) -> tuple[list[Any], list[Any]]:
+        if filt.fate == "skipped":
+            return [], await store.skipped_groups(job_id, filt.q or None)
+        return await store.fate_rows(job_id, filt.fate, filt.q or None, page_size, (page - 1) * page_size), []
+
+    listed = None
+    if kept is not None and not filt.q:
+        counts = dict(kept)
+    else:  # counted now: each read scans the job's rows, so both go at once (a wait of the longer one)
+        counts, listed = await asyncio.gather(store.fate_counts(job_id, filt.q or None), listing(filt.page))
     total = counts[filt.fate]
     last_page = max((total + page_size - 1) // page_size, 1)
     page = min(filt.page, last_page)
-    rows: list[Any] = []
-    groups: list[Any] = []
-    if filt.fate == "skipped":
-        groups = await store.skipped_groups(job_id, filt.q or None)
-    else:
-        rows = await store.fate_rows(job_id, filt.fate, filt.q or None, page_size, (page - 1) * page_size)
+    if listed is None or page != filt.page:  # not read yet, or read for a page past the last
+        listed = await listing(page)
+    rows, groups = listed
     return {"filter": filt, "counts": counts, "labels": LABELS, "rows": [row_view(row) for row in rows],
             "groups": groups, "page": page, "last_page": last_page, "first_row": (page - 1) * page_size + 1,
             "total": total}
