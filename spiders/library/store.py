@@ -31,19 +31,19 @@ NEWEST_PER_SITE = (
 
 
 # How many sections hold each word (the empty word: how many sections there are), for the words'
-# weights. Counted as a job's sections come and go; approximate (concurrent indexing may race), as
-# only the words' rarity is read from it.
+# weights: of the sections searched, not their repeats (migration 010). Counted as a job's sections
+# come and go; approximate (concurrent indexing may race), as only the words' rarity is read from it.
 TERMS_OF_JOB = (
     "INSERT INTO library_terms (word, sections)"
-    " SELECT word, ndoc FROM ts_stat(format('SELECT search FROM library_sections WHERE job_id = %L', $1::uuid))"
-    "  WHERE word NOT LIKE '@job:%'"
-    " UNION ALL SELECT '', count(*) FROM library_sections WHERE job_id = $1"
+    " SELECT word, ndoc FROM ts_stat(format('SELECT search FROM library_sections WHERE job_id = %L AND NOT repeated',"
+    "  $1::uuid)) WHERE word NOT LIKE '@job:%'"
+    " UNION ALL SELECT '', count(*) FROM library_sections WHERE job_id = $1 AND NOT repeated"
     " ON CONFLICT (word) DO UPDATE SET sections = library_terms.sections + excluded.sections")
 TERMS_GONE = (
     "UPDATE library_terms l SET sections = greatest(0, l.sections - gone.sections) FROM ("
-    "  SELECT word, ndoc AS sections FROM ts_stat(format('SELECT search FROM library_sections WHERE job_id = %L', $1::uuid))"
-    "  WHERE word NOT LIKE '@job:%'"
-    "  UNION ALL SELECT '', count(*) FROM library_sections WHERE job_id = $1) AS gone WHERE l.word = gone.word")
+    "  SELECT word, ndoc AS sections FROM ts_stat(format("
+    "   'SELECT search FROM library_sections WHERE job_id = %L AND NOT repeated', $1::uuid)) WHERE word NOT LIKE '@job:%'"
+    "  UNION ALL SELECT '', count(*) FROM library_sections WHERE job_id = $1 AND NOT repeated) AS gone WHERE l.word = gone.word")
 # A search's start: the jobs it reads (the newest of each site, or of the site $2, none when $3)
 # and the question's words (lexemes) with how many sections hold each, and how many sections there are.
 SEARCH_START = (
@@ -87,7 +87,7 @@ def url_variants(url: str) -> list[str]:
     return variants
 
 
-def search_sql(words: int, tiers: list[tuple[int, int]], constrained: bool) -> str:
+def search_sql(words: int, every: int, tiers: list[tuple[int, int]], constrained: bool) -> str:
     """The one statement that answers a search (the parameters are LibraryStore.search's).
 
     The candidate tiers (strictest first, each finding a superset of the one before; each the AND
@@ -108,7 +108,7 @@ def search_sql(words: int, tiers: list[tuple[int, int]], constrained: bool) -> s
                     if constrained else "(($2::text[])[{a}:{b}])::tsquery[]")
     found = [f"t{n} AS MATERIALIZED (SELECT coalesce(array_agg(ctid), '{{}}') AS found FROM ("
              f"  SELECT ctid FROM (SELECT ctid, job_id FROM library_sections"
-             f"   WHERE search @@ ANY({tier_queries.format(a=a, b=b)}) OFFSET 0) m"
+             f"   WHERE search @@ ANY({tier_queries.format(a=a, b=b)}) AND NOT repeated OFFSET 0) m"
              f"  WHERE job_id = ANY($1::uuid[]) LIMIT {cap + 1}) x)" for n, (a, b) in enumerate(tiers, 1)]
     tiers = len(tiers)
 
@@ -124,16 +124,18 @@ def search_sql(words: int, tiers: list[tuple[int, int]], constrained: bool) -> s
         return f"CASE WHEN {count(n)} > {cap} AND {count(n - 1)} > 0 THEN {tier(n - 1)} ELSE {tier(n)} END"
 
     choice = " ".join(f"WHEN {count(n)} >= $9 THEN {taken(n)}" for n in range(1, tiers))
-    features, score = ranking.score_sql(words, "v", "token_count", "q.words", "q.heading_words", "q.idfs", "q.total")
+    features, score = ranking.score_sql(words, every, "v", "token_count", "heading_lexemes", "q")
     return (
         "WITH q AS MATERIALIZED (SELECT"
         "   ARRAY(SELECT w::tsquery FROM unnest($4::text[]) WITH ORDINALITY AS t(w, n) ORDER BY n) AS words,"
         "   ARRAY(SELECT w::tsquery FROM unnest($5::text[]) WITH ORDINALITY AS t(w, n) ORDER BY n) AS heading_words,"
+        "   ARRAY(SELECT w::tsquery FROM unnest($12::text[]) WITH ORDINALITY AS t(w, n) ORDER BY n) AS title_words,"
+        "   ARRAY(SELECT w::tsquery FROM unnest($13::text[]) WITH ORDINALITY AS t(w, n) ORDER BY n) AS every_heading_word,"
         # (the constraint and `wanted` are named here too: a statement that does not read them must still type them)
         "   $6::float8[] AS idfs, $7::float8 AS total, $3::text AS must, $9::int AS wanted),"
         f" {', '.join(found)},"
         f" chosen AS MATERIALIZED (SELECT {f'CASE {choice} ELSE {taken(tiers)} END' if choice else taken(1)} AS found),"
-        " candidate AS (SELECT job_id, page_ordinal, ordinal, token_count, search || ''::tsvector AS v"
+        " candidate AS (SELECT job_id, page_ordinal, ordinal, token_count, heading_lexemes, search || ''::tsvector AS v"
         f"   FROM library_sections WHERE ctid = ANY((SELECT found[1:{cap}] FROM chosen)::tid[]) OFFSET 0),"
         f" featured AS (SELECT job_id, page_ordinal, ordinal, {features} FROM candidate, q OFFSET 0),"
         f" top AS (SELECT job_id, page_ordinal, ordinal, {score} AS rank FROM featured, q"
@@ -165,6 +167,7 @@ class LibraryStore:
             await conn.execute("DELETE FROM library_sections WHERE job_id = $1", job_id)
             if records:
                 await conn.copy_records_to_table("library_sections", records=records, columns=COLUMNS)
+                await conn.execute("SELECT docspasta_mark_repeated($1)", job_id)
             await conn.execute(
                 "UPDATE crawl_jobs SET site_name = coalesce(site_name, $2), library_indexed_at = now() WHERE id = $1",
                 job_id, site_name(url))
@@ -274,10 +277,11 @@ class LibraryStore:
             start_at += len(tier)
         words = [ranking.tsquery_word(t.word) for t in terms]
         rows = await self.pool.fetch(
-            search_sql(len(terms), bounds, question.constraint is not None),
+            search_sql(len(terms), len(counts), bounds, question.constraint is not None),
             job_ids, [query for tier in tiers for query in tier], question.constraint, words,
             [ranking.tsquery_word(t.word, "A") for t in terms], [t.idf for t in terms], sum(t.idf for t in terms),
-            limit, max(2 * limit, CANDIDATES_WANTED), " | ".join(words), HEADLINE)
+            limit, max(2 * limit, CANDIDATES_WANTED), " | ".join(words), HEADLINE,
+            [ranking.tsquery_word(t.word, "B") for t in terms], [ranking.tsquery_word(w, "A") for w in counts])
         return [{**dict(row), "site_name": labels[row["job_id"]]["site_name"],
                  "site_version": labels[row["job_id"]]["site_version"]} for row in rows]
 
