@@ -22,7 +22,7 @@ COLUMNS = ["job_id", "page_ordinal", "ordinal", "url", "page_title", "heading_pa
            "body", "token_count"]
 # Matches are marked «like this»: marks that docs rarely contain, unlike Markdown's ** (the web page turns them into <mark>).
 HEADLINE = "MaxFragments=2, MinWords=8, MaxWords=30, FragmentDelimiter=\" … \", StartSel=«, StopSel=»"
-SNIPPET_SOURCE_CHARS = 2000  # a snippet comes from the section's start: ts_headline's cost grows with the text
+SNIPPET_SOURCE_CHARS = 1200  # a snippet comes from the section's start: ts_headline's cost grows with the text
 # The jobs a search reads by default: the newest completed, indexed job of each site.
 NEWEST_PER_SITE = (
     "SELECT DISTINCT ON (site_name) id, site_name, site_version FROM crawl_jobs"
@@ -58,7 +58,7 @@ SEARCH_START = (
     "  ARRAY(SELECT word FROM words ORDER BY word) AS words, ARRAY(SELECT sections FROM words ORDER BY word) AS sections,"
     "  coalesce((SELECT sections FROM library_terms WHERE word = ''), 0) AS total")
 CANDIDATES_WANTED = 30  # a tier of candidates with fewer sections than this (or 2 x the limit) is loosened
-MAX_CANDIDATES = 500  # at most this many sections are ranked (see LibraryStore.search)
+MAX_CANDIDATES = 200  # at most this many sections are ranked (see LibraryStore.search)
 
 
 def section_records(job_id: UUID, markdown: str) -> list[tuple]:
