@@ -2,10 +2,13 @@
 
 A question is read as words, not as a boolean query: each word weighs by its rarity in the
 library (inverse document frequency), so `on_failure` counts for more than "task". A section's
-score for a word is BM25F-like: a hit in its own heading, plus its hits in the text (saturating
-with repeats, normalised by the section's length); the sum over the words is scaled by the share
-of the question's weight the section covers, so a section holding most of the rare words beats
-one that repeats a single word.
+score for a word is BM25F-like: a hit in its own heading, half a hit in its page title or the
+headings above it, plus its hits in the text (saturating with repeats, normalised by the section's
+length); the sum over the words is scaled by the share of the question's weight the section
+covers, so a section holding most of the rare words beats one that repeats a single word. Then a
+section whose own heading the question says (the share of the heading's words the question holds,
+common words too) is raised: "Event: 'line'" for "readline event for each line of input received"
+over a long section that mentions lines and input throughout.
 
 Only a bounded set of candidates is ranked: the sections holding every word, else at least m of
 the question's rarest words, m lowered until enough sections qualify. Words in more than
@@ -23,8 +26,10 @@ from itertools import combinations
 MAX_COMMON = 0.3  # a word in more of the library's sections than this share is not used
 MAX_WORDS = 8  # the rarest words of a long question are ranked by; the rest add little but cost
 CANDIDATE_WORDS = 5  # the rarest words that choose the candidates (at most C(5, 2) = 10 combinations)
+TIERS = CANDIDATE_WORDS + 1  # the most candidate tiers a question has (see candidate_tiers)
 TYPICAL_TOKENS = 300  # a section of this many tokens has its text's hits counted as they are
-HEADING, TEXT = 1.0, 1.0  # a word's weight in the section's own heading, in its text
+HEADING, TITLE, TEXT = 1.0, 0.5, 1.0  # a word's weight in the section's own heading, its page title and headings above, its text
+EXACT = 1.0  # a section whose own heading the question says whole scores up to 1 + EXACT times as much
 LENGTH_NORM = 0.5  # how much a long section's text hits are discounted (BM25's b)
 SATURATION = 1.0  # BM25's k: the second hit of a word adds less than the first
 
@@ -86,18 +91,21 @@ def candidate_tiers(terms: list[Term]) -> list[list[str]]:
     return tiers + [[every(list(group)) for group in combinations(rarest, m)] for m in range(len(rarest), 0, -1)]
 
 
-def score_sql(n: int, vector: str, tokens: str, words: str, heading_words: str, idfs: str,
-              total: str) -> tuple[str, str]:
-    """SQL for the features of `n` words (columns c1..cn) and the score over those columns.
+def score_sql(vector: str, tokens: str, heading_lexemes: str, q: str) -> str:
+    """SQL for a section's score, the same statement for any number of words.
 
-    `vector` names the section's tsvector, `tokens` its token count; `words` and `heading_words`
-    name tsquery arrays (the words, and the words weighted A: in the section's own heading),
-    `idfs` a float8 array, `total` their sum. Returns (the feature columns, the score).
+    `vector` names the section's tsvector, `tokens` its token count, `heading_lexemes` how many
+    lexemes its own heading has; `q` a row of arrays: words (tsqueries of the words ranked by),
+    heading_words (the same weighted A: in the section's own heading), title_words (B: the page
+    title and the headings above), idfs (their weights, float8) and total (the weights' sum), and
+    every_heading_word (each of the question's lexemes, common ones too, weighted A).
     """
     length = f"1.0 / ({1 - LENGTH_NORM} + {LENGTH_NORM} * {tokens} / {TYPICAL_TOKENS}.0)"
-    features = ", ".join(
-        f"{HEADING} * ({vector} @@ {heading_words}[{i}])::int"
-        f" + {TEXT} * ts_rank('{{1,0,0,0}}', {vector}, {words}[{i}]) * {length} AS c{i}" for i in range(1, n + 1))
-    weight = " + ".join(f"{idfs}[{i}] * c{i} / ({SATURATION} + c{i})" for i in range(1, n + 1))
-    covered = " + ".join(f"{idfs}[{i}] * (c{i} > 0)::int" for i in range(1, n + 1))
-    return features, f"({weight}) * ({covered}) / {total}"
+    feature = (f"{HEADING} * ({vector} @@ w.a)::int + {TITLE} * ({vector} @@ w.b)::int"
+               f" + {TEXT} * ts_rank('{{1,0,0,0}}', {vector}, w.word) * {length}")
+    weights = (f"(SELECT sum(f.idf * f.c / ({SATURATION} + f.c)) * sum(f.idf * (f.c > 0)::int)"
+               f" FROM (SELECT w.idf, {feature} AS c"
+               f"  FROM unnest({q}.words, {q}.heading_words, {q}.title_words, {q}.idfs) AS w(word, a, b, idf)) f)")
+    said = (f"(SELECT count(*) FROM unnest({q}.every_heading_word) AS e(word) WHERE {vector} @@ e.word)::float8"
+            f" / greatest({heading_lexemes}, 1)")
+    return f"{weights} / {q}.total * (1 + {EXACT} * {said})"

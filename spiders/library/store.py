@@ -22,7 +22,7 @@ COLUMNS = ["job_id", "page_ordinal", "ordinal", "url", "page_title", "heading_pa
            "body", "token_count"]
 # Matches are marked «like this»: marks that docs rarely contain, unlike Markdown's ** (the web page turns them into <mark>).
 HEADLINE = "MaxFragments=2, MinWords=8, MaxWords=30, FragmentDelimiter=\" … \", StartSel=«, StopSel=»"
-SNIPPET_SOURCE_CHARS = 2000  # a snippet comes from the section's start: ts_headline's cost grows with the text
+SNIPPET_SOURCE_CHARS = 1200  # a snippet comes from the section's start: ts_headline's cost grows with the text
 # The jobs a search reads by default: the newest completed, indexed job of each site.
 NEWEST_PER_SITE = (
     "SELECT DISTINCT ON (site_name) id, site_name, site_version FROM crawl_jobs"
@@ -31,19 +31,19 @@ NEWEST_PER_SITE = (
 
 
 # How many sections hold each word (the empty word: how many sections there are), for the words'
-# weights. Counted as a job's sections come and go; approximate (concurrent indexing may race), as
-# only the words' rarity is read from it.
+# weights: of the sections searched, not their repeats (migration 010). Counted as a job's sections
+# come and go; approximate (concurrent indexing may race), as only the words' rarity is read from it.
 TERMS_OF_JOB = (
     "INSERT INTO library_terms (word, sections)"
-    " SELECT word, ndoc FROM ts_stat(format('SELECT search FROM library_sections WHERE job_id = %L', $1::uuid))"
-    "  WHERE word NOT LIKE '@job:%'"
-    " UNION ALL SELECT '', count(*) FROM library_sections WHERE job_id = $1"
+    " SELECT word, ndoc FROM ts_stat(format('SELECT search FROM library_sections WHERE job_id = %L AND NOT repeated',"
+    "  $1::uuid)) WHERE word NOT LIKE '@job:%'"
+    " UNION ALL SELECT '', count(*) FROM library_sections WHERE job_id = $1 AND NOT repeated"
     " ON CONFLICT (word) DO UPDATE SET sections = library_terms.sections + excluded.sections")
 TERMS_GONE = (
     "UPDATE library_terms l SET sections = greatest(0, l.sections - gone.sections) FROM ("
-    "  SELECT word, ndoc AS sections FROM ts_stat(format('SELECT search FROM library_sections WHERE job_id = %L', $1::uuid))"
-    "  WHERE word NOT LIKE '@job:%'"
-    "  UNION ALL SELECT '', count(*) FROM library_sections WHERE job_id = $1) AS gone WHERE l.word = gone.word")
+    "  SELECT word, ndoc AS sections FROM ts_stat(format("
+    "   'SELECT search FROM library_sections WHERE job_id = %L AND NOT repeated', $1::uuid)) WHERE word NOT LIKE '@job:%'"
+    "  UNION ALL SELECT '', count(*) FROM library_sections WHERE job_id = $1 AND NOT repeated) AS gone WHERE l.word = gone.word")
 # A search's start: the jobs it reads (the newest of each site, or of the site $2, none when $3)
 # and the question's words (lexemes) with how many sections hold each, and how many sections there are.
 SEARCH_START = (
@@ -58,7 +58,7 @@ SEARCH_START = (
     "  ARRAY(SELECT word FROM words ORDER BY word) AS words, ARRAY(SELECT sections FROM words ORDER BY word) AS sections,"
     "  coalesce((SELECT sections FROM library_terms WHERE word = ''), 0) AS total")
 CANDIDATES_WANTED = 30  # a tier of candidates with fewer sections than this (or 2 x the limit) is loosened
-MAX_CANDIDATES = 500  # at most this many sections are ranked (see LibraryStore.search)
+MAX_CANDIDATES = 200  # at most this many sections are ranked (see LibraryStore.search)
 
 
 def section_records(job_id: UUID, markdown: str) -> list[tuple]:
@@ -87,30 +87,34 @@ def url_variants(url: str) -> list[str]:
     return variants
 
 
-def search_sql(words: int, tiers: list[tuple[int, int]], constrained: bool) -> str:
-    """The one statement that answers a search (the parameters are LibraryStore.search's).
+def search_sql(constrained: bool) -> str:
+    """The one statement that answers a search (the parameters are LibraryStore.search's); one text
+    for every question, so each connection prepares it once and the server can keep its plan.
 
-    The candidate tiers (strictest first, each finding a superset of the one before; each the AND
-    queries $2[a:b] for its (a, b) in `tiers`, a section found by any being found) are tried in
-    turn, each only if the ones before found fewer than `wanted` ($9) sections: a CASE evaluates a
-    scalar subquery only when it reaches it, and each tier is a CTE, read once however often it is
-    named. The first tier that finds `wanted` is ranked, unless it finds more than MAX_CANDIDATES:
-    then the tier before it, whose sections hold more of the question's rarest words (a first tier
-    that finds too many at once gives the first MAX_CANDIDATES the index finds). The newest jobs
-    of every site are filtered after the index scan (nearly every match is theirs; OFFSET 0 keeps
-    the planner from moving the filter into the scan, where it would read the job index's entries
-    for the whole library); within one job the tiers hold the job's word (`@job:<id>`, migration 009).
-    Each candidate's vector is decompressed once (`search || ''` in a subquery that is not
-    flattened) and read by every word's features. Snippets are made for the rows shown only.
+    The candidate tiers (strictest first, each finding a superset of the one before; tier n the AND
+    queries $2[$12[n]:$13[n]], a section found by any being found; a question with fewer tiers
+    than ranking.TIERS has empty ones first) are tried in turn, each only if the ones before found
+    fewer than `wanted` ($9) sections: a CASE evaluates a scalar subquery only when it reaches it,
+    and each tier is a CTE, read once however often it is named. The first tier that finds
+    `wanted` is ranked, unless it finds more than MAX_CANDIDATES: then the tier before it, whose
+    sections hold more of the question's rarest words (a first tier that finds too many at once
+    gives the first MAX_CANDIDATES the index finds). The newest jobs of every site are filtered
+    after the index scan (nearly every match is theirs; OFFSET 0 keeps the planner from moving the
+    filter into the scan, where it would read the job index's entries for the whole library);
+    within one job the tiers hold the job's word (`@job:<id>`, migration 009). Repeated sections
+    are not in the index (migration 010). Each candidate's vector is decompressed once (`search ||
+    ''` in a subquery that is not flattened) and read by every word's features. Snippets are made
+    for the rows shown only.
     """
     cap = MAX_CANDIDATES
-    tier_queries = ("ARRAY(SELECT q::tsquery && websearch_to_tsquery('docspasta', $3) FROM unnest(($2::text[])[{a}:{b}]) q)"
-                    if constrained else "(($2::text[])[{a}:{b}])::tsquery[]")
+    queries = "(($2::text[])[($12::int[])[{n}]:($13::int[])[{n}]])"
+    tier_queries = (f"ARRAY(SELECT q::tsquery && websearch_to_tsquery('docspasta', $3) FROM unnest({queries}) q)"
+                    if constrained else f"{queries}::tsquery[]")
     found = [f"t{n} AS MATERIALIZED (SELECT coalesce(array_agg(ctid), '{{}}') AS found FROM ("
              f"  SELECT ctid FROM (SELECT ctid, job_id FROM library_sections"
-             f"   WHERE search @@ ANY({tier_queries.format(a=a, b=b)}) OFFSET 0) m"
-             f"  WHERE job_id = ANY($1::uuid[]) LIMIT {cap + 1}) x)" for n, (a, b) in enumerate(tiers, 1)]
-    tiers = len(tiers)
+             f"   WHERE search @@ ANY({tier_queries.format(n=n)}) AND NOT repeated OFFSET 0) m"
+             f"  WHERE job_id = ANY($1::uuid[]) LIMIT {cap + 1}) x)" for n in range(1, ranking.TIERS + 1)]
+    tiers = ranking.TIERS
 
     def tier(n: int) -> str:
         return f"(SELECT found FROM t{n})"
@@ -124,19 +128,20 @@ def search_sql(words: int, tiers: list[tuple[int, int]], constrained: bool) -> s
         return f"CASE WHEN {count(n)} > {cap} AND {count(n - 1)} > 0 THEN {tier(n - 1)} ELSE {tier(n)} END"
 
     choice = " ".join(f"WHEN {count(n)} >= $9 THEN {taken(n)}" for n in range(1, tiers))
-    features, score = ranking.score_sql(words, "v", "token_count", "q.words", "q.heading_words", "q.idfs", "q.total")
+    score = ranking.score_sql("v", "token_count", "heading_lexemes", "q")
     return (
         "WITH q AS MATERIALIZED (SELECT"
         "   ARRAY(SELECT w::tsquery FROM unnest($4::text[]) WITH ORDINALITY AS t(w, n) ORDER BY n) AS words,"
         "   ARRAY(SELECT w::tsquery FROM unnest($5::text[]) WITH ORDINALITY AS t(w, n) ORDER BY n) AS heading_words,"
+        "   ARRAY(SELECT w::tsquery FROM unnest($14::text[]) WITH ORDINALITY AS t(w, n) ORDER BY n) AS title_words,"
+        "   ARRAY(SELECT w::tsquery FROM unnest($15::text[]) WITH ORDINALITY AS t(w, n) ORDER BY n) AS every_heading_word,"
         # (the constraint and `wanted` are named here too: a statement that does not read them must still type them)
         "   $6::float8[] AS idfs, $7::float8 AS total, $3::text AS must, $9::int AS wanted),"
         f" {', '.join(found)},"
-        f" chosen AS MATERIALIZED (SELECT {f'CASE {choice} ELSE {taken(tiers)} END' if choice else taken(1)} AS found),"
-        " candidate AS (SELECT job_id, page_ordinal, ordinal, token_count, search || ''::tsvector AS v"
+        f" chosen AS MATERIALIZED (SELECT CASE {choice} ELSE {taken(tiers)} END AS found),"
+        " candidate AS (SELECT job_id, page_ordinal, ordinal, token_count, heading_lexemes, search || ''::tsvector AS v"
         f"   FROM library_sections WHERE ctid = ANY((SELECT found[1:{cap}] FROM chosen)::tid[]) OFFSET 0),"
-        f" featured AS (SELECT job_id, page_ordinal, ordinal, {features} FROM candidate, q OFFSET 0),"
-        f" top AS (SELECT job_id, page_ordinal, ordinal, {score} AS rank FROM featured, q"
+        f" top AS (SELECT job_id, page_ordinal, ordinal, {score} AS rank FROM candidate, q"
         "   ORDER BY rank DESC, job_id, page_ordinal, ordinal LIMIT $8)"
         " SELECT s.job_id, s.page_ordinal, s.ordinal, s.url, s.page_title, s.heading_path, s.token_count, top.rank,"
         f"  ts_headline('docspasta', left(s.body, {SNIPPET_SOURCE_CHARS}), $10::tsquery, $11) AS snippet"
@@ -165,6 +170,7 @@ class LibraryStore:
             await conn.execute("DELETE FROM library_sections WHERE job_id = $1", job_id)
             if records:
                 await conn.copy_records_to_table("library_sections", records=records, columns=COLUMNS)
+                await conn.execute("SELECT docspasta_mark_repeated($1)", job_id)
             await conn.execute(
                 "UPDATE crawl_jobs SET site_name = coalesce(site_name, $2), library_indexed_at = now() WHERE id = $1",
                 job_id, site_name(url))
@@ -268,16 +274,19 @@ class LibraryStore:
         tiers = ranking.candidate_tiers(terms)
         if len(job_ids) == 1:  # the index finds the job's sections by its word
             tiers = [[f"{ranking.tsquery_word(f'@job:{job_ids[0]}')} & {query}" for query in tier] for tier in tiers]
-        bounds, start_at = [], 1
+        tiers = [[]] * (ranking.TIERS - len(tiers)) + tiers  # (the statement has ranking.TIERS tiers)
+        starts, ends, at = [], [], 1
         for tier in tiers:
-            bounds.append((start_at, start_at + len(tier) - 1))
-            start_at += len(tier)
+            starts.append(at)
+            ends.append(at + len(tier) - 1)
+            at += len(tier)
         words = [ranking.tsquery_word(t.word) for t in terms]
         rows = await self.pool.fetch(
-            search_sql(len(terms), bounds, question.constraint is not None),
+            search_sql(question.constraint is not None),
             job_ids, [query for tier in tiers for query in tier], question.constraint, words,
             [ranking.tsquery_word(t.word, "A") for t in terms], [t.idf for t in terms], sum(t.idf for t in terms),
-            limit, max(2 * limit, CANDIDATES_WANTED), " | ".join(words), HEADLINE)
+            limit, max(2 * limit, CANDIDATES_WANTED), " | ".join(words), HEADLINE, starts, ends,
+            [ranking.tsquery_word(t.word, "B") for t in terms], [ranking.tsquery_word(w, "A") for w in counts])
         return [{**dict(row), "site_name": labels[row["job_id"]]["site_name"],
                  "site_version": labels[row["job_id"]]["site_version"]} for row in rows]
 

@@ -109,6 +109,50 @@ def test_outline_page_and_section_answer_within_max_tokens_and_say_what_they_lef
     assert by_last.json()["data"]["headingPath"] == section["headingPath"]
 
 
+EVENTS = ("<p>Emitters call listener functions when an event is emitted, in the order they were added.</p>"
+          "<{h}>Handling events only once</{h}><p>A listener registered with <code>once()</code> is called at"
+          " most one time: the emitter unregisters the listener and then calls it.</p>"
+          "<{h}>Error events</{h}><p>When an emitter fails it emits an error event; without a listener for"
+          " it the error is thrown and the process exits.</p>")
+TIMERS = ("<p>Timers schedule a function to be called at some future period of time.</p>"
+          "<{h}>Cancelling timers</{h}><p>Pass the object a timer function returned to its clear function to"
+          " stop a scheduled call before it runs.</p>")
+
+
+@pytest_twisted.inlineCallbacks
+def test_a_section_a_compilation_page_repeats_is_found_once_and_pushes_nothing_out(web, job_runner, site,
+                                                                                  database_url):
+    # A "printable chapter" page holding two pages whole (too few for the document to leave it out
+    # as a compilation): its copies nest a level deeper and link elsewhere, but read the same.
+    links = ["events.html", "timers.html", "print.html"]
+    site.add_page(D, "Runtime documentation", *links)
+    site.add(D + "events.html", Reply(body=page("Events", *links, body=EVENTS.format(h="h2"))))
+    site.add(D + "timers.html", Reply(body=page("Timers", *links, body=TIMERS.format(h="h2"))))
+    site.add(D + "print.html", Reply(body=page("Events and timers, printable", *links, body=(
+        "<h2>Events</h2>" + EVENTS.format(h="h3") + "<h2>Timers</h2>" + TIMERS.format(h="h3")))))
+    job_id = yield crawl(web, job_runner, site.url(D))
+
+    def search(q, limit):
+        return call(web.get, "/api/v3/search", params={"q": q, "job": job_id, "limit": str(limit)})
+
+    once = [(hit["url"], hit["headingPath"][-1])
+            for hit in (yield search("listener called at most once", 10)).json()["data"]["results"]]
+    assert once[0] == (site.url(D + "events.html"), "Handling events only once")
+    assert [hit for hit in once if hit[1] == "Handling events only once"] == once[:1], once
+    # every section of the events page ties with its copy: the copies would take half the places
+    found = (yield search("listener emitter", 3)).json()["data"]["results"]
+    assert sorted((hit["url"], hit["headingPath"][-1]) for hit in found) == [
+        (site.url(D + "events.html"), heading) for heading in ("Error events", "Events", "Handling events only once")]
+    repeated = sql(database_url, "SELECT url, heading FROM library_sections WHERE job_id = $1 AND repeated"
+                                 " ORDER BY page_ordinal, ordinal", uuid.UUID(job_id))
+    assert [(row["url"], row["heading"]) for row in repeated] == [(site.url(D + "print.html"), heading) for heading in (
+        "Events", "Handling events only once", "Error events", "Timers", "Cancelling timers")]
+    # the compilation stays in the document: its page reads as crawled
+    printable = (yield call(web.get, f"/api/v3/jobs/{job_id}/pages",
+                            params={"url": site.url(D + "print.html")})).json()["data"]
+    assert "Cancelling timers" in printable["markdown"]
+
+
 @pytest_twisted.inlineCallbacks
 def test_bad_library_parameters_get_the_apis_4xx_shape(web, job_runner, site):
     job_id = yield crawl(web, job_runner, library_site(site))
