@@ -156,7 +156,9 @@ class LibraryStore:
     async def index_job(self, job_id: UUID) -> int:
         """Store the sections of a completed job's document and label its site; returns the sections stored.
 
-        Idempotent: a job indexed twice has its sections replaced.
+        Idempotent: a job indexed twice has its sections replaced. A refresh takes the place of the
+        job it refreshed: that job's sections go (the library holds a site's pages once, not once
+        per refresh; its document and pages stay, and the library says which job replaced it).
         """
         job = await self.pool.fetchrow(
             "SELECT initial_url, final_markdown FROM crawl_jobs WHERE id = $1 AND status = 'completed'", job_id)
@@ -175,13 +177,20 @@ class LibraryStore:
                 "UPDATE crawl_jobs SET site_name = coalesce(site_name, $2), library_indexed_at = now() WHERE id = $1",
                 job_id, site_name(url))
             await conn.execute(TERMS_OF_JOB, job_id)
+            replaced = await conn.fetchval(
+                "UPDATE crawl_jobs SET library_indexed_at = NULL WHERE id = (SELECT refresh_of FROM crawl_jobs"
+                " WHERE id = $1) AND library_indexed_at IS NOT NULL RETURNING id", job_id)
+            if replaced is not None:
+                await conn.execute(TERMS_GONE, replaced)
+                await conn.execute("DELETE FROM library_sections WHERE job_id = $1", replaced)
         return len(records)
 
     async def backfill(self) -> int:
         """Index the completed jobs that have no sections yet (completed before the library existed)."""
         ids = await self.pool.fetch(
-            "SELECT id FROM crawl_jobs WHERE status = 'completed' AND library_indexed_at IS NULL"
-            " AND final_markdown IS NOT NULL ORDER BY completed_at")
+            "SELECT id FROM crawl_jobs j WHERE status = 'completed' AND library_indexed_at IS NULL"
+            " AND final_markdown IS NOT NULL AND NOT EXISTS (SELECT 1 FROM crawl_jobs r WHERE r.refresh_of = j.id"
+            " AND r.library_indexed_at IS NOT NULL) ORDER BY completed_at")
         for row in ids:
             await self.index_job(row["id"])
         return len(ids)
@@ -222,6 +231,8 @@ class LibraryStore:
             if row is None:
                 raise NotInLibrary(f"job: no job has the id {job}", field="job")
             if row["library_indexed_at"] is None:
+                if (by := await self.replaced_by(job)) is not None:
+                    raise NotInLibrary(f"job: refreshed by job {by}, which the library holds instead", field="job")
                 raise NotIndexed(f"job: the job is {row['status']}; completed jobs are in the library (once indexed)",
                                  field="job")
             return row
@@ -231,6 +242,11 @@ class LibraryStore:
         if row is None:
             raise NotInLibrary(f"site: no completed job of the site {site!r} (see list_sites)", field="site")
         return row
+
+    async def replaced_by(self, job_id: UUID) -> UUID | None:
+        """The refresh of `job_id` that the library holds in its place (see `index_job`), if any."""
+        return await self.pool.fetchval(
+            "SELECT id FROM crawl_jobs WHERE refresh_of = $1 AND library_indexed_at IS NOT NULL", job_id)
 
     async def job_state(self, job_id: UUID) -> Any:
         """A job's status fields (never its document); None for an unknown id."""

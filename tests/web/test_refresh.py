@@ -93,6 +93,16 @@ def test_a_refresh_of_an_unchanged_site_reports_no_change_and_stores_no_page_twi
     assert "lib.b()" in pages["b.html"]["markdown"] and pages["b.html"]["links"] == []
     assert export["changes"]["counts"]["unchanged"] == 6
     assert pages["b.html"]["not_modified"] is (not ignores)
+    # the library holds the site's pages once: the refresh takes the refreshed job's place there
+    yield wait_until(lambda: sql(database_url, "SELECT library_indexed_at FROM crawl_jobs WHERE id = $1",
+                                 uuid.UUID(refresh_id))[0]["library_indexed_at"])
+    sections = {str(row["job_id"]): row["n"] for row in sql(
+        database_url, "SELECT job_id, count(*) AS n FROM library_sections WHERE job_id = ANY($1::uuid[])"
+        " GROUP BY job_id", [uuid.UUID(first_id), uuid.UUID(refresh_id)])}
+    assert first_id not in sections and sections.get(refresh_id, 0) >= 6, sections
+    gone = yield call(web.get, f"/api/v3/jobs/{first_id}/outline")
+    assert gone.status_code == 404 and refresh_id in gone.json()["error"], gone.text
+    assert (yield call(web.get, f"/api/v3/jobs/{refresh_id}/outline")).status_code == 200
 
 
 @pytest_twisted.inlineCallbacks

@@ -130,6 +130,8 @@ async def _job(request: Request) -> UUID:
     if row is None:
         raise JobNotFound(f"no job with id {str(job_id)!r}", field="jobId")
     if row["library_indexed_at"] is None:
+        if (by := await request.state.library.replaced_by(job_id)) is not None:
+            raise JobNotFound(f"job {job_id} was refreshed by job {by}, which the library holds instead", field="jobId")
         raise NotReady(f"the job is {row['status']}; its document is in the library once it has completed",
                        field="status")
     return job_id
