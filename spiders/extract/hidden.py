@@ -23,7 +23,8 @@ _HIDING = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _SIMPLE_SELECTOR = re.compile(r"^([a-z][a-z0-9]*)?([.#])([A-Za-z_][\w-]*)$")
 _CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
 # classes, ids and tags joined by combinators, no pseudo-class, attribute test or html/body
-_COMPOUND = re.compile(r"^(?!.*\b(?:html|body)\b)[\w.#-]+(?:\s*[>~+]?\s*[\w.#-]+)*$")
+# (each step past the first consumes a combinator or a space: no backtracking over a long selector)
+_COMPOUND = re.compile(r"^(?!.*\b(?:html|body)\b)[\w.#-]+(?:(?:\s*[>~+]\s*|\s+)[\w.#-]+)*$")
 _CSS = GenericTranslator()
 _MARKED = etree.XPath("//*[@hidden or @aria-hidden='true' or @style]")
 
