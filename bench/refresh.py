@@ -241,12 +241,15 @@ def run_phase(base: str, server: StaticServer, post: tuple[str, dict | None], pi
 
 async def stored_bytes(database_url: str, job_id: str) -> dict[str, int]:
     """What a job stores, as stored (pg_column_size: compressed, TOAST included): its URLs' rows, of
-    which their Markdown and extraction fields; its document and llms.txt; its library sections."""
+    which their Markdown and extraction fields; its document and llms.txt; its library sections
+    (read after the last phase: a refresh's sections replace those of the job it refreshed)."""
     conn = await asyncpg.connect(database_url)
     try:
-        deadline = time.monotonic() + 120  # indexed a moment after its status reads completed
-        while not await conn.fetchval("SELECT library_indexed_at IS NOT NULL FROM crawl_jobs WHERE id = $1",
-                                      uuid.UUID(job_id)) and time.monotonic() < deadline:
+        deadline = time.monotonic() + 120  # indexed a moment after its status reads completed (or replaced)
+        while not await conn.fetchval(
+                "SELECT library_indexed_at IS NOT NULL OR EXISTS (SELECT 1 FROM crawl_jobs r WHERE r.refresh_of = j.id"
+                " AND r.library_indexed_at IS NOT NULL) FROM crawl_jobs j WHERE id = $1",
+                uuid.UUID(job_id)) and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
         return dict(await conn.fetchrow(
             "SELECT (SELECT coalesce(sum(pg_column_size(u.*)), 0) FROM job_urls u WHERE job_id = $1) AS rows,"
@@ -340,7 +343,7 @@ def main() -> int:
         "",
         "| phase | pages | wall s (POST to completed) | first page stored / last / finalizing from (s) |"
         " CPU s (docspasta) | requests | 200 | 304 | bytes sent | stored: URL rows (of which Markdown + extraction"
-        " fields) / document + llms.txt / library sections |",
+        " fields) / document + llms.txt / library sections at the end |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for label, phase in (("first crawl", first), ("refresh, unchanged site", unchanged),
