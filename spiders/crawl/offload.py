@@ -21,8 +21,10 @@ import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
-from spiders.extract.page import ExtractedPage, extract_page
+from spiders.crawl.reading import PageRead, read_page
+from spiders.crawl.urls import Scope
 
 _POOLS: dict[tuple[str, int], ProcessPoolExecutor] = {}
 
@@ -66,13 +68,15 @@ def discard_pool(name: str, workers: int) -> None:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-class Extractor:
-    """`await extractor(html, url)`: `extract_page`, in the pool when there is one."""
+class PageReader:
+    """`await reader(body, encoding, url, scope, ...)`: `read_page`, in the pool when there is one."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, max_tasks_per_child: int | None = None):
         self.workers = workers
+        self.max_tasks_per_child = max_tasks_per_child
 
-    async def __call__(self, html: str, url: str) -> ExtractedPage:
+    async def __call__(self, body: bytes, encoding: str, url: str, scope: Scope, **checks: Any) -> PageRead:
         if self.workers <= 0:
-            return extract_page(html, url)
-        return await asyncio.wrap_future(process_pool("extract", self.workers).submit(extract_page, html, url))
+            return read_page(body, encoding, url, scope, **checks)
+        pool = process_pool("extract", self.workers, max_tasks_per_child=self.max_tasks_per_child)
+        return await asyncio.wrap_future(pool.submit(read_page, body, encoding, url, scope, **checks))

@@ -69,6 +69,12 @@ _PRECLEAN = etree.XPath("//script|//style|//noscript|//template|//svg|//comment(
                         "//link[not(contains(@rel, 'next') or contains(@rel, 'prev'))]")
 
 def parse(html: str | bytes, url: str) -> HtmlElement:
+    return prepare(read_tree(html, url))
+
+
+def read_tree(html: str | bytes, url: str) -> HtmlElement:
+    """The page's tree as parsed, before anything is taken out: what the crawl reads links,
+    the canonical link and rendering signs from (in the same pass as `prepare` and extraction)."""
     if isinstance(html, str) and html.lstrip().startswith("<?xml"):
         html = html.encode("utf-8", "replace")
     doc = None
@@ -81,6 +87,11 @@ def parse(html: str | bytes, url: str) -> HtmlElement:
         doc = etree.fromstring("<html><body></body></html>", _PARSER)
     if doc.find("body") is None:
         etree.SubElement(doc, "body")
+    return doc
+
+
+def prepare(doc: HtmlElement) -> HtmlElement:
+    """Take out what is never content (scripts, styles, comments, hidden elements), in place."""
     styles = [el.text for el in doc.iter("style") if el.text]
     for el in _PRECLEAN(doc):
         if isinstance(el, etree._Comment) or el.getparent() is not None:
