@@ -61,7 +61,10 @@ MAIN_XPATHS: list[tuple[etree.XPath, bool, str | None, frozenset[str]]] = [
     ("//*[@id='main-content' or @id='maincontent' or @id='content' or @id='main']", False, None, ()),
     (f"//*[{has_class('content') } or {has_class('main-content')} or {has_class('document')}]", False, None, ()),
 ]]
-_TOKENS = etree.XPath("//@class|//@id|//@role|//@itemprop", smart_strings=False)
+# One pass over the attributes: the union "//@class|//@id|//@role|//@itemprop" selects the
+# same values, but libxml2 sorts the merged node-sets, ~100 ms on a large page.
+_TOKENS = etree.XPath("//@*[name()='class' or name()='id' or name()='role' or name()='itemprop']",
+                      smart_strings=False)
 
 # <link rel="next"/"prev"> stays: it tells where a page stands in the site's order (toc.py);
 # <meta> stays: the title, the site's name and robots "noindex" are read from it
