@@ -16,8 +16,11 @@ Output identity: the `docs` crawl writes its items (JSON lines); after each run 
 document is assembled from them (`assemble_document`, pages in URL order, the port
 replaced by `SITE`) and its SHA-256 printed, with a digest of every page's extraction
 (url, status, title, markdown, quality, tokens, toc_links, links, ...; what depends
-on timing left out: depth, discovered_from, fetched_at). `--code DIR` crawls with another checkout (e.g. `git archive <commit> | tar
--x -C DIR`) instead of this one: the same digests from both mean byte-identical output.
+on timing left out: depth, discovered_from, fetched_at). `--code DIR` crawls with
+another checkout (e.g. `git archive <commit> | tar -x -C DIR`) instead of this one:
+the same digests from both mean byte-identical output. Compare complete crawls
+(--max-pages above the site's size): under a page limit, which pages make it
+depends on timing.
 
     python bench/crawl.py [--site dask] [--max-pages 500] [--runs 3] [--code DIR] [--keep FILE]
     python bench/crawl.py --site mix --max-pages 5000 --runs 3
@@ -133,14 +136,16 @@ def serve(site: str) -> tuple[subprocess.Popen, str, Path]:
     raise SystemExit(f"nginx did not start: {(run / 'error.log').read_text(errors='replace')[-2000:]}")
 
 
-def tree_rss(proc: psutil.Process) -> int:
-    """RSS summed over `proc` and all its descendants, in bytes."""
+def tree_rss(proc: psutil.Process, peaks: dict[int, int]) -> int:
+    """RSS summed over `proc` and all its descendants, in bytes; each one's peak kept in `peaks`."""
     total = 0
     for member in [proc, *proc.children(recursive=True)]:
         try:
-            total += member.memory_info().rss
+            rss = member.memory_info().rss
         except psutil.NoSuchProcess:
-            pass
+            continue
+        total += rss
+        peaks[member.pid] = max(peaks.get(member.pid, 0), rss)
     return total
 
 
@@ -153,11 +158,11 @@ def run(kind: str, url: str, max_pages: int, code: Path, items: Path | None) -> 
     load = os.getloadavg()[0]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         child = subprocess.Popen(command, cwd=code, stdout=out, stderr=err, text=True, env=env)
-        proc, peak, processes = psutil.Process(child.pid), 0, 1
+        proc, peak, processes, peaks = psutil.Process(child.pid), 0, 1, {}
         started = time.monotonic()
         while child.poll() is None:
             try:
-                peak = max(peak, tree_rss(proc))
+                peak = max(peak, tree_rss(proc, peaks))
                 processes = max(processes, 1 + len(proc.children(recursive=True)))
             except psutil.NoSuchProcess:
                 pass
@@ -169,7 +174,10 @@ def run(kind: str, url: str, max_pages: int, code: Path, items: Path | None) -> 
         if child.returncode:
             raise SystemExit(f"{kind} crawl failed:\n{err.read()[-3000:]}")
         result = json.loads(out.read().strip().splitlines()[-1])
+    crawl = peaks.pop(child.pid, 0)
+    each = "+".join(f"{rss / 2**20:.0f}" for rss in sorted(peaks.values(), reverse=True))
     return {**result, "tree_peak_mb": peak / 2**20, "processes": processes,
+            "each_mb": f"{crawl / 2**20:.0f}" + (f" ({each})" if each else ""),
             "load": (load + os.getloadavg()[0]) / 2}
 
 
@@ -225,11 +233,12 @@ def main() -> None:
                 results[kind].append(result)
                 rate = result["pages"] / result["seconds"]
                 print(f"{number:>3} {kind:<6} {result['pages']:>6} {result['seconds']:>7.1f} {rate:>8.1f} "
-                      f"{result['tree_peak_mb']:>12.1f} {result['processes']:>5} {result['load']:>5.1f}  {output}",
-                      flush=True)
+                      f"{result['tree_peak_mb']:>12.1f} {result['processes']:>5} {result['load']:>5.1f}  "
+                      f"crawl process (others) MB: {result['each_mb']}  {output}", flush=True)
             if len(kinds) == 2:
                 bare, docs = results["bare"][-1], results["docs"][-1]
-                print(f"{number:>3} ratio  docs/bare pages/s {docs['pages'] / docs['seconds'] / (bare['pages'] / bare['seconds']):.2f}, "
+                speed = docs["pages"] / docs["seconds"] / (bare["pages"] / bare["seconds"])
+                print(f"{number:>3} ratio  docs/bare pages/s {speed:.2f}, "
                       f"peak RSS {docs['tree_peak_mb'] / bare['tree_peak_mb']:.2f}", flush=True)
     finally:
         server.terminate()

@@ -26,7 +26,7 @@ from spiders.crawl.discovery import SITEMAP_FALLBACK, Discovery, SitemapSkipped,
 from spiders.crawl.failures import describe_failure, too_large
 from spiders.crawl.frontier import PAGE_META, Frontier, FrontierSnapshot, PageRef
 from spiders.crawl.items import PageItem, page_item
-from spiders.crawl.offload import PageReader
+from spiders.crawl.offload import PageReader, trim_memory
 from spiders.crawl.paths import PathPatterns
 from spiders.crawl.signals import pages_queued
 from spiders.crawl.traps import TrapLimits
@@ -193,6 +193,7 @@ class DocsSpider(scrapy.Spider):
                 yield request
         for request in self._pump():
             yield request
+        trim_memory()  # the page's response and body are freed: hand their memory back
 
     async def _handle_page(self, ref: PageRef, response: Response) -> AsyncIterator[Any]:
         def skip(reason: str) -> Any:
