@@ -136,16 +136,19 @@ def serve(site: str) -> tuple[subprocess.Popen, str, Path]:
     raise SystemExit(f"nginx did not start: {(run / 'error.log').read_text(errors='replace')[-2000:]}")
 
 
-def tree_rss(proc: psutil.Process, peaks: dict[int, int]) -> int:
-    """RSS summed over `proc` and all its descendants, in bytes; each one's peak kept in `peaks`."""
+def tree_rss(proc: psutil.Process, peaks: dict[int, int], cpu: dict[int, float]) -> int:
+    """RSS summed over `proc` and all its descendants, in bytes; each one's peak kept in `peaks`,
+    its CPU seconds so far in `cpu`."""
     total = 0
     for member in [proc, *proc.children(recursive=True)]:
         try:
             rss = member.memory_info().rss
+            times = member.cpu_times()
         except psutil.NoSuchProcess:
             continue
         total += rss
         peaks[member.pid] = max(peaks.get(member.pid, 0), rss)
+        cpu[member.pid] = times.user + times.system
     return total
 
 
@@ -158,11 +161,11 @@ def run(kind: str, url: str, max_pages: int, code: Path, items: Path | None) -> 
     load = os.getloadavg()[0]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         child = subprocess.Popen(command, cwd=code, stdout=out, stderr=err, text=True, env=env)
-        proc, peak, processes, peaks = psutil.Process(child.pid), 0, 1, {}
+        proc, peak, processes, peaks, cpu = psutil.Process(child.pid), 0, 1, {}, {}
         started = time.monotonic()
         while child.poll() is None:
             try:
-                peak = max(peak, tree_rss(proc, peaks))
+                peak = max(peak, tree_rss(proc, peaks, cpu))
                 processes = max(processes, 1 + len(proc.children(recursive=True)))
             except psutil.NoSuchProcess:
                 pass
@@ -174,10 +177,11 @@ def run(kind: str, url: str, max_pages: int, code: Path, items: Path | None) -> 
         if child.returncode:
             raise SystemExit(f"{kind} crawl failed:\n{err.read()[-3000:]}")
         result = json.loads(out.read().strip().splitlines()[-1])
-    crawl = peaks.pop(child.pid, 0)
+    crawl, crawl_cpu = peaks.pop(child.pid, 0), cpu.pop(child.pid, 0.0)
     each = "+".join(f"{rss / 2**20:.0f}" for rss in sorted(peaks.values(), reverse=True))
     return {**result, "tree_peak_mb": peak / 2**20, "processes": processes,
             "each_mb": f"{crawl / 2**20:.0f}" + (f" ({each})" if each else ""),
+            "cpu": f"{crawl_cpu:.0f}" + (f" + {sum(cpu.values()):.0f}" if cpu else ""),
             "load": (load + os.getloadavg()[0]) / 2}
 
 
@@ -234,7 +238,7 @@ def main() -> None:
                 rate = result["pages"] / result["seconds"]
                 print(f"{number:>3} {kind:<6} {result['pages']:>6} {result['seconds']:>7.1f} {rate:>8.1f} "
                       f"{result['tree_peak_mb']:>12.1f} {result['processes']:>5} {result['load']:>5.1f}  "
-                      f"crawl process (others) MB: {result['each_mb']}  {output}", flush=True)
+                      f"RSS MB crawl (others) {result['each_mb']}, CPU s {result['cpu']}  {output}", flush=True)
             if len(kinds) == 2:
                 bare, docs = results["bare"][-1], results["docs"][-1]
                 speed = docs["pages"] / docs["seconds"] / (bare["pages"] / bare["seconds"])
