@@ -15,7 +15,6 @@ from the stored extraction, and the crawl goes on through the page's stored link
 from __future__ import annotations
 
 from typing import Any, AsyncIterator, Iterator
-from urllib.parse import urljoin
 
 import scrapy
 from scrapy import signals
@@ -27,20 +26,18 @@ from spiders.crawl.discovery import SITEMAP_FALLBACK, Discovery, SitemapSkipped,
 from spiders.crawl.failures import describe_failure, too_large
 from spiders.crawl.frontier import PAGE_META, Frontier, FrontierSnapshot, PageRef
 from spiders.crawl.items import PageItem, page_item
-from spiders.crawl.offload import Extractor
+from spiders.crawl.offload import PageReader, trim_memory
 from spiders.crawl.paths import PathPatterns
 from spiders.crawl.signals import pages_queued
 from spiders.crawl.traps import TrapLimits
-from spiders.crawl.urls import Scope, clean_url, is_http_url, normalize_url
+from spiders.crawl.urls import Scope, clean_url, normalize_url
 from spiders.jobs.options import CrawlOptions
 from spiders.refresh.conditional import CONDITIONAL_META, UNCONDITIONAL_META
-from spiders.refresh.previous import content_hash
 from spiders.render.policy import RenderPolicy, render_fields
 from spiders.safety.secrets import RequestSecrets
 
 BYTES_META = "docspasta_bytes_received"
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
-_CANONICAL = "//head/link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"
 
 
 def _content_type(headers: Any) -> bytes:
@@ -90,7 +87,7 @@ class DocsSpider(scrapy.Spider):
                                  scope=Scope.from_url(self.start_url, self.options.scope),
                                  paths=PathPatterns(self.options.include, self.options.exclude))
         self.discovery = self._discovery(max_size=0)
-        self._extract = Extractor(0)
+        self._read = PageReader(0)
         self.render = RenderPolicy(self.options.render)
         self.resume = resume
         self.previous = previous  # the earlier crawl a refresh compares with (a PreviousCrawl), or None
@@ -104,7 +101,8 @@ class DocsSpider(scrapy.Spider):
         # Scrapy holds at most twice its concurrency in requests; the rest wait in the frontier.
         spider.frontier.window = 2 * max(crawler.settings.getint("CONCURRENT_REQUESTS"), 1)
         spider.discovery = spider._discovery(max_size=crawler.settings.getint("DOWNLOAD_MAXSIZE"))
-        spider._extract = Extractor(crawler.settings.getint("DOCSPASTA_EXTRACT_WORKERS", 1))
+        spider._read = PageReader(crawler.settings.getint("DOCSPASTA_EXTRACT_WORKERS", 1),
+                                  crawler.settings.getint("DOCSPASTA_EXTRACT_TASKS_PER_WORKER") or None)
         spider.render = RenderPolicy.from_settings(crawler.settings, spider.options.render)
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider._on_headers, signal=signals.headers_received)
@@ -138,18 +136,6 @@ class DocsSpider(scrapy.Spider):
             meta["retry_times"] = attempts  # retries made before a restart still count
         return Request(url or ref.url, callback=self.parse_page, errback=self.page_failed,
                        meta=meta, priority=-ref.depth, dont_filter=True)
-
-    def _links(self, response: Response) -> list[str]:
-        """The page's in-scope links, in page order, once each: followed now, stored for a refresh."""
-        links = []
-        # lxml directly: a parsel Selector per link costs more than the rest of the loop.
-        for href in dict.fromkeys(map(str, response.selector.root.xpath("//a/@href"))):
-            if href.startswith("#") and not href.startswith(("#/", "#!/")):
-                continue  # an anchor on this same page
-            link = clean_url(urljoin(response.url, href.strip()))
-            if is_http_url(link) and self.frontier.scope.contains(link):
-                links.append(link)
-        return list(dict.fromkeys(links))
 
     def _follow(self, ref: PageRef, links: list[str], source_url: str) -> list[Any]:
         """Queue a page's links one step deeper; the links recorded skipped without a fetch (traps, files)."""
@@ -207,6 +193,7 @@ class DocsSpider(scrapy.Spider):
                 yield request
         for request in self._pump():
             yield request
+        trim_memory()  # the page's response and body are freed: hand their memory back
 
     async def _handle_page(self, ref: PageRef, response: Response) -> AsyncIterator[Any]:
         def skip(reason: str) -> Any:
@@ -229,32 +216,39 @@ class DocsSpider(scrapy.Spider):
                 return
             self.frontier.see(final_key)
         keys = {ref.key, final_key}
-        canonical = response.xpath(_CANONICAL).get()
-        if canonical:
-            canonical_url = clean_url(urljoin(response.url, canonical.strip()))
-            if is_http_url(canonical_url) and self.frontier.scope.contains(canonical_url):
-                keys.add(normalize_url(canonical_url))
         if duplicate_of := self.frontier.duplicate_of(keys):
             yield skip(f"duplicate of {duplicate_of}")
             return
-        if (render_meta := self.render.rerender_meta(response)) is not None:
-            # The plain fetch saw an empty shell: fetch the page again through the
-            # browser. It keeps its slot (still in flight); the item records why.
-            yield self._request(ref, url=response.url, render_meta=render_meta)
-            return
-        self.render.learn(response, start=ref.depth == 0)
-        self.frontier.extract()  # the page keeps its slot while it is extracted elsewhere
+        # Read once, off the reactor: links, canonical link, rendering signs and extraction
+        # from one parse (spiders/crawl/reading.py). The page keeps its slot meanwhile.
+        self.frontier.extract()
         try:
-            page = await self._extract(response.text, response.url)
+            read = await self._read(response.body, response.encoding, response.url, self.frontier.scope,
+                                    check_render=self.render.checks(response.meta),
+                                    words_limit=self.render.words_wanted(response.meta))
         except BaseException:
             self.frontier.extraction_failed()
             raise
-        if duplicate_of := self.frontier.complete(keys):  # another page claimed these keys meanwhile
+        if read.canonical_key is not None:
+            keys.add(read.canonical_key)
+        if read.page is None:  # the plain fetch saw an empty shell
+            self.frontier.refetch()
+            if duplicate_of := self.frontier.duplicate_of(keys):
+                yield skip(f"duplicate of {duplicate_of}")
+                return
+            # Fetch the page again through the browser. It keeps its slot (in flight
+            # again); the item records why.
+            yield self._request(ref, url=response.url,
+                                render_meta=self.render.rerender_for(read.render_reason, read.plain_words))
+            return
+        if read.words is not None:
+            self.render.learn_words(response.url, response.meta, read.words, start=ref.depth == 0)
+        if duplicate_of := self.frontier.complete(keys):  # another page holds these keys
             yield page_item(ref, "skipped", final_url=response.url, http_status=response.status,
                             error=f"duplicate of {duplicate_of}", **render_fields(response.meta))
             return
-        links = self._links(response)
-        judged = self._follow(ref, links, response.url)
+        page = read.page
+        judged = self._follow(ref, read.links, response.url)
         # The links are announced before the page is handed over: a job's frontier then has
         # them when the page is recorded, and its progress counts them (never "1 of 1").
         self._announce()
@@ -266,7 +260,7 @@ class DocsSpider(scrapy.Spider):
             quality_reasons=list(page.quality_reasons), word_count=page.word_count,
             token_count=page.token_count, toc_links=page.toc_links, description=page.description,
             site_name=page.site_name, head_title=page.head_title, generated=page.generated,
-            links=links, content_hash=content_hash(page.markdown),
+            links=read.links, content_hash=read.content_hash,
             etag=_header(response.headers, b"ETag") if plain else None,
             last_modified=_header(response.headers, b"Last-Modified") if plain else None,
             **fetched,

@@ -89,8 +89,14 @@ DOCSPASTA_MAX_QUERY_PARAMS = 12
 DOCSPASTA_MAX_PATH_SEGMENTS = 30
 DOCSPASTA_MAX_SEGMENT_REPEATS = 3
 
-# Processes that extract pages beside the crawl (spiders/crawl/offload.py); 0: in the crawl's own thread.
-DOCSPASTA_EXTRACT_WORKERS = 1
+# Processes that read fetched pages beside the crawl (spiders/crawl/offload.py): parsing, links,
+# extraction, Markdown, quality and tokens, once per page; 0: in the crawl's own thread.
+# Shared by every crawl of the process; by default one per core this process may use, at most
+# 4 (each holds ~75 MB: lxml, the tokenizer). A worker is replaced after
+# DOCSPASTA_EXTRACT_TASKS_PER_WORKER pages (0: never).
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+DOCSPASTA_EXTRACT_WORKERS = int(os.environ.get("DOCSPASTA_EXTRACT_WORKERS") or min(4, _CORES))
+DOCSPASTA_EXTRACT_TASKS_PER_WORKER = int(os.environ.get("DOCSPASTA_EXTRACT_TASKS_PER_WORKER", "0"))
 # Jobs of a web worker finalizing at once, each in a process of its own (spiders/jobs/finalizer.py);
 # 0: in a thread of the crawl process. Never on the crawl's own thread.
 DOCSPASTA_FINALIZE_WORKERS = 1

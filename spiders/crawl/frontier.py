@@ -67,8 +67,9 @@ class Frontier:
         self.scope = scope
         self.traps = traps or TrapLimits()
         self.paths = paths or PathPatterns()
-        # Requests handed out at once; the rest wait here as small PageRefs, so a
-        # 10,000-page job does not keep 9,000 Request objects in Scrapy's scheduler.
+        # Pages handed out and not done yet (fetching or in extraction); the rest wait
+        # here as small PageRefs, so a 10,000-page job does not keep 9,000 Request
+        # objects in Scrapy's scheduler, nor fetch faster than its pages are extracted.
         self.window = window
         self.completed = 0
         self.in_flight = 0  # requests handed out and not answered yet
@@ -151,7 +152,7 @@ class Frontier:
         """Shallowest first, as many queued pages as the budget and the window have room
         for; each takes its slot as it is handed out."""
         while (self._heap and self.completed + self.in_flight + self.extracting < self.max_pages
-               and self.in_flight < self.window):
+               and self.in_flight + self.extracting < self.window):
             depth, _, _, key = heapq.heappop(self._heap)
             ref = self._queued.get(key)
             if ref is None or ref.depth != depth:
@@ -181,7 +182,13 @@ class Frontier:
         self.extracting += 1
 
     def extraction_failed(self) -> None:
+        """A page in extraction ended without a page (it failed, or was a duplicate): its slot goes back."""
         self.extracting -= 1
+
+    def refetch(self) -> None:
+        """A page in extraction is fetched again (through the browser), keeping its slot."""
+        self.extracting -= 1
+        self.in_flight += 1
 
     def complete(self, keys: Iterable[str]) -> str | None:
         """Count an extracted page as completed under all its `keys` (requested, final,

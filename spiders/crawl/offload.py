@@ -1,12 +1,16 @@
 """Work off the crawl's thread: small process pools shared by every crawl in the process.
 
-Extraction is most of a crawl's CPU (lxml, the Markdown converter, the BPE
-tokenizer). Inline it serialises with Scrapy's own work on one core, and the
-reactor, busy extracting, reads responses late, which AutoThrottle takes for a
-slow server. In a worker process it overlaps with fetching on another core.
-`DOCSPASTA_EXTRACT_WORKERS` sets the pool's size (0: extract inline). Finalizing
-a job (`spiders.jobs.finalize`) has a pool of its own, so a long assembly never
-queues behind a crawl's pages, nor they behind it.
+Reading a page is most of a crawl's CPU: parsing, links, extraction (lxml, the
+Markdown converter, the BPE tokenizer). Inline it serialises with Scrapy's own work
+on one core, and the reactor, busy extracting, reads responses late, which
+AutoThrottle takes for a slow server. `PageReader` hands the body to the "extract"
+pool, where `spiders.crawl.reading.read_page` reads it once and sends back the
+links and the extraction together; the reactor only fetches and keeps the books.
+`DOCSPASTA_EXTRACT_WORKERS` sets the pool's size (0: read inline), and
+`DOCSPASTA_EXTRACT_TASKS_PER_WORKER` how many pages a worker reads before a fresh
+one replaces it (0: never). The crawl's frontier window bounds the pages waiting
+for the pool. Finalizing a job (`spiders.jobs.finalize`) has a pool of its own, so
+a long assembly never queues behind a crawl's pages, nor they behind it.
 
 Workers start with `spawn`, never `fork` (the crawl process runs threads a forked
 child would inherit half-locked), and exit by themselves when the crawl process
@@ -16,15 +20,41 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import ctypes
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Callable
 
-from spiders.extract.page import ExtractedPage, extract_page
+from spiders.crawl.reading import PageRead, read_page
+from spiders.crawl.urls import Scope
 
 _POOLS: dict[tuple[str, int], ProcessPoolExecutor] = {}
+
+
+def _malloc_trim() -> Callable[[], Any]:
+    """glibc's malloc_trim(0), or nothing where there is no glibc."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError):
+        return lambda: None
+    return lambda: trim(0)
+
+
+trim_memory = _malloc_trim()
+"""Give the heap's free memory back to the system (glibc; elsewhere nothing): ~20 µs."""
+
+
+def _read_and_trim(*args: Any, **kwargs: Any) -> PageRead:
+    """`read_page` in a pool worker, then give the freed heap back to the system: a big
+    page's tree and text otherwise stay in the worker's RSS (Dask docs: 102 -> 73 MB)."""
+    try:
+        return read_page(*args, **kwargs)
+    finally:
+        trim_memory()
 
 
 def _start_worker(parent: int, nice: int) -> None:
@@ -42,6 +72,36 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+_MAIN_LOCK = threading.Lock()
+
+
+class _WorkerProcess(multiprocessing.context.SpawnProcess):
+    """A spawned worker that does not run the parent's `__main__` first.
+
+    Spawn re-imports the parent's main module in every child (its path or module
+    name), and with it everything that module imports at the top: the `docspasta`
+    command's web app, or a benchmark's Scrapy, ~30 MB a worker that reads pages
+    without any of it. The pools run only functions of importable modules, so the
+    main module's path and name are left out of what the child is told to prepare.
+    """
+
+    def start(self) -> None:
+        main = sys.modules["__main__"]
+        with _MAIN_LOCK:  # one start at a time changes and restores __main__
+            saved = {name: main.__dict__[name] for name in ("__spec__", "__file__") if name in main.__dict__}
+            main.__spec__ = None
+            main.__dict__.pop("__file__", None)
+            try:
+                super().start()
+            finally:
+                main.__dict__.pop("__spec__", None)
+                main.__dict__.update(saved)
+
+
+class _WorkerContext(multiprocessing.context.SpawnContext):
+    Process = _WorkerProcess
+
+
 def process_pool(name: str, workers: int, *, max_tasks_per_child: int | None = None,
                  nice: int = 0) -> ProcessPoolExecutor:
     """The process's pool called `name` (created on first use): spawned workers that die with it.
@@ -53,7 +113,7 @@ def process_pool(name: str, workers: int, *, max_tasks_per_child: int | None = N
     pool = _POOLS.get(key)
     if pool is None:
         pool = _POOLS[key] = ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn"),
+            workers, mp_context=_WorkerContext(),
             initializer=_start_worker, initargs=(os.getpid(), nice), max_tasks_per_child=max_tasks_per_child)
         atexit.register(pool.shutdown, wait=False, cancel_futures=True)
     return pool
@@ -66,13 +126,15 @@ def discard_pool(name: str, workers: int) -> None:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-class Extractor:
-    """`await extractor(html, url)`: `extract_page`, in the pool when there is one."""
+class PageReader:
+    """`await reader(body, encoding, url, scope, ...)`: `read_page`, in the pool when there is one."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, max_tasks_per_child: int | None = None):
         self.workers = workers
+        self.max_tasks_per_child = max_tasks_per_child
 
-    async def __call__(self, html: str, url: str) -> ExtractedPage:
+    async def __call__(self, body: bytes, encoding: str, url: str, scope: Scope, **checks: Any) -> PageRead:
         if self.workers <= 0:
-            return extract_page(html, url)
-        return await asyncio.wrap_future(process_pool("extract", self.workers).submit(extract_page, html, url))
+            return read_page(body, encoding, url, scope, **checks)
+        pool = process_pool("extract", self.workers, max_tasks_per_child=self.max_tasks_per_child)
+        return await asyncio.wrap_future(pool.submit(_read_and_trim, body, encoding, url, scope, **checks))

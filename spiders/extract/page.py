@@ -65,8 +65,14 @@ def extract_page(html: str | bytes, url: str, *, disabled=NONE) -> ExtractedPage
 
     `disabled` names generators (see `rules.GENERATORS`) whose specific rules are switched
     off, so that a benchmark can measure the generic path alone on their sites."""
+    return extract_tree(em.read_tree(html, url), url, disabled=disabled)
+
+
+def extract_tree(doc: em.HtmlElement, url: str, *, disabled=NONE) -> ExtractedPage:
+    """`extract_page` of a tree `em.read_tree` parsed (and nothing else changed): the crawl
+    reads the page's links from the same tree first. The tree is changed in place."""
     disabled = checked(disabled) if disabled else NONE
-    doc = em.parse(html, url)
+    doc = em.prepare(doc)
     main = em.find_main(doc, disabled)
     toc = toc_links(doc, main, url)
     h1 = em.outside_h1(doc, main)

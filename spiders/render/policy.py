@@ -16,7 +16,6 @@ not send the rest of the site through the browser.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,94 +25,30 @@ from scrapy.settings import BaseSettings
 
 from spiders.crawl.urls import normalize_url
 from spiders.jobs.options import RENDER_MODES
+from spiders.render import signs
+from spiders.render.signs import NOSCRIPT_WORDS, THIN_WORDS
 
 RENDER_META = "docspasta_render"  # why the request goes through the browser
 PLAIN_WORDS_META = "docspasta_plain_words"  # words the plain fetch of the page had
 
-# Fewer words of visible text than this, and the page is an empty shell.
-THIN_WORDS = 30
-# A page whose <noscript> asks for JavaScript is rendered when it has fewer words than this.
-NOSCRIPT_WORDS = 100
 # Rendering paid off when it found at least this many more words than the plain fetch.
 GAIN_WORDS = THIN_WORDS
 # A host is learned when rendering paid off on its start page, or on this many of its pages.
 LEARN_AFTER = 2
 
-# Elements single-page apps mount into, always directly in <body>; empty until JavaScript
-# runs. Deeper down, `id="app"` is just an anchor (Sphinx gives an API entry `app` that id).
-_SPA_ROOTS = (
-    "/html/body/*[@id='app' or @id='root' or @id='__next' or @id='__nuxt' or @id='___gatsby' "
-    "or @id='q-app' or @id='svelte' or @id='docsify' or @data-reactroot or @ng-version]"
-    " | /html/body/app-root"
-)
-_INVISIBLE = frozenset({"script", "style", "noscript", "template"})
-_ASKS_FOR_JS = re.compile(
-    r"(enable|turn on|activate|allow|requires?|need|needs|must)\W+(\w+\W+){0,4}javascript"
-    r"|javascript\W+(\w+\W+){0,4}(required|disabled|enabled|needed|must|is off)",
-    re.IGNORECASE,
-)
 
-
-def _words(element: Any, limit: int) -> int:
-    """Words of visible text in an lxml element, counted up to `limit` and no further:
-    the decision only asks "fewer than N?", and big pages must stay cheap."""
-    count = 0
-
-    def walk(node: Any) -> None:
-        nonlocal count
-        if not isinstance(node.tag, str) or node.tag.lower() in _INVISIBLE:
-            return  # comments, scripts, styles: their text is not seen (their tail is, below)
-        if node.text:
-            count += len(node.text.split())
-        for child in node:
-            if count >= limit:
-                return
-            walk(child)
-            if child.tail:
-                count += len(child.tail.split())
-
-    walk(element)
-    return min(count, limit)
+def _root(response: Response) -> Any:
+    return response.selector.root
 
 
 def visible_words(response: TextResponse, limit: int = NOSCRIPT_WORDS) -> int:
-    """Words of text a reader would see in the body (scripts, styles and <noscript> left
-    out), counted up to `limit`."""
-    body = response.xpath("//body")
-    return _words(body[0].root, limit) if body else 0
-
-
-def _describe(element: Any) -> str:
-    tag = element.xpath("name()").get() or "element"
-    ident = element.attrib.get("id")
-    return f"<{tag} id={ident}>" if ident else f"<{tag}>"
+    """`signs.visible_words` of a response (the crawl reads it in the extraction process)."""
+    return signs.visible_words(_root(response), limit)
 
 
 def needs_rendering(response: Response) -> str | None:
-    """Why this plain response needs a browser, or None when it does not.
-
-    A page without a single script is never rendered: a browser would show the
-    same text. The checks go from the most to the least specific sign.
-    """
-    if not isinstance(response, TextResponse) or not response.xpath("(//script)[1]"):
-        return None
-    words = visible_words(response)
-    for root in response.xpath(_SPA_ROOTS):
-        if (inside := _words(root.root, THIN_WORDS)) < THIN_WORDS:
-            return f"single-page app: {_describe(root)} holds {inside} words until JavaScript runs"
-    if words < THIN_WORDS:
-        return f"near-empty page: {words} words of text, content comes from scripts"
-    if words >= NOSCRIPT_WORDS:
-        return None
-    main = response.xpath("(//main | //*[@role='main'])[1]")
-    if main and _words(main[0].root, 5) < 5:
-        return "empty <main>: content comes from scripts"
-    for note in response.xpath("//noscript"):
-        text = " ".join(note.xpath(".//text()").getall())
-        # Sphinx's search page asks for JavaScript to search, not to show content.
-        if _ASKS_FOR_JS.search(text) and "search" not in text.lower():
-            return f"<noscript> asks for JavaScript and the page has {words} words"
-    return None
+    """`signs.rendering_reason` of a response: why it needs a browser, or None."""
+    return signs.rendering_reason(_root(response)) if isinstance(response, TextResponse) else None
 
 
 def host_of(url: str) -> str:
@@ -239,24 +174,41 @@ class RenderPolicy:
             return self.browser_meta(f"host needs rendering (learned from {learned_from})")
         return {}
 
+    def checks(self, meta: dict[str, Any]) -> bool:
+        """Whether a plainly fetched page (its request's `meta`) is looked at for signs it needs a browser."""
+        return self.mode == "auto" and not meta.get("playwright")
+
     def rerender_meta(self, response: Response) -> dict[str, Any] | None:
         """Meta to fetch this plainly fetched page again through the browser, or None."""
-        if self.mode != "auto" or response.meta.get("playwright"):
+        if not self.checks(response.meta):
             return None
-        reason = needs_rendering(response)
-        if reason is None:
-            return None
-        return self.browser_meta(reason, plain_words=visible_words(response))  # type: ignore[arg-type]
+        return self.rerender_for(needs_rendering(response), visible_words(response))
+
+    def rerender_for(self, reason: str | None, plain_words: int) -> dict[str, Any] | None:
+        """Meta to fetch a page again through the browser for `reason` (None: not needed)."""
+        return None if reason is None else self.browser_meta(reason, plain_words=plain_words)
+
+    @staticmethod
+    def words_wanted(meta: dict[str, Any]) -> int | None:
+        """After a re-render (its request's `meta`): the visible words `learn_words` asks
+        about, counted up to this; None: the page teaches nothing."""
+        plain = meta.get(PLAIN_WORDS_META)
+        return None if plain is None else plain + GAIN_WORDS
 
     def learn(self, response: Response, start: bool = False) -> None:
-        """After a re-render: count it for the host if the browser found real text the
-        plain fetch lacked, and learn the host on its start page or its LEARN_AFTER-th page."""
-        plain = response.meta.get(PLAIN_WORDS_META)
-        if plain is None or not isinstance(response, TextResponse):
+        """`learn_words` for a response."""
+        limit = self.words_wanted(response.meta)
+        if limit is not None and isinstance(response, TextResponse):
+            self.learn_words(response.url, response.meta, visible_words(response, limit=limit), start)
+
+    def learn_words(self, url: str, meta: dict[str, Any], words: int, start: bool = False) -> None:
+        """After a re-render: count it for the host if the browser found real text (`words`
+        visible words, counted up to `words_wanted`) the plain fetch lacked, and learn the
+        host on its start page or its LEARN_AFTER-th page."""
+        limit = self.words_wanted(meta)
+        if limit is None or words < limit:
             return
-        if visible_words(response, limit=plain + GAIN_WORDS) < plain + GAIN_WORDS:
-            return
-        host = host_of(response.url)
+        host = host_of(url)
         self._paid[host] = self._paid.get(host, 0) + 1
         if start or self._paid[host] >= LEARN_AFTER:
-            self.hosts.setdefault(host, response.url)
+            self.hosts.setdefault(host, url)

@@ -212,14 +212,14 @@ def test_a_page_whose_processing_raises_is_failed_with_the_error_and_an_error_ev
         web, job_runner, site, database_url, monkeypatch):
     import spiders.crawl.offload
 
-    real = spiders.crawl.offload.extract_page
+    real = spiders.crawl.offload.read_page
 
-    def broken(html, url, *args, **kwargs):
+    def broken(body, encoding, url, *args, **kwargs):
         if url.endswith("/p1.html"):
             raise ValueError("cannot read this page")
-        return real(html, url, *args, **kwargs)
+        return real(body, encoding, url, *args, **kwargs)
 
-    monkeypatch.setattr(spiders.crawl.offload, "extract_page", broken)  # web tests extract inline (FAST_CRAWL)
+    monkeypatch.setattr(spiders.crawl.offload, "read_page", broken)  # web tests extract inline (FAST_CRAWL)
     url = docs_site(site, pages=3)
     job_id = yield start(web, url, maxPages=10, maxDepth=1)
     final = yield wait_ended(web, job_runner, job_id)

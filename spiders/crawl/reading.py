@@ -1,0 +1,67 @@
+"""One fetched page, read once, in an extraction process (spiders/crawl/offload.py).
+
+The crawl's thread (the reactor) only fetches and keeps the books. Everything a page
+is read for happens here, from one parse: its in-scope links, its canonical link,
+the signs that it needs a browser, and its extraction (`extract_tree`: main
+content, Markdown, quality, tokens). What comes back (`PageRead`) is small: no tree,
+no body. No Scrapy here, so an extraction process never imports it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+from lxml import etree
+from w3lib.encoding import html_to_unicode
+
+from spiders.crawl.urls import Scope, clean_url, is_http_url, normalize_url
+from spiders.extract.main import read_tree
+from spiders.extract.page import ExtractedPage, extract_tree
+from spiders.refresh.previous import content_hash
+from spiders.render.signs import rendering_reason, visible_words
+
+_HREFS = etree.XPath("//a/@href")
+_CANONICAL = etree.XPath("//head/link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href")
+
+
+@dataclass
+class PageRead:
+    canonical_key: str | None
+    """normalize_url of the page's in-scope <link rel=canonical>, or None."""
+    links: list[str]
+    """The page's in-scope links, in page order, once each (empty when it needs a browser)."""
+    render_reason: str | None = None
+    """Why the page needs a browser (asked with `check_render`); it is then not extracted."""
+    plain_words: int = 0
+    """Its visible words, counted up to NOSCRIPT_WORDS, when it needs a browser."""
+    words: int | None = None
+    """Its visible words counted up to `words_limit`, when one was given."""
+    page: ExtractedPage | None = None
+    content_hash: str | None = None
+    """`content_hash` of the extracted Markdown."""
+
+
+def read_page(body: bytes, encoding: str, url: str, scope: Scope, *, check_render: bool = False,
+              words_limit: int | None = None) -> PageRead:
+    """Read the page `url` served as `body` (in `encoding`, Scrapy's `TextResponse.encoding`,
+    so the text is the one `response.text` gives). `check_render`: look for signs it needs a
+    browser first; `words_limit`: count its visible words up to that (a re-rendered page)."""
+    root = read_tree(html_to_unicode(f"charset={encoding}", body)[1], url)
+    canonical_key = None
+    if canonical := _CANONICAL(root):
+        canonical_url = clean_url(urljoin(url, canonical[0].strip()))
+        if is_http_url(canonical_url) and scope.contains(canonical_url):
+            canonical_key = normalize_url(canonical_url)
+    if check_render and (reason := rendering_reason(root)) is not None:
+        return PageRead(canonical_key, [], reason, visible_words(root))
+    words = None if words_limit is None else visible_words(root, words_limit)
+    links = []
+    for href in dict.fromkeys(map(str, _HREFS(root))):
+        if href.startswith("#") and not href.startswith(("#/", "#!/")):
+            continue  # an anchor on this same page
+        link = clean_url(urljoin(url, href.strip()))
+        if is_http_url(link) and scope.contains(link):
+            links.append(link)
+    page = extract_tree(root, url)
+    return PageRead(canonical_key, list(dict.fromkeys(links)), words=words, page=page,
+                    content_hash=content_hash(page.markdown))

@@ -1,0 +1,78 @@
+"""Reading a fetched page in the extraction pool: one parse gives links, canonical, render signs and the extraction."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from spiders.crawl.frontier import Frontier
+from spiders.crawl.reading import read_page
+from spiders.crawl.urls import Scope
+from spiders.extract.page import extract_page
+
+SITE = "https://docs.example.org/docs/"
+PROSE = " ".join(["Documentation prose with enough words to be a real page."] * 12)
+
+
+def page(body: str, head: str = "") -> bytes:
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>Guide</title>{head}</head>" \
+           f"<body>{body}</body></html>".encode()
+
+
+def test_links_canonical_and_extraction_come_back_together_from_one_read():
+    body = (f"<nav><a href='a.html'>A</a> <a href='#top'>top</a> <a href='/other/x.html'>out</a>"
+            f" <a href='b.html?utm_source=x#s'>B</a> <a href='a.html'>A again</a></nav>"
+            f"<main><h1>Guide</h1><p>{PROSE}</p><a href='c/'>C</a></main><script src='app.js'></script>")
+    html = page(body, "<link rel='canonical' href='guide.html#x'>")
+    read = read_page(html, "utf-8", SITE + "guide/index.html", Scope.from_url(SITE), check_render=True)
+    assert read.links == [SITE + "guide/a.html", SITE + "guide/b.html", SITE + "guide/c/"]
+    assert read.canonical_key == SITE + "guide/guide.html"
+    assert read.render_reason is None
+    assert read.page == extract_page(html.decode(), SITE + "guide/index.html")
+    assert read.content_hash and read.words is None
+
+
+def test_a_shell_that_needs_a_browser_is_not_extracted():
+    read = read_page(page("<div id='app'>Loading...</div><script src='/app.js'></script>"), "utf-8",
+                     SITE, Scope.from_url(SITE), check_render=True)
+    assert read.render_reason.startswith("single-page app") and read.plain_words == 1
+    assert read.page is None and read.links == []
+
+
+def test_a_rerendered_page_counts_its_words_up_to_the_limit():
+    read = read_page(page(f"<main><p>{PROSE}</p></main>"), "utf-8", SITE, Scope.from_url(SITE), words_limit=31)
+    assert read.words == 31 and read.page is not None
+
+
+def test_the_body_is_decoded_in_the_encoding_scrapy_found():
+    html = "<html><head><title>Café</title></head><body><main><p>Ça marche, déjà.</p></main></body></html>"
+    read = read_page(html.encode("latin-1"), "cp1252", SITE, Scope.from_url(SITE))
+    assert "Ça marche, déjà." in read.page.markdown
+
+
+def test_the_window_counts_pages_in_extraction():
+    frontier = Frontier(max_pages=100, max_depth=3, scope=Scope.from_url(SITE), window=4)
+    first = frontier.start(SITE)
+    for n in range(10):
+        frontier.add(f"{SITE}p{n}.html", 1, SITE)
+    assert len(list(frontier.next_pages())) == 3  # the start page holds the fourth place
+    frontier.extract()  # the start page goes to extraction: still one of the window
+    assert list(frontier.next_pages()) == [] and first.depth == 0
+    frontier.complete({first.key})
+    assert len(list(frontier.next_pages())) == 1
+
+
+def test_pool_workers_do_not_run_the_parents_main_module(tmp_path):
+    marks = tmp_path / "marks"
+    script = tmp_path / "main.py"
+    script.write_text(textwrap.dedent(f"""
+        import os
+        with open({str(marks)!r}, "a") as out:  # what importing this module does
+            out.write(f"{{os.getpid()}}\\n")
+        from spiders.crawl.offload import process_pool
+
+        if __name__ == "__main__":
+            assert process_pool("test", 2).submit(os.getpid).result() != os.getpid()
+    """))
+    subprocess.run([sys.executable, str(script)], check=True, timeout=120)
+    assert len(marks.read_text().split()) == 1, "a worker imported the parent's main module"
