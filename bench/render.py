@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import resource
 import shutil
 import sys
 import tempfile
@@ -70,6 +71,22 @@ def chromium_processes(prefix: str = "chrom") -> list[psutil.Process]:
         except psutil.NoSuchProcess:
             pass
     return found
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process, its reaped children (the Playwright driver and, through it, every
+    Chromium process once closed) and its live children (the extraction workers)."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
 
 
 def own_rss_mb() -> float:
@@ -155,9 +172,10 @@ def main() -> None:
     async def run() -> None:
         report["baseline"] = len(chromium_processes())
         with PeakRSS() as rss:
-            started = time.monotonic()
+            started, cpu = time.monotonic(), cpu_seconds()
             items = await crawl(args.pages)
             report["seconds"] = time.monotonic() - started
+        report["cpu"] = cpu_seconds() - cpu  # the browser has closed and been reaped by now
         report["peak_rss"], report["peak_pss"] = rss.peak, rss.peak_pss
         report["peak_chromium"] = rss.peak_chromium
         report["completed"] = sum(item["status"] == "completed" for item in items)
@@ -188,6 +206,8 @@ def main() -> None:
     print(f"docsify site: {args.pages} pages at {url}, render=auto")
     print(f"completed {report['completed']}, rendered {report['rendered']} in {report['seconds']:.2f} s: "
           f"{report['rendered'] / report['seconds']:.2f} rendered pages/s")
+    print(f"CPU: {report['cpu']:.1f} s in all processes, {report['cpu'] / max(1, report['rendered']):.3f} s per rendered "
+          f"page (a busy machine stretches the seconds above, not this)")
     print(f"peak memory, crawl process + Playwright driver + Chromium: RSS summed {report['peak_rss'] / 2**20:.0f} MB, "
           f"PSS {report['peak_pss'] / 2**20:.0f} MB; at most {report['peak_chromium']} Chromium processes at once")
     print(f"chromium processes: baseline {report['baseline']}, after the {args.pages}-page job "
