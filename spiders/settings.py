@@ -116,6 +116,9 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
     "args": [
         "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync",
+        # The tabs of one site share one renderer process (sites stay isolated from each other):
+        # a crawl's tabs are one site, and one renderer instead of one per tab is ~150 MB less PSS.
+        "--process-per-site",
     ],
     "timeout": 30_000,
 }
