@@ -13,12 +13,14 @@ app runs jobs:
 
 RSS of Chromium's processes is summed as the kernel reports it; pages shared
 between them are counted more than once, so that figure is an upper bound. PSS
-divides shared pages among the processes sharing them: the truer total.
+divides shared pages among the processes sharing them: the truer total (read every 250 ms:
+reading it costs the machine more CPU than the crawl's own processes at 50 ms).
 """
 from __future__ import annotations
 
 import argparse
 import functools
+import resource
 import shutil
 import sys
 import tempfile
@@ -72,8 +74,27 @@ def chromium_processes(prefix: str = "chrom") -> list[psutil.Process]:
     return found
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process, its reaped children (the Playwright driver and, through it, every
+    Chromium process once closed) and its live children (the extraction workers)."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 def own_rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
+
+
+PSS_EVERY = 5  # rounds of 50 ms: PSS every 250 ms, RSS every 50 ms
 
 
 class PeakRSS:
@@ -89,19 +110,25 @@ class PeakRSS:
 
     def _run(self) -> None:
         me = psutil.Process()
+        rounds = 0
         while not self._stop.is_set():
+            # PSS walks every mapping of every process (~4 ms of CPU per Chromium process): read
+            # every PSS_EVERY-th round only, or the sampler takes half of a 2-core machine.
+            with_pss = rounds % PSS_EVERY == 0
+            rounds += 1
             total = pss = 0
             children = me.children(recursive=True)
             self.peak_chromium = max(self.peak_chromium, len(chromium_processes()))
             for proc in [me, *children]:
                 try:
-                    info = proc.memory_full_info()
+                    info = proc.memory_full_info() if with_pss else proc.memory_info()
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     continue
                 total += info.rss
-                pss += info.pss
+                pss += getattr(info, "pss", 0)
             self.peak = max(self.peak, total)
-            self.peak_pss = max(self.peak_pss, pss)
+            if with_pss:
+                self.peak_pss = max(self.peak_pss, pss)
             self._stop.wait(0.05)
 
     def __enter__(self) -> PeakRSS:
@@ -155,9 +182,10 @@ def main() -> None:
     async def run() -> None:
         report["baseline"] = len(chromium_processes())
         with PeakRSS() as rss:
-            started = time.monotonic()
+            started, cpu = time.monotonic(), cpu_seconds()
             items = await crawl(args.pages)
             report["seconds"] = time.monotonic() - started
+        report["cpu"] = cpu_seconds() - cpu  # the browser has closed and been reaped by now
         report["peak_rss"], report["peak_pss"] = rss.peak, rss.peak_pss
         report["peak_chromium"] = rss.peak_chromium
         report["completed"] = sum(item["status"] == "completed" for item in items)
@@ -188,6 +216,8 @@ def main() -> None:
     print(f"docsify site: {args.pages} pages at {url}, render=auto")
     print(f"completed {report['completed']}, rendered {report['rendered']} in {report['seconds']:.2f} s: "
           f"{report['rendered'] / report['seconds']:.2f} rendered pages/s")
+    print(f"CPU: {report['cpu']:.1f} s in all processes, {report['cpu'] / max(1, report['rendered']):.3f} s per rendered "
+          f"page (a busy machine stretches the seconds above, not this)")
     print(f"peak memory, crawl process + Playwright driver + Chromium: RSS summed {report['peak_rss'] / 2**20:.0f} MB, "
           f"PSS {report['peak_pss'] / 2**20:.0f} MB; at most {report['peak_chromium']} Chromium processes at once")
     print(f"chromium processes: baseline {report['baseline']}, after the {args.pages}-page job "

@@ -31,8 +31,10 @@ net::ERR_TUNNEL_CONNECTION_FAILED, and the log says why.
 Every request Playwright's routing sees (not redirect hops, WebSockets or service
 workers' fetches: only the proxy sees those) passes `_abort` first: the same check
 (DOCSPASTA_ALLOW_HOSTS allowing), once per host and port, so a refusal has its
-reason early and the request never leaves the browser; and images, media and fonts are not fetched at all: they never
-carry text, and they cost time and memory. Names are resolved by the reactor's
+reason early and the request never leaves the browser; and what never carries text is not
+fetched at all: the resource types in DOCSPASTA_RENDER_SKIP_RESOURCES (images, media, fonts,
+stylesheets, manifests, text tracks) and requests to analytics hosts (ANALYTICS_HOSTS). They
+cost time and memory, and analytics keep a page from going quiet. Names are resolved by the reactor's
 resolver under the SSRF guard (tests put an attacker's DNS there), with this
 crawl's own allow-list.
 
@@ -46,12 +48,14 @@ redirects to any host, and Scrapy's headers go to every navigation, frames inclu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
 
 from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
@@ -65,7 +69,16 @@ from spiders.safety.secrets import RequestSecrets
 
 logger = logging.getLogger(__name__)
 
-SKIPPED_RESOURCES = frozenset({"image", "media", "font"})
+# Analytics, tag managers and session recorders: never text, often many requests that keep a
+# page from going quiet. Requests to these hosts (and their subdomains) are not made.
+ANALYTICS_HOSTS = (
+    "google-analytics.com", "googletagmanager.com", "analytics.google.com", "doubleclick.net",
+    "googlesyndication.com", "segment.com", "segment.io", "hotjar.com", "plausible.io",
+    "mixpanel.com", "amplitude.com", "heapanalytics.com", "fullstory.com", "clarity.ms",
+    "newrelic.com", "nr-data.net", "sentry.io", "intercom.io", "intercomcdn.com", "matomo.cloud",
+    "statcounter.com", "quantserve.com", "scorecardresearch.com", "facebook.net", "hs-scripts.com",
+    "hs-analytics.net", "cloudflareinsights.com", "posthog.com", "usefathom.com", "stats.wp.com",
+)
 _NO_NETWORK = ("data", "blob", "about")
 # With the proxy: what else could reach the network without it. Chromium may not
 # resolve any name itself (the proxy's own address is a literal), and WebRTC may
@@ -74,6 +87,11 @@ LOCKDOWN_ARGS = (
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
 )
+
+# A tab renders at most this many pages before it is closed and a new one opened (a page's
+# leaks end with its document; the renderer's own heap is bounded this way).
+PAGE_USES = 100
+RESET_TIMEOUT_MS = 5_000  # loading about:blank into a used tab
 
 _BROWSER_SLOTS: dict[int, asyncio.Semaphore] = {}
 
@@ -117,6 +135,13 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self.browser_wait = crawler.settings.getfloat("DOCSPASTA_RENDER_BROWSER_WAIT", 300.0)
         self._slot: asyncio.Semaphore | None = None  # held from launch to close
         self.max_size = crawler.settings.getint("DOWNLOAD_MAXSIZE")
+        self.skipped_resources = frozenset(crawler.settings.getlist(
+            "DOCSPASTA_RENDER_SKIP_RESOURCES", ["image", "media", "font", "stylesheet", "manifest", "texttrack"]))
+        # Open tabs kept between rendered pages (see `_render`): at most max_pages_per_context,
+        # busy or idle; a request takes a slot, then an idle tab or a new one.
+        self._page_slots = asyncio.Semaphore(self.config.max_pages_per_context)
+        self._idle_pages: list[Page] = []
+        self._page_uses: WeakKeyDictionary[Page, int] = WeakKeyDictionary()
 
     def _make_request_handler(self, **kwargs: Any) -> Any:
         """scrapy-playwright's route handler, or for a private job's crawl, one that adds its secrets
@@ -168,7 +193,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
                 if not self.launched:
                     await self._start_browser()
         try:
-            response = await super()._download_request(request, spider)
+            response = await self._render(request, spider)
         except PlaywrightError as exc:
             # Playwright's messages carry a multi-line call log: the first line is the reason.
             lines = (exc.message or str(exc)).strip().splitlines()
@@ -180,6 +205,47 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
             # No byte counter runs inside the browser: a page can build any DOM it likes.
             raise IgnoreRequest(f"rendered page over DOWNLOAD_MAXSIZE ({len(response.body)} bytes)")
         return response
+
+    async def _render(self, request: Request, spider: Any) -> Response:
+        """scrapy-playwright's download in a tab of this crawl's pool: an idle tab when there is one
+        (no new renderer process to start, no new tab to set up), back to the pool after a page
+        that loaded, closed after one that failed or after PAGE_USES pages."""
+        async with self._page_slots:
+            if self._idle_pages:
+                request.meta["playwright_page"] = self._idle_pages.pop()
+            request.meta["playwright_include_page"] = True  # scrapy-playwright leaves the tab open
+            reusable = False
+            try:
+                response = await super()._download_request(request, spider)
+                reusable = True
+                return response
+            finally:
+                request.meta.pop("playwright_include_page", None)
+                page = request.meta.pop("playwright_page", None)
+                if page is not None:
+                    await self._give_back(page, reusable)
+
+    async def _create_page(self, request: Request, spider: Any) -> Page:
+        page = await super()._create_page(request, spider)
+        request.meta["playwright_page"] = page  # so that `_render` has it back, whatever fails next
+        return page
+
+    async def _give_back(self, page: Page, reusable: bool) -> None:
+        """The tab to the pool, on a blank document (the next page loads into a fresh one, its
+        scripts, timers and DOM gone), or closed."""
+        uses = self._page_uses[page] = self._page_uses.get(page, 0) + 1
+        if reusable and uses < PAGE_USES and not page.is_closed():
+            try:
+                # Routed still (the SSRF check): nothing the old document asks for goes unchecked.
+                await page.goto("about:blank", timeout=RESET_TIMEOUT_MS)
+                await page.unroute_all(behavior="ignoreErrors")  # a handler still running ends quietly
+                self._idle_pages.append(page)
+                return
+            except PlaywrightError as exc:
+                logger.debug("tab not reused: %s", exc)
+        if not page.is_closed():
+            with contextlib.suppress(PlaywrightError):
+                await page.close()
 
     async def _start_browser(self) -> None:
         slots = browser_slots(self.max_browsers)
@@ -234,6 +300,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         return getattr(slot, "closing", None) is not None
 
     async def _close(self) -> None:
+        self._idle_pages.clear()  # closed with their context
         try:
             await super()._close()
         finally:
@@ -290,13 +357,19 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
 
     async def _abort(self, request: Any) -> bool:
         """PLAYWRIGHT_ABORT_REQUEST for every request the browser makes."""
-        if request.resource_type in SKIPPED_RESOURCES:
+        if request.resource_type in self.skipped_resources or _analytics(request.url):
+            self.stats.inc_value("docspasta/render/skipped")
             return True
         if reason := await self.refusal(request.url):
             logger.warning("browser request to %s blocked: %s", request.url, reason)
             self.stats.inc_value("docspasta/render/blocked")
             return True
         return False
+
+
+def _analytics(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    return any(host == name or host.endswith("." + name) for name in ANALYTICS_HOSTS)
 
 
 def _host_port(url: str) -> tuple[str, int]:

@@ -78,6 +78,12 @@ class NetworkQuiet:
         page.on("requestfinished", self._ended)
         page.on("requestfailed", self._ended)
 
+    def unwatch(self, page: Any) -> None:
+        """The listeners off again: the tab goes on to other pages (spiders/render/handler.py)."""
+        page.remove_listener("request", self._started)
+        page.remove_listener("requestfinished", self._ended)
+        page.remove_listener("requestfailed", self._ended)
+
     def _started(self, _request: Any) -> None:
         self.in_flight += 1
         self.last_change = time.monotonic()
@@ -94,6 +100,13 @@ async def settle(page: Any, network: NetworkQuiet, timeout: float, quiet: float,
     """Wait for the page's content to settle: the content selector if one is set, then
     `quiet` seconds without network traffic. The whole wait is capped at `timeout`
     seconds; at the cap the DOM is taken as it is (pages that poll never go quiet)."""
+    try:
+        await _settle(page, network, timeout, quiet, selector)
+    finally:
+        network.unwatch(page)
+
+
+async def _settle(page: Any, network: NetworkQuiet, timeout: float, quiet: float, selector: str | None) -> None:
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
     deadline = time.monotonic() + timeout

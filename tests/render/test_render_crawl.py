@@ -91,6 +91,20 @@ def test_docsify_site_in_auto_is_rendered_route_by_route(site, crawl):
 
 @needs_chromium
 @pytest_twisted.inlineCallbacks
+def test_tabs_are_kept_for_the_crawl_and_what_carries_no_text_is_not_fetched(site, crawl):
+    serve_docsify(site)
+    result = yield crawl(site.url(D), max_pages=20, max_depth=2, settings={"PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 2})
+    pages = {item["url"].split("#", 1)[1] if "#" in item["url"] else "": item for item in result.completed}
+    assert len(pages) == 5 and all(item["rendered"] for item in pages.values())
+    # Each route in a fresh document of a kept tab: its own text, not the route before it.
+    assert "pip install pastry" in pages["/quickstart"]["markdown"]
+    assert "pip install pastry" not in pages["/faq"]["markdown"]
+    assert result.stats["playwright/page_count"] <= 2, "a new tab was opened for a page an idle tab could render"
+    assert site.count(f"{D}lib/themes/vue.css") == 0, "the stylesheet was fetched"
+
+
+@needs_chromium
+@pytest_twisted.inlineCallbacks
 def test_page_budget_stays_exact_when_pages_are_rendered_again(site, crawl):
     serve_docsify(site)
     result = yield crawl(site.url(D), max_pages=3, max_depth=2)
