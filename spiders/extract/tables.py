@@ -18,6 +18,19 @@ def _gfm(grid: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _signature(rows: list) -> str | None:
+    """A function's signature laid out as a table, a cell per part (Doxygen's: "int f", "(",
+    "int", "x", ")"): its cells' text, a line per row, as code; None for any other table."""
+    lines, cells = [], []
+    for tr in rows:
+        texts = [" ".join("".join(c.itertext()).split()) for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]
+        cells.extend(texts)
+        lines.append(" ".join(t for t in texts if t))
+    if "(" not in cells or ")" not in cells or len(rows) > 30 or any(len(t.split()) > 8 for t in cells):
+        return None
+    return "\n".join(line for line in lines if line)
+
+
 def _is_heading_row(tr) -> bool:
     """A row holding only a heading (in one cell, the others empty)."""
     cells = [c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th") and "".join(c.itertext()).strip()]
@@ -53,7 +66,10 @@ class TableRenderer:
             if not isinstance(part.tag, str):
                 continue
             if part.tag == "caption":
-                caption = self.inline_text(part)
+                # a caption of links that run scripts is a bar of tabs (Javadoc's "All Methods |
+                # Instance Methods"), controls for the table, not its title
+                if not part.xpath(".//a[starts-with(normalize-space(@href), 'javascript:')]"):
+                    caption = self.inline_text(part)
             elif part.tag == "tr":
                 rows.append(part)
             elif part.tag in ("thead", "tbody", "tfoot"):
@@ -61,6 +77,8 @@ class TableRenderer:
         if not rows:
             return []
         out = [caption] if caption else []
+        if signature := _signature(rows):
+            return out + [f"```\n{signature}\n```"]
         if any(map(_is_heading_row, rows)) and not table.xpath("boolean(.//pre | .//table)"):
             # a table divided by headings in rows of their own (Doxygen's member lists:
             # "Functions", "Macros"): each heading, then its rows as a table of their own

@@ -19,12 +19,7 @@ GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 PAGES = json.loads((GOLDEN / "pages.json").read_text())
 
 # Known extraction defects (issue 13), one line each; the expected Markdown stays as read.
-DEFECTS = {
-    "doxygen/group__opus__libinfo": "a function's signature, laid out as a table, is kept as a table, not as "
-                                    "one line of code",
-    "javadoc11/Trim": "Javadoc 11: the inheritance tree is a nested list (read as lines); the method "
-                      "table's tab labels ('All Methods', 'Instance Methods') kept as a line of text",
-}
+DEFECTS: dict[str, str] = {}
 
 
 def _cases():
