@@ -20,7 +20,6 @@ from cssselect import ExpressionError, GenericTranslator, SelectorError
 from lxml import etree
 
 _HIDING = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
-_SIMPLE_SELECTOR = re.compile(r"^([a-z][a-z0-9]*)?([.#])([A-Za-z_][\w-]*)$")
 _CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
 # classes, ids and tags joined by combinators, no pseudo-class, attribute test or html/body
 # (each step past the first consumes a combinator or a space: no backtracking over a long selector)
@@ -50,16 +49,6 @@ def top_level_rules(css: str) -> list[tuple[str, str]]:
     return rules
 
 
-def hidden_selectors(css: str) -> list[tuple[str | None, str, str]]:
-    """(tag or None, '.' or '#', name) for each simple selector the CSS hides."""
-    return [s for s in map(_simple, _hiding_selectors(css)) if s]
-
-
-def _simple(selector: str) -> tuple[str | None, str, str] | None:
-    m = _SIMPLE_SELECTOR.match(selector)
-    return (m.group(1), m.group(2), m.group(3)) if m else None
-
-
 def _hiding_selectors(css: str) -> list[str]:
     return [selector.strip() for selectors, declarations in top_level_rules(css) if _HIDING.search(declarations)
             for selector in selectors.split(",") if selector.strip()]
@@ -76,12 +65,6 @@ def _compound_xpath(selector: str) -> str | None:
         return None
 
 
-def _xpath_for(tag: str | None, kind: str, name: str) -> str:
-    test = (f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')" if kind == "."
-            else f"@id='{name}'")
-    return f"//{tag or '*'}[{test}]"
-
-
 def _is_tab_panel(el) -> bool:
     return el.get("role") == "tabpanel"
 
@@ -92,11 +75,6 @@ def hidden_elements(doc, styles: list[str]) -> list:
              and (el.get("style") is None or el.get("hidden") is not None or el.get("aria-hidden") == "true"
                   or _HIDING.search(el.get("style")))]
     for selector in {s for css in styles for s in _hiding_selectors(css)}:
-        if simple := _simple(selector):
-            tag, kind, name = simple
-            xpath = None if "'" in name else _xpath_for(tag, kind, name)
-        else:
-            xpath = _compound_xpath(selector)
-        if xpath:
+        if xpath := _compound_xpath(selector):
             found.extend(el for el in doc.xpath(xpath) if el.tag not in ("html", "body"))
     return [el for el in found if not _is_tab_panel(el)]
