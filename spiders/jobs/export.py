@@ -8,7 +8,8 @@ item with `included` and, when left out, `reason`.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+import json
+from typing import IO, Any, Iterable, Iterator, Mapping, Sequence
 
 from spiders.crawl.urls import normalize_url
 
@@ -16,6 +17,24 @@ from spiders.crawl.urls import normalize_url
 def export_document(job: Mapping[str, Any], pages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     dropped = [{"url": page["url"], "reason": page["reason"]} for page in pages if page["included"] is False]
     return {"job": dict(job), "pages": list(pages), "dropped": dropped}
+
+
+def write_export(out: IO[str], job: Mapping[str, Any], pages: Iterable[Mapping[str, Any]]) -> None:
+    """`export_document(job, pages)` written to `out` as `json.dump(..., indent=1)` writes it, a
+    page at a time: the pages are never all in memory (`docspasta crawl --json`)."""
+    def nested(value: Any, level: int) -> str:
+        # JSON strings hold no raw line breaks: every one is the layout's, indented one level deeper.
+        return json.dumps(value, ensure_ascii=False, indent=1, default=str).replace("\n", "\n" + " " * level)
+
+    dropped = []
+    out.write('{\n "job": ' + nested(dict(job), 1) + ',\n "pages": [')
+    empty = True
+    for page in pages:
+        out.write(("\n  " if empty else ",\n  ") + nested(page, 2))
+        empty = False
+        if page["included"] is False:
+            dropped.append({"url": page["url"], "reason": page["reason"]})
+    out.write(("]" if empty else "\n ]") + ',\n "dropped": ' + nested(dropped, 1) + "\n}")
 
 
 def verdicts(included: Iterable[Mapping[str, Any]],
@@ -27,11 +46,10 @@ def verdicts(included: Iterable[Mapping[str, Any]],
 
 
 def judged(items: Iterable[Mapping[str, Any]],
-           verdict_rows: Iterable[tuple[str, bool, str | None]]) -> list[dict[str, Any]]:
-    """Spider items as a job stores them once its document is assembled: each with `included` and `reason`."""
+           verdict_rows: Iterable[tuple[str, bool, str | None]]) -> Iterator[dict[str, Any]]:
+    """Spider items as a job stores them once its document is assembled: each with `included` and
+    `reason`, one at a time as `items` gives them."""
     by_key = {key: (included, reason) for key, included, reason in verdict_rows}
-    pages = []
     for item in items:
         included, reason = by_key.get(normalize_url(item["url"]), (None, None))
-        pages.append({**item, "included": included, "reason": reason})
-    return pages
+        yield {**item, "included": included, "reason": reason}
