@@ -108,8 +108,10 @@ class JobRunner:
         publisher = EventPublisher(self._redis, self.settings.redis_prefix, self.settings.stream_maxlen,
                                    self.settings.stream_ttl)
         self.resources = CrawlResources(JobStore(self._pool, owner=self.owner), publisher)
-        self._finalizer = Finalizer(self.settings.database_url,
-                                    self._runner.settings.getint("DOCSPASTA_FINALIZE_WORKERS", 1))
+        crawl = self._runner.settings
+        self._finalizer = Finalizer(self.settings.database_url, crawl.getint("DOCSPASTA_FINALIZE_WORKERS", -1),
+                                    extract_workers=crawl.getint("DOCSPASTA_EXTRACT_WORKERS", 1),
+                                    extract_tasks_per_worker=crawl.getint("DOCSPASTA_EXTRACT_TASKS_PER_WORKER") or None)
         self._lease_loop = task.LoopingCall(self._renew_leases)
         self._lease_loop.start(self.lease_seconds / 3, now=False).addErrback(
             lambda failure: logger.error("lease renewal stopped: %s", failure.getTraceback()))
