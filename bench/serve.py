@@ -259,6 +259,12 @@ def main() -> None:
             for job in jobs:
                 if job["status"] != "completed" or job["pages"] != args.job_pages:
                     print(f"  NOT complete: {job}", flush=True)
+        # what the jobs left behind: per-job state should be gone once they have ended
+        time.sleep(3)
+        after = crawl.tree_rss(service.sampler.process, {}, {})
+        main_after = service.sampler.process.memory_info().rss
+        print(f"\nserve RSS once every job had ended (3 s later): {after / 2**20:.0f} MB, "
+              f"the serve process alone {main_after / 2**20:.0f} MB (idle at start {idle / 2**20:.0f} MB)", flush=True)
     finally:
         if service is not None:
             service.close()

@@ -66,6 +66,9 @@ DOWNLOADER_MIDDLEWARES = {
     # A private job's headers and cookies: on requests to its own site only, after every other
     # middleware (redirects copy headers to wherever they lead).
     "spiders.safety.secrets.PrivateRequestsMiddleware": 940,
+    # Scrapy's, without decoding every whole page on the reactor to read its first 4,096 characters.
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "spiders.crawl.metarefresh.HeadMetaRefreshMiddleware": 580,
     "spiders.safety.middleware.SSRFGuardMiddleware": 950,
     "spiders.crawl.politeness.HostCapMiddleware": 960,
 }
