@@ -232,7 +232,8 @@ def main() -> None:
                 term = crawl.run("docs", url, args.max_pages, ROOT, None)
                 term_rate = term["pages"] / term["seconds"]
                 print(f"{number:>3} {'terminal':<8} {term['pages']:>6} {term['seconds']:>7.1f} {term_rate:>8.1f} "
-                      f"{term['tree_peak_mb']:>12.1f} {term['load']:>5.1f}  {term['each_mb']}", flush=True)
+                      f"{term['tree_peak_mb']:>12.1f} {term['load']:>5.1f}  {term['each_mb']}  CPU s {term['cpu']}",
+                      flush=True)
                 service.sampler.reset()
                 load = os.getloadavg()[0]
                 job = asyncio.run(one_job(service.server.url, service.database_url, url, args.max_pages))
