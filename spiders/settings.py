@@ -35,6 +35,11 @@ DOWNLOAD_DELAY = 0.001
 # writes serialised, ~1,400 small pages (the 5 MB SCRAPER_SLOT_MAX_ACTIVE_SIZE of bodies)
 # then waited for storage with ~130 KB each, ~250 MB in all on a 10,000-page job.
 CONCURRENT_ITEMS = 1
+# Bodies of fetched pages still being read (waiting for the extraction pool or in it): past
+# this many bytes Scrapy takes no new request until they are read. Scrapy's 5 MB let a run of
+# 1 MB source listings hold ~12 MB more in the crawl process; typical pages (30-200 KB) stay
+# well under it, so the window of requests is what bounds them.
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 2_000_000
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.25
 AUTOTHROTTLE_MAX_DELAY = 10.0

