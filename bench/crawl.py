@@ -108,7 +108,6 @@ def serve(site: str) -> tuple[subprocess.Popen, str, Path]:
     """nginx serving `site` (or the MIX behind an index page); the process, the start URL, its run dir."""
     run = Path(tempfile.mkdtemp(prefix="docspasta-bench-nginx-"))
     run.chmod(0o755)  # nginx workers may run as another user
-    port = free_port()
     if site == "mix":
         (run / "www").mkdir()
         links = "".join(f'<li><a href="/{name}{SITES[name][1]}">{name}</a></li>' for name in MIX)
@@ -120,6 +119,12 @@ def serve(site: str) -> tuple[subprocess.Popen, str, Path]:
     else:
         locations = {"/": SITES[site][0]}
         entry = SITES[site][1]
+    return serve_locations(run, locations, entry)
+
+
+def serve_locations(run: Path, locations: dict[str, str], entry: str) -> tuple[subprocess.Popen, str, Path]:
+    """nginx in `run` serving `locations` (URL prefix -> directory); the process, the URL of `entry`, `run`."""
+    port = free_port()
     for directory in locations.values():
         if not os.path.isdir(directory):
             raise SystemExit(f"{directory} missing: run ../shared/corpus.sh install")

@@ -186,7 +186,13 @@ class DocsSpider(scrapy.Spider):
         ref: PageRef = response.meta[PAGE_META]
         if ref.depth == 0:
             self.frontier.land(response.url)
-        async for output in self._handle_page(ref, response):
+        outputs = [output async for output in self._handle_page(ref, response)]
+        # The next pages' requests before the page's item: Scrapy hands a callback's outputs on one
+        # at a time, and a job's item is stored before the next output goes (a database write, and
+        # the crawl waited for it with free slots: bench/serve.py).
+        for request in self._pump():
+            yield request
+        for output in outputs:
             yield output
         if ref.depth == 0 and not response.meta.get("playwright"):  # a re-render must not discover twice
             for request in self._discovery_requests(response.url):

@@ -71,6 +71,9 @@ DOWNLOADER_MIDDLEWARES = {
     # A private job's headers and cookies: on requests to its own site only, after every other
     # middleware (redirects copy headers to wherever they lead).
     "spiders.safety.secrets.PrivateRequestsMiddleware": 940,
+    # Scrapy's, without decoding every whole page on the reactor to read its first 4,096 characters.
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "spiders.crawl.metarefresh.HeadMetaRefreshMiddleware": 580,
     "spiders.safety.middleware.SSRFGuardMiddleware": 950,
     "spiders.crawl.politeness.HostCapMiddleware": 960,
 }
@@ -102,9 +105,10 @@ DOCSPASTA_MAX_SEGMENT_REPEATS = 3
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 DOCSPASTA_EXTRACT_WORKERS = int(os.environ.get("DOCSPASTA_EXTRACT_WORKERS") or min(4, _CORES))
 DOCSPASTA_EXTRACT_TASKS_PER_WORKER = int(os.environ.get("DOCSPASTA_EXTRACT_TASKS_PER_WORKER", "0"))
-# Jobs of a web worker finalizing at once, each in a process of its own (spiders/jobs/finalizer.py);
-# 0: in a thread of the crawl process. Never on the crawl's own thread.
-DOCSPASTA_FINALIZE_WORKERS = 1
+# Where a web job is finalized (spiders/jobs/finalizer.py), never on the crawl's own thread:
+# -1, in the extraction pool's warm processes; N > 0, in a pool of N processes of its own (a fresh
+# one per job); 0, in a thread of the crawl process.
+DOCSPASTA_FINALIZE_WORKERS = -1
 
 # Stores pages in PostgreSQL for a job (web jobs, or -s DOCSPASTA_JOB_ID=... with
 # DOCSPASTA_DATABASE_URL); without a job it switches itself off.

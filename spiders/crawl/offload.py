@@ -9,8 +9,9 @@ links and the extraction together; the reactor only fetches and keeps the books.
 `DOCSPASTA_EXTRACT_WORKERS` sets the pool's size (0: read inline), and
 `DOCSPASTA_EXTRACT_TASKS_PER_WORKER` how many pages a worker reads before a fresh
 one replaces it (0: never). The crawl's frontier window bounds the pages waiting
-for the pool. Finalizing a job (`spiders.jobs.finalize`) has a pool of its own, so
-a long assembly never queues behind a crawl's pages, nor they behind it.
+for the pool. Finalizing a job (`spiders.jobs.finalize`) runs in this pool too by
+default, between pages (`spiders.jobs.finalizer` says why, and how to give it a pool
+of its own).
 
 Workers start with `spawn`, never `fork` (the crawl process runs threads a forked
 child would inherit half-locked), and exit by themselves when the crawl process
@@ -33,6 +34,7 @@ from spiders.crawl.reading import PageRead, read_page
 from spiders.crawl.urls import Scope
 
 _POOLS: dict[tuple[str, int], ProcessPoolExecutor] = {}
+EXTRACT_POOL = "extract"  # the pool that reads pages (and, by default, finalizes jobs: spiders.jobs.finalizer)
 
 
 def _malloc_trim() -> Callable[[], Any]:
@@ -136,5 +138,5 @@ class PageReader:
     async def __call__(self, body: bytes, encoding: str, url: str, scope: Scope, **checks: Any) -> PageRead:
         if self.workers <= 0:
             return read_page(body, encoding, url, scope, **checks)
-        pool = process_pool("extract", self.workers, max_tasks_per_child=self.max_tasks_per_child)
+        pool = process_pool(EXTRACT_POOL, self.workers, max_tasks_per_child=self.max_tasks_per_child)
         return await asyncio.wrap_future(pool.submit(_read_and_trim, body, encoding, url, scope, **checks))

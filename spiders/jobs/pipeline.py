@@ -10,10 +10,14 @@ crawl sets none of these, so it needs no server.
 The pipeline also listens to `pages_queued` and adds the new URLs to the job's
 frontier (job_urls, status pending; a URL already there is left alone).
 
-A refresh (the spider has an earlier crawl to compare with, spiders/refresh) stores
-its pages in batches: most of them come back as 304s, fast, and one transaction of
-a few statements for all the pages waiting beats one per page. Their events then
-carry the counters as they stood after the batch.
+Pages are stored in batches: the pages that arrive while a batch is being written go
+together in the next one, one transaction of a few statements whatever their number,
+and so do the URLs they lead to and the requests that went out. One write per page
+serialises a job on its database round trips (a dozen a page under the job's lock:
+bench/serve.py's 500-page job ran at 0.4-0.7x the terminal crawl's pages/s); a batch
+costs the same as one page, so a fast crawl writes bigger batches instead of waiting.
+A refresh's pages (mostly 304s) gain most. Events then carry the counters as they stood
+after their batch.
 Settings read: DOCSPASTA_JOB_ID, DOCSPASTA_DATABASE_URL, DOCSPASTA_REDIS_URL,
 DOCSPASTA_REDIS_PREFIX, DOCSPASTA_STREAM_MAXLEN, DOCSPASTA_STREAM_TTL.
 """
@@ -75,11 +79,13 @@ class PostgresPipeline:
         self.crawler: Any = None
         self._closing = False
         self._close_task: asyncio.Future | None = None
-        self.batching = False  # a refresh: pages stored a batch at a time
+        self.batching = True  # pages (and frontier writes, claims) stored a batch at a time; False: one by one
         self._batch: list[tuple[Any, asyncio.Future]] = []
         self._draining: asyncio.Future | None = None
         self._claims: list[tuple[str, int]] = []
         self._claiming: asyncio.Future | None = None
+        self._refs: list[Any] = []
+        self._queuer: asyncio.Future | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> PostgresPipeline:
@@ -102,7 +108,6 @@ class PostgresPipeline:
             stream_ttl=settings.getint("DOCSPASTA_STREAM_TTL", STREAM_TTL),
         )
         pipeline.crawler = crawler
-        pipeline.batching = getattr(crawler.spider, "previous", None) is not None
         crawler.signals.connect(pipeline.on_pages_queued, signal=pages_queued)
         crawler.signals.connect(pipeline.on_request_sent, signal=signals.request_reached_downloader)
         return pipeline
@@ -170,7 +175,7 @@ class PostgresPipeline:
             items = [item for item, _ in batch]
             async with self._lock:  # after the frontier writes queued before it (first come, first served)
                 try:
-                    job = await self.resources.writer.record_many(self.job_id, items)
+                    job, each = await self.resources.writer.record_batch(self.job_id, items)
                 except LeaseLost as exc:
                     self._stop("lease_lost")
                     self._settle(batch, DropItem(f"not stored: {exc}", log_level="DEBUG"))
@@ -187,7 +192,7 @@ class PostgresPipeline:
                     self._settle(batch, DropItem("the job was cancelled; the page is not stored", log_level="DEBUG"))
                     continue
                 if job is not None and job["status"] == "running":
-                    await self._publish_many([url_event(item, job) for item in items])
+                    await self._publish_many([url_event(item, row) for item, row in zip(items, each, strict=True)])
                 self._settle(batch, None)
 
     @staticmethod
@@ -213,9 +218,22 @@ class PostgresPipeline:
         self._close_task = asyncio.ensure_future(self.crawler.engine.close_spider_async(reason=reason))
 
     def on_pages_queued(self, refs: list[Any], spider: Any = None) -> None:
-        task = self._background(self._queue(list(refs)))
+        if self.batching:
+            # Into the running frontier write's next round if there is one: process_item waits for
+            # that task, so an item is stored after the links it announced, as below.
+            self._refs.extend(refs)
+            if self._queuer is not None and not self._queuer.done():
+                return
+            task = self._queuer = self._background(self._queue_batches())
+        else:
+            task = self._background(self._queue(list(refs)))
         self._queueing.add(task)
         task.add_done_callback(self._queueing.discard)
+
+    async def _queue_batches(self) -> None:
+        while self._refs:
+            refs, self._refs = self._refs, []
+            await self._queue(refs)
 
     def on_request_sent(self, request: Any, spider: Any = None) -> None:
         ref = request.meta.get(PAGE_META)
@@ -232,6 +250,9 @@ class PostgresPipeline:
         # Taken before the lock is asked for: a URL's frontier write, queued before its request
         # went out, is then ahead of its claim in the lock's line (first come, first served).
         while self._claims:
+            if self._queuer is not None and not self._queuer.done():
+                # A URL's row may be in the frontier write's next round, not yet in the lock's line.
+                await asyncio.wait([self._queuer])
             claims, self._claims = self._claims, []
             async with self._lock:
                 try:

@@ -298,17 +298,22 @@ class JobStore:
         """
         return await self.record_many(job_id, [item])
 
-    @retrying
     async def record_many(self, job_id: UUID, items: list[Mapping[str, Any]]) -> Any:
         """Store pages' results, in order, in one transaction of a few statements whatever their
         number, and move the counters with them; returns the job row after the last (as `record`)."""
+        return (await self.record_batch(job_id, items))[0]
+
+    @retrying
+    async def record_batch(self, job_id: UUID, items: list[Mapping[str, Any]]) -> tuple[Any, list[Any]]:
+        """`record_many`, and the job row as it stood after each item (its counters moved one item
+        at a time: a page's event shows the job as that page left it); no rows if nothing was stored."""
         keyed = [(normalize_url(item["url"]), item) for item in items]
         keys = list(dict.fromkeys(key for key, _ in keyed))
         async with self.pool.acquire() as conn, conn.transaction():
             job = await self._lock_job(conn, job_id)
             self._check_lease(job)
             if not _open(job):
-                return job
+                return job, []
             first: dict[str, Mapping[str, Any]] = {}
             for key, item in keyed:
                 first.setdefault(key, item)
@@ -320,6 +325,7 @@ class JobStore:
                 " FOR UPDATE", job_id, keys))
             earlier = await self._earlier_pages(conn, job, keys)
             deltas = {"processed": 0, "failed": 0, "skipped": 0}
+            steps = []  # the deltas after each item
             rows: dict[str, tuple] = {}
             for key, item in keyed:
                 previous, status, error = current.get(key), item["status"], item.get("error")
@@ -331,6 +337,7 @@ class JobStore:
                 if previous in _COUNTER:
                     deltas[_COUNTER[previous]] -= 1
                 deltas[_COUNTER[status]] += 1
+                steps.append(dict(deltas))
                 current[key] = status
                 rows[key] = self._page_row(key, item, status, error, earlier.get(key))  # a URL twice: its last
             columns = list(zip(*rows.values(), strict=True))
@@ -348,8 +355,17 @@ class JobStore:
                 "       tokens, fetched_at, extra, etag, modified, hash, markdown_from, extra_from)"
                 " WHERE j.job_id = $1 AND j.normalized_url = u.key",
                 job_id, *map(list, columns))
-            return await conn.fetchrow(
+            job = await conn.fetchrow(
                 _BUMP, job_id, deltas["processed"], deltas["failed"], deltas["skipped"], inserted)
+        if job is None:
+            return job, []
+        after = []
+        for step in steps:
+            row = dict(job)
+            for name in ("processed", "failed", "skipped"):
+                row[f"{name}_urls"] -= deltas[name] - step[name]
+            after.append(row)
+        return job, after
 
     @staticmethod
     async def _earlier_pages(conn: Any, job: Any, keys: list[str]) -> dict[str, Any]:
