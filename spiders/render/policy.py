@@ -73,7 +73,8 @@ class NetworkQuiet:
         self.last_change = time.monotonic()
 
     async def watch(self, page: Any, _request: Any = None) -> None:
-        """playwright_page_init_callback: runs before the page navigates."""
+        """playwright_page_init_callback: runs before the page navigates (quiet counts from here)."""
+        self.last_change = time.monotonic()
         page.on("request", self._started)
         page.on("requestfinished", self._ended)
         page.on("requestfailed", self._ended)
