@@ -110,7 +110,7 @@ def process_kind(proc: psutil.Process, me: psutil.Process) -> str:
     if kind == "utility":
         kind += ":" + next((arg.split("=", 1)[1].rsplit(".", 1)[-1] for arg in args
                             if arg.startswith("--utility-sub-type=")), "?")
-    if kind == "renderer" and any(arg.startswith("--extension-process") or "webui" in arg.lower() for arg in args):
+    if kind == "renderer" and any(arg in ("--top-chrome-webui", "--extension-process") for arg in args):
         kind = "renderer (webui/extension)"
     return f"chromium {kind}"
 

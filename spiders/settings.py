@@ -115,6 +115,13 @@ DOWNLOAD_HANDLERS = {
 }
 
 # JavaScript rendering (scrapy-playwright with Debian's Chromium; never `playwright install`).
+# The features Playwright's launch disables (its chromiumSwitches.ts, 1.65).
+PLAYWRIGHT_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding", "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect", "TcpPortRandomizationWin", "OptimizationHints", "NetworkTimeServiceQuerying",
+    "AimEnabled", "PreconnectToSearch", "msForceBrowserSignIn", "msEdgeUpdateLaunchServicesPreferredVersion",
+)
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS = {
     "executable_path": "/usr/bin/chromium",
@@ -125,6 +132,11 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
         # The tabs of one site share one renderer process (sites stay isolated from each other):
         # a crawl's tabs are one site, and one renderer instead of one per tab is ~150 MB less PSS.
         "--process-per-site",
+        # Chromium takes the last --disable-features only: Playwright's own list (1.65) comes first,
+        # then what a crawl's browser never shows, the omnibox's WebUI popups (their renderer,
+        # ~50 MB, starts with the browser). tests/render/test_render_crawl.py checks the list still
+        # holds every feature Playwright disables.
+        "--disable-features=" + ",".join((*PLAYWRIGHT_DISABLED_FEATURES, "WebUIOmniboxPopup", "WebUIOmniboxAimPopup")),
     ],
     "timeout": 30_000,
 }

@@ -62,6 +62,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
+from spiders.render.policy import NETWORK_META, settle
 from spiders.render.sandbox import sandboxed
 from spiders.safety.addresses import AllowList, answers_refusal, blocked_reason, install_guarded_resolver, ip_literal, resolve
 from spiders.safety.browser_proxy import BLOCKED_HEADER, GuardedProxy, Refused
@@ -291,7 +292,11 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
             # The navigation a link to the route makes: the fragment changes, the document stays.
             changed = await page.evaluate(NAVIGATE_IN_DOCUMENT, [
                 request.url, self.dom_quiet * 1000, self.route_grace * 1000, self.settle_timeout * 1000])
-            await self._apply_page_methods(page, request, spider)  # the settle: network quiet too
+            if (network := request.meta.get(NETWORK_META)) is not None:
+                # The DOM has settled: requests the route started (none in flight, none for as long).
+                await settle(page, network, self.settle_timeout, self.dom_quiet)
+            else:
+                await self._apply_page_methods(page, request, spider)
             text = await page.content()
             healthy = True
             if not changed or _document_url(page.url) != _document_url(document.url):
