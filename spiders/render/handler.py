@@ -289,15 +289,21 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         healthy = False
         try:
             await _maybe_await(request.meta.get("playwright_page_init_callback"), page, request)
-            # The navigation a link to the route makes: the fragment changes, the document stays.
-            changed = await page.evaluate(NAVIGATE_IN_DOCUMENT, [
-                request.url, self.dom_quiet * 1000, self.route_grace * 1000, self.settle_timeout * 1000])
-            if (network := request.meta.get(NETWORK_META)) is not None:
-                # The DOM has settled: requests the route started (none in flight, none for as long).
-                await settle(page, network, self.settle_timeout, self.dom_quiet)
-            else:
-                await self._apply_page_methods(page, request, spider)
-            text = await page.content()
+            try:
+                # The navigation a link to the route makes: the fragment changes, the document stays.
+                changed = await page.evaluate(NAVIGATE_IN_DOCUMENT, [
+                    request.url, self.dom_quiet * 1000, self.route_grace * 1000, self.settle_timeout * 1000])
+                if (network := request.meta.get(NETWORK_META)) is not None:
+                    # The DOM has settled: requests the route started (none in flight, none for as long).
+                    await settle(page, network, self.settle_timeout, self.dom_quiet)
+                else:
+                    await self._apply_page_methods(page, request, spider)
+                text = await page.content()
+            except PlaywrightError as exc:  # e.g. the router replaced the document: its page is loaded afresh
+                self.stats.inc_value("docspasta/render/same_document_fallback")
+                logger.debug("%s in its document failed (%s), loaded afresh", request.url,
+                             (exc.message or str(exc)).strip()[:200])
+                return None
             healthy = True
             if not changed or _document_url(page.url) != _document_url(document.url):
                 self.stats.inc_value("docspasta/render/same_document_fallback")

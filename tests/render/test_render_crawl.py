@@ -106,6 +106,39 @@ window.addEventListener("hashchange", () => console.log("route changed"));
 </script></body></html>"""
 
 
+# A hash router that shows each route in the document, except one whose route leaves for another document.
+ROUTED = """<!doctype html><html><head><meta charset="utf-8"><title>Routes</title></head>
+<body><div id="app"></div>
+<script>
+const names = ["alpha", "beta", "gamma", "away"];
+function show() {
+  const route = location.hash.slice(2) || "home";
+  document.getElementById("app").innerHTML = "<main><h1>Route " + route + "</h1><p>"
+    + ("The " + route + " route explains its own subject at length, with examples. ").repeat(12) + "</p>"
+    + names.map(n => "<a href='#/" + n + "'>" + n + "</a>").join(" ") + "</main>";
+}
+show();
+window.addEventListener("hashchange", () => location.hash === "#/away" ? location.assign("/elsewhere.html") : show());
+</script></body></html>"""
+
+
+@needs_chromium
+@pytest_twisted.inlineCallbacks
+def test_routes_render_in_their_document_and_one_that_leaves_it_is_loaded_afresh(site, crawl):
+    site.add("/r/", ROUTED)
+    site.add_page("/elsewhere.html", "Elsewhere")
+    result = yield crawl(site.url("/r/"), max_pages=10, max_depth=2, settings={"PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 1})
+    pages = {item["url"].split("#", 1)[1] if "#" in item["url"] else "": item for item in result.completed}
+    assert set(pages) == {"", "/alpha", "/beta", "/gamma", "/away"}
+    for route, item in pages.items():
+        name = route[1:] or "home"
+        assert f"The {name} route explains" in item["markdown"], f"{route or '/'} shows another route"
+    # One tab: the document loaded for the start page showed alpha, beta and gamma; away was loaded.
+    assert result.stats.get("docspasta/render/same_document", 0) == 3
+    assert result.stats.get("docspasta/render/same_document_fallback", 0) == 1
+    assert site.count("/r/") == 1 + 1 + 1  # the plain fetch, the start page's load, away's load
+
+
 @needs_chromium
 @pytest_twisted.inlineCallbacks
 def test_a_route_the_document_does_not_show_is_loaded_afresh(site, crawl):
