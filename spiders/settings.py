@@ -168,6 +168,11 @@ DOCSPASTA_RENDER_SETTLE_TIMEOUT = 10.0
 DOCSPASTA_RENDER_NETWORK_QUIET = 0.25
 # CSS selector of rendered content to wait for before network idle; None: network idle only.
 DOCSPASTA_RENDER_WAIT_SELECTOR = None
+# A route shown in the hash-routed document its tab keeps (spiders/render/handler.py): shown once the
+# DOM changed and stayed quiet (no request in flight either) this many seconds; a route that changed
+# nothing within DOCSPASTA_RENDER_ROUTE_GRACE seconds is loaded afresh.
+DOCSPASTA_RENDER_DOM_QUIET = 0.1
+DOCSPASTA_RENDER_ROUTE_GRACE = 2.0
 
 TELNETCONSOLE_ENABLED = False
 # Scrapy 2.19's remote-control HTTP server listens on a port per crawl: not for a public service.

@@ -38,6 +38,11 @@ cost time and memory, and analytics keep a page from going quiet. Names are reso
 resolver under the SSRF guard (tests put an attacker's DNS there), with this
 crawl's own allow-list.
 
+The tabs are kept for the crawl (`_render`). A tab goes back to the pool on a blank document,
+except one whose document routes on its fragment (it listens for hashchange or popstate): that
+document stays, still routed, and the next URL that differs from it only in the fragment is shown
+in it by a same-document navigation (`_render_in_document`), not loaded again with its scripts.
+
 A private job's headers and cookies (spiders/safety/secrets.py) go only to its own site,
 per request the browser makes: such a request is fetched by Playwright with them added
 and without following redirects (`route.fetch`, through the same proxy), and the browser
