@@ -251,7 +251,8 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         async with self._page_slots:
             page = self._idle_tab(request.url)
             document = self._documents.pop(page, None) if page is not None else None
-            if page is not None and document is not None and request.method == "GET" \
+            # Only a URL with a fragment is a same-document navigation (without one: a reload).
+            if page is not None and document is not None and request.method == "GET" and "#" in request.url \
                     and _document_url(document.url) == _document_url(request.url):
                 response = await self._render_in_document(request, spider, page, document)
                 if response is not None:
