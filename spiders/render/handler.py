@@ -309,6 +309,14 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
                 self.stats.inc_value("docspasta/render/same_document_fallback")
                 logger.debug("%s in its document failed (%s), loaded afresh", request.url,
                              (exc.message or str(exc)).strip()[:200])
+                # The tab is navigating: closing it or navigating it now can hang for ever (Chromium
+                # drops a close that meets a navigation's commit), so that navigation ends first.
+                if _document_url(page.url) == _document_url(document.url):
+                    with contextlib.suppress(PlaywrightError):
+                        await page.wait_for_event("framenavigated", timeout=RESET_TIMEOUT_MS)
+                with contextlib.suppress(PlaywrightError):
+                    await page.wait_for_load_state("load", timeout=RESET_TIMEOUT_MS)
+                healthy = not page.is_closed()
                 return None
             healthy = True
             if not changed or _document_url(page.url) != _document_url(document.url):
@@ -356,9 +364,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
                 return
             except PlaywrightError as exc:
                 logger.debug("tab not reused: %s", exc)
-        if not page.is_closed():
-            with contextlib.suppress(PlaywrightError):
-                await page.close()
+        await _close(page)
 
     async def _routes_on_fragment(self, page: Page) -> bool:
         """Whether the tab's document listens for its fragment changing (hashchange or popstate on
@@ -493,6 +499,26 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
             self.stats.inc_value("docspasta/render/blocked")
             return True
         return False
+
+
+CLOSE_ATTEMPTS = 3
+
+
+async def _close(page: Page) -> None:
+    """Close a tab, asking again when a close is not done in RESET_TIMEOUT_MS: Chromium acknowledges
+    a close that meets a navigation's commit and then drops it (Playwright's page.close() would wait
+    for ever; a close asked again of a closing tab changes nothing)."""
+    for _ in range(CLOSE_ATTEMPTS):
+        if page.is_closed():
+            return
+        try:
+            await asyncio.wait_for(page.close(), RESET_TIMEOUT_MS / 1000)
+        except asyncio.TimeoutError:
+            logger.debug("closing a tab took over %d ms: asked again", RESET_TIMEOUT_MS)
+        except PlaywrightError:
+            return
+    if not page.is_closed():
+        logger.warning("a browser tab did not close after %d attempts", CLOSE_ATTEMPTS)
 
 
 async def _maybe_await(callback: Any, *args: Any) -> None:
