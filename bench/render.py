@@ -94,6 +94,27 @@ def own_rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
+def process_kind(proc: psutil.Process, me: psutil.Process) -> str:
+    """What a process is, for the PSS breakdown: crawl, extraction worker, Playwright driver, or
+    Chromium's browser process and each --type of its children (renderer, gpu-process, utility
+    with its sub-type, zygote)."""
+    if proc.pid == me.pid:
+        return "crawl"
+    name = proc.name()
+    if name.startswith("node"):
+        return "driver"
+    if not name.startswith("chrom"):
+        return name if name != "python" and not name.startswith("python") else "python child"
+    args = proc.cmdline()
+    kind = next((arg.split("=", 1)[1] for arg in args if arg.startswith("--type=")), "browser")
+    if kind == "utility":
+        kind += ":" + next((arg.split("=", 1)[1].rsplit(".", 1)[-1] for arg in args
+                            if arg.startswith("--utility-sub-type=")), "?")
+    if kind == "renderer" and any(arg in ("--top-chrome-webui", "--extension-process") for arg in args):
+        kind = "renderer (webui/extension)"
+    return f"chromium {kind}"
+
+
 PSS_EVERY = 5  # rounds of 50 ms: PSS every 250 ms, RSS every 50 ms
 
 
@@ -105,6 +126,7 @@ class PeakRSS:
         self.peak = 0
         self.peak_pss = 0
         self.peak_chromium = 0  # Chromium processes at once
+        self.breakdown: dict[str, float] = {}  # PSS by kind of process, at the peak
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -117,18 +139,23 @@ class PeakRSS:
             with_pss = rounds % PSS_EVERY == 0
             rounds += 1
             total = pss = 0
+            kinds: dict[str, float] = {}
             children = me.children(recursive=True)
             self.peak_chromium = max(self.peak_chromium, len(chromium_processes()))
             for proc in [me, *children]:
                 try:
                     info = proc.memory_full_info() if with_pss else proc.memory_info()
+                    kind = process_kind(proc, me) if with_pss else ""
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     continue
                 total += info.rss
                 pss += getattr(info, "pss", 0)
+                if with_pss:
+                    kinds[kind] = kinds.get(kind, 0) + info.pss
             self.peak = max(self.peak, total)
-            if with_pss:
-                self.peak_pss = max(self.peak_pss, pss)
+            if with_pss and pss > self.peak_pss:
+                self.peak_pss = pss
+                self.breakdown = kinds
             self._stop.wait(0.05)
 
     def __enter__(self) -> PeakRSS:
@@ -144,6 +171,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=20)
+    parser.add_argument("--dump", type=Path, metavar="PATH",
+                        help="write the big job's items (by URL, without discovered_from, which follows the "
+                             "scheduling order) as JSON, to compare the output of two runs")
     parser.add_argument("-s", dest="settings", action="append", default=[], metavar="NAME=VALUE",
                         help="a crawl setting for every job, as with scrapy -s")
     args = parser.parse_args()
@@ -170,11 +200,13 @@ def main() -> None:
     settings.setdict(dict(pair.split("=", 1) for pair in args.settings), priority="cmdline")
     runner = CrawlerRunner(settings)
 
-    async def crawl(max_pages: int) -> list[dict]:
+    async def crawl(max_pages: int, stats: dict | None = None) -> list[dict]:
         crawler = runner.create_crawler(DocsSpider)
         items: list[dict] = []
         crawler.signals.connect(lambda item: items.append(dict(item)), signal=signals.item_scraped, weak=False)
         await maybe_deferred_to_future(runner.crawl(crawler, url=url, max_pages=max_pages, max_depth=2))
+        if stats is not None:
+            stats.update(crawler.stats.get_stats())
         return items
 
     report: dict = {}
@@ -183,13 +215,22 @@ def main() -> None:
         report["baseline"] = len(chromium_processes())
         with PeakRSS() as rss:
             started, cpu = time.monotonic(), cpu_seconds()
-            items = await crawl(args.pages)
+            items = await crawl(args.pages, stats := {})
             report["seconds"] = time.monotonic() - started
         report["cpu"] = cpu_seconds() - cpu  # the browser has closed and been reaped by now
         report["peak_rss"], report["peak_pss"] = rss.peak, rss.peak_pss
         report["peak_chromium"] = rss.peak_chromium
+        report["breakdown"] = rss.breakdown
+        report["stats"] = {key.split("/", 1)[1]: value for key, value in sorted(stats.items())
+                           if key.startswith(("docspasta/render/", "playwright/page_count"))}
         report["completed"] = sum(item["status"] == "completed" for item in items)
         report["rendered"] = sum(item["status"] == "completed" and item["rendered"] for item in items)
+        if args.dump:
+            import json
+
+            rows = sorted(({k: v for k, v in item.items() if k != "discovered_from"} for item in items),
+                          key=lambda row: row["url"])
+            args.dump.write_text(json.dumps(rows, indent=1, sort_keys=True, default=str))
         report["after_big_job"] = len(chromium_processes())
         report["rss_after_big_job"] = own_rss_mb()
         counts = []
@@ -220,6 +261,9 @@ def main() -> None:
           f"page (a busy machine stretches the seconds above, not this)")
     print(f"peak memory, crawl process + Playwright driver + Chromium: RSS summed {report['peak_rss'] / 2**20:.0f} MB, "
           f"PSS {report['peak_pss'] / 2**20:.0f} MB; at most {report['peak_chromium']} Chromium processes at once")
+    print("browser: " + ", ".join(f"{key} {value}" for key, value in report["stats"].items()))
+    print("PSS at the peak by process: " + ", ".join(
+        f"{kind} {pss / 2**20:.0f}" for kind, pss in sorted(report["breakdown"].items(), key=lambda kv: -kv[1])) + " (MB)")
     print(f"chromium processes: baseline {report['baseline']}, after the {args.pages}-page job "
           f"{report['after_big_job']}, after each of {args.jobs} small jobs {report['after_each_job']}, "
           f"after all {report['after_all']}; Playwright drivers after all {report['drivers_after_all']}")

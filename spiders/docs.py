@@ -14,6 +14,8 @@ from the stored extraction, and the crawl goes on through the page's stored link
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any, AsyncIterator, Iterator
 
 import scrapy
@@ -88,6 +90,7 @@ class DocsSpider(scrapy.Spider):
                                  paths=PathPatterns(self.options.include, self.options.exclude))
         self.discovery = self._discovery(max_size=0)
         self._read = PageReader(0)
+        self._rendered_reads = asyncio.Semaphore(1)  # see `_handle_page`
         self.render = RenderPolicy(self.options.render)
         self.resume = resume
         self.previous = previous  # the earlier crawl a refresh compares with (a PreviousCrawl), or None
@@ -229,9 +232,12 @@ class DocsSpider(scrapy.Spider):
         # from one parse (spiders/crawl/reading.py). The page keeps its slot meanwhile.
         self.frontier.extract()
         try:
-            read = await self._read(response.body, response.encoding, response.url, self.frontier.scope,
-                                    check_render=self.render.checks(response.meta),
-                                    words_limit=self.render.words_wanted(response.meta))
+            # Pages from the browser are read one at a time: the browser is the crawl's pace (and
+            # most of its memory), and one read at a time does not grow the shared pool for them.
+            async with self._rendered_reads if response.meta.get("playwright") else contextlib.nullcontext():
+                read = await self._read(response.body, response.encoding, response.url, self.frontier.scope,
+                                        check_render=self.render.checks(response.meta),
+                                        words_limit=self.render.words_wanted(response.meta))
         except BaseException:
             self.frontier.extraction_failed()
             raise

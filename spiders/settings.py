@@ -124,6 +124,13 @@ DOWNLOAD_HANDLERS = {
 }
 
 # JavaScript rendering (scrapy-playwright with Debian's Chromium; never `playwright install`).
+# The features Playwright's launch disables (its chromiumSwitches.ts, 1.65).
+PLAYWRIGHT_DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding", "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect", "TcpPortRandomizationWin", "OptimizationHints", "NetworkTimeServiceQuerying",
+    "AimEnabled", "PreconnectToSearch", "msForceBrowserSignIn", "msEdgeUpdateLaunchServicesPreferredVersion",
+)
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS = {
     "executable_path": "/usr/bin/chromium",
@@ -134,6 +141,14 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
         # The tabs of one site share one renderer process (sites stay isolated from each other):
         # a crawl's tabs are one site, and one renderer instead of one per tab is ~150 MB less PSS.
         "--process-per-site",
+        # With --disable-gpu nothing is rasterized in software either: the GPU process keeps only the
+        # compositor (~15 MB PSS less). A crawl reads the DOM, it never paints.
+        "--disable-software-rasterizer",
+        # Chromium takes the last --disable-features only: Playwright's own list (1.65) comes first,
+        # then what a crawl's browser never shows, the omnibox's WebUI popups (their renderer,
+        # ~50 MB, starts with the browser). tests/render/test_render_crawl.py checks the list still
+        # holds every feature Playwright disables.
+        "--disable-features=" + ",".join((*PLAYWRIGHT_DISABLED_FEATURES, "WebUIOmniboxPopup", "WebUIOmniboxAimPopup")),
     ],
     "timeout": 30_000,
 }
@@ -162,6 +177,11 @@ DOCSPASTA_RENDER_SETTLE_TIMEOUT = 10.0
 DOCSPASTA_RENDER_NETWORK_QUIET = 0.25
 # CSS selector of rendered content to wait for before network idle; None: network idle only.
 DOCSPASTA_RENDER_WAIT_SELECTOR = None
+# A route shown in the hash-routed document its tab keeps (spiders/render/handler.py): shown once the
+# DOM changed and stayed quiet (no request in flight either) this many seconds; a route that changed
+# nothing within DOCSPASTA_RENDER_ROUTE_GRACE seconds is loaded afresh.
+DOCSPASTA_RENDER_DOM_QUIET = 0.1
+DOCSPASTA_RENDER_ROUTE_GRACE = 2.0
 
 TELNETCONSOLE_ENABLED = False
 # Scrapy 2.19's remote-control HTTP server listens on a port per crawl: not for a public service.

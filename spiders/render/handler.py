@@ -38,6 +38,11 @@ cost time and memory, and analytics keep a page from going quiet. Names are reso
 resolver under the SSRF guard (tests put an attacker's DNS there), with this
 crawl's own allow-list.
 
+The tabs are kept for the crawl (`_render`). A tab goes back to the pool on a blank document,
+except one whose document routes on its fragment (it listens for hashchange or popstate): that
+document stays, still routed, and the next URL that differs from it only in the fragment is shown
+in it by a same-document navigation (`_render_in_document`), not loaded again with its scripts.
+
 A private job's headers and cookies (spiders/safety/secrets.py) go only to its own site,
 per request the browser makes: such a request is fetched by Playwright with them added
 and without following redirects (`route.fetch`, through the same proxy), and the browser
@@ -50,17 +55,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from time import time
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 from weakref import WeakKeyDictionary
 
+from playwright.async_api import CDPSession, Page
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Page
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
+from spiders.render.policy import NETWORK_META, settle
 from spiders.render.sandbox import sandboxed
 from spiders.safety.addresses import AllowList, answers_refusal, blocked_reason, install_guarded_resolver, ip_literal, resolve
 from spiders.safety.browser_proxy import BLOCKED_HEADER, GuardedProxy, Refused
@@ -92,6 +99,29 @@ LOCKDOWN_ARGS = (
 # leaks end with its document; the renderer's own heap is bounded this way).
 PAGE_USES = 100
 RESET_TIMEOUT_MS = 5_000  # loading about:blank into a used tab
+# Events a document listens to when it routes on its fragment (a hash router: `#/guide`). Navigating to
+# a URL that differs only in its fragment never reloads a document, in any browser: it fires these.
+ROUTE_EVENTS = frozenset({"hashchange", "popstate"})
+# Navigates the document to a route and resolves once its router has shown it: the DOM changed and then
+# stayed unchanged for `quiet` ms (a route that changes nothing: `grace` ms without a change; and never
+# past `cap` ms). The observer is on before the navigation, so no change is missed.
+NAVIGATE_IN_DOCUMENT = """async ([url, quiet, grace, cap]) => {
+    let last = performance.now(), changed = false;
+    const start = last;
+    const observer = new MutationObserver(() => { last = performance.now(); changed = true; });
+    observer.observe(document, {subtree: true, childList: true, characterData: true});
+    location.href = url;
+    await new Promise(resolve => {
+        const tick = () => {
+            const now = performance.now();
+            if ((changed && now - last >= quiet) || (!changed && now - start >= grace) || now - start >= cap) resolve();
+            else setTimeout(tick, Math.min(quiet, 25));
+        };
+        setTimeout(tick, Math.min(quiet, 25));
+    });
+    observer.disconnect();
+    return changed;
+}"""
 
 _BROWSER_SLOTS: dict[int, asyncio.Semaphore] = {}
 
@@ -142,6 +172,13 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self._page_slots = asyncio.Semaphore(self.config.max_pages_per_context)
         self._idle_pages: list[Page] = []
         self._page_uses: WeakKeyDictionary[Page, int] = WeakKeyDictionary()
+        # Idle tabs still showing a hash-routed document, and that document's response (no body):
+        # the next route of it renders in the same document (`_render_in_document`).
+        self._documents: WeakKeyDictionary[Page, Response] = WeakKeyDictionary()
+        self._cdp: WeakKeyDictionary[Page, CDPSession] = WeakKeyDictionary()
+        self.dom_quiet = crawler.settings.getfloat("DOCSPASTA_RENDER_DOM_QUIET", 0.1)
+        self.route_grace = crawler.settings.getfloat("DOCSPASTA_RENDER_ROUTE_GRACE", 2.0)
+        self.settle_timeout = crawler.settings.getfloat("DOCSPASTA_RENDER_SETTLE_TIMEOUT", 10.0)
 
     def _make_request_handler(self, **kwargs: Any) -> Any:
         """scrapy-playwright's route handler, or for a private job's crawl, one that adds its secrets
@@ -209,33 +246,117 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
     async def _render(self, request: Request, spider: Any) -> Response:
         """scrapy-playwright's download in a tab of this crawl's pool: an idle tab when there is one
         (no new renderer process to start, no new tab to set up), back to the pool after a page
-        that loaded, closed after one that failed or after PAGE_USES pages."""
+        that loaded, closed after one that failed or after PAGE_USES pages. A tab that still shows
+        the request's document, hash-routed, renders it there (`_render_in_document`)."""
         async with self._page_slots:
-            if self._idle_pages:
-                request.meta["playwright_page"] = self._idle_pages.pop()
+            page = self._idle_tab(request.url)
+            document = self._documents.pop(page, None) if page is not None else None
+            # Only a URL with a fragment is a same-document navigation (without one: a reload).
+            if page is not None and document is not None and request.method == "GET" and "#" in request.url \
+                    and _document_url(document.url) == _document_url(request.url):
+                response = await self._render_in_document(request, spider, page, document)
+                if response is not None:
+                    return response
+                page = self._idle_tab(request.url)  # loaded afresh: in that tab, now blank, or another
+            if page is not None:
+                request.meta["playwright_page"] = page
             request.meta["playwright_include_page"] = True  # scrapy-playwright leaves the tab open
-            reusable = False
+            response = None
             try:
                 response = await super()._download_request(request, spider)
-                reusable = True
                 return response
             finally:
                 request.meta.pop("playwright_include_page", None)
                 page = request.meta.pop("playwright_page", None)
                 if page is not None:
-                    await self._give_back(page, reusable)
+                    await self._give_back(page, response)
+
+    def _idle_tab(self, url: str) -> Page | None:
+        """An idle tab for `url`: one showing its document, else a blank one, else any."""
+        if not self._idle_pages:
+            return None
+        wanted = _document_url(url)
+        ranked = sorted(range(len(self._idle_pages)), key=lambda i: (
+            0 if (doc := self._documents.get(self._idle_pages[i])) is not None and _document_url(doc.url) == wanted
+            else 1 if doc is None else 2))
+        return self._idle_pages.pop(ranked[0])
+
+    async def _render_in_document(self, request: Request, spider: Any, page: Page,
+                                  document: Response) -> Response | None:
+        """Render `request` in the hash-routed document the tab shows: its URL differs only in the
+        fragment, so the navigation is the same-document one a browser makes (no reload; the
+        document's router shows the route), and the response is the document's (status, headers)
+        with the DOM it now has. Routing stays as the document's load set it (the SSRF check).
+
+        None when the route did not change the DOM (the router may not have seen it: a fresh
+        load is the only sure rendering) or led to another document; the tab goes back blank."""
+        started = time()
+        response = None
+        healthy = False
+        try:
+            await _maybe_await(request.meta.get("playwright_page_init_callback"), page, request)
+            try:
+                # The navigation a link to the route makes: the fragment changes, the document stays.
+                changed = await page.evaluate(NAVIGATE_IN_DOCUMENT, [
+                    request.url, self.dom_quiet * 1000, self.route_grace * 1000, self.settle_timeout * 1000])
+                if (network := request.meta.get(NETWORK_META)) is not None:
+                    # The DOM has settled: requests the route started (none in flight, none for as long).
+                    await settle(page, network, self.settle_timeout, self.dom_quiet)
+                else:
+                    await self._apply_page_methods(page, request, spider)
+                text = await page.content()
+            except PlaywrightError as exc:  # e.g. the router replaced the document: its page is loaded afresh
+                self.stats.inc_value("docspasta/render/same_document_fallback")
+                logger.debug("%s in its document failed (%s), loaded afresh", request.url,
+                             (exc.message or str(exc)).strip()[:200])
+                # The tab is navigating: closing it or navigating it now can hang for ever (Chromium
+                # drops a close that meets a navigation's commit), so that navigation ends first.
+                if _document_url(page.url) == _document_url(document.url):
+                    with contextlib.suppress(PlaywrightError):
+                        await page.wait_for_event("framenavigated", timeout=RESET_TIMEOUT_MS)
+                with contextlib.suppress(PlaywrightError):
+                    await page.wait_for_load_state("load", timeout=RESET_TIMEOUT_MS)
+                healthy = not page.is_closed()
+                return None
+            healthy = True
+            if not changed or _document_url(page.url) != _document_url(document.url):
+                self.stats.inc_value("docspasta/render/same_document_fallback")
+                logger.debug("%s: %s in the document, loaded afresh", request.url,
+                             "nothing changed" if not changed else f"the router went on to {page.url}")
+                return None
+            request.meta["download_latency"] = time() - started
+            self.stats.inc_value("docspasta/render/same_document")
+            encoding = getattr(document, "encoding", "utf-8")
+            try:
+                body = text.encode(encoding)
+            except (UnicodeEncodeError, LookupError):
+                body, encoding = text.encode("utf-8"), "utf-8"
+            kwargs = {"encoding": encoding} if hasattr(document, "encoding") else {}
+            response = document.replace(url=page.url, body=body, request=request, **kwargs)
+            return response
+        finally:
+            # Rendered: the document stays for its next route (it still routes: it just did).
+            await self._give_back(page, document if healthy else None, keep=response is not None)
 
     async def _create_page(self, request: Request, spider: Any) -> Page:
         page = await super()._create_page(request, spider)
         request.meta["playwright_page"] = page  # so that `_render` has it back, whatever fails next
         return page
 
-    async def _give_back(self, page: Page, reusable: bool) -> None:
-        """The tab to the pool, on a blank document (the next page loads into a fresh one, its
-        scripts, timers and DOM gone), or closed."""
+    async def _give_back(self, page: Page, response: Response | None, keep: bool | None = None) -> None:
+        """The tab to the pool after a page that loaded (`response`), or closed. A document that
+        routes on its fragment (`keep`; None: ask the browser) stays, with its routing, for its
+        next route; any other tab goes back on a blank document (the next page loads into a fresh
+        one, its scripts, timers and DOM gone)."""
         uses = self._page_uses[page] = self._page_uses.get(page, 0) + 1
-        if reusable and uses < PAGE_USES and not page.is_closed():
+        if response is not None and uses < PAGE_USES and not page.is_closed():
             try:
+                if keep is None:
+                    keep = response.status == 200 and await self._routes_on_fragment(page)
+                if keep:
+                    self._documents[page] = response.replace(body=b"", request=None)
+                    self._idle_pages.append(page)
+                    return
                 # Routed still (the SSRF check): nothing the old document asks for goes unchecked.
                 await page.goto("about:blank", timeout=RESET_TIMEOUT_MS)
                 await page.unroute_all(behavior="ignoreErrors")  # a handler still running ends quietly
@@ -243,9 +364,20 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
                 return
             except PlaywrightError as exc:
                 logger.debug("tab not reused: %s", exc)
-        if not page.is_closed():
-            with contextlib.suppress(PlaywrightError):
-                await page.close()
+        await _close(page)
+
+    async def _routes_on_fragment(self, page: Page) -> bool:
+        """Whether the tab's document listens for its fragment changing (hashchange or popstate on
+        window): asked of the browser (DevTools protocol), nothing runs in the page."""
+        session = self._cdp.get(page)
+        if session is None:
+            session = self._cdp[page] = await page.context.new_cdp_session(page)
+        found = await session.send("Runtime.evaluate", {"expression": "window", "objectGroup": "docspasta"})
+        try:
+            listeners = await session.send("DOMDebugger.getEventListeners", {"objectId": found["result"]["objectId"]})
+        finally:
+            await session.send("Runtime.releaseObjectGroup", {"objectGroup": "docspasta"})
+        return any(listener["type"] in ROUTE_EVENTS for listener in listeners["listeners"])
 
     async def _start_browser(self) -> None:
         slots = browser_slots(self.max_browsers)
@@ -301,6 +433,8 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
 
     async def _close(self) -> None:
         self._idle_pages.clear()  # closed with their context
+        self._documents.clear()
+        self._cdp.clear()
         try:
             await super()._close()
         finally:
@@ -365,6 +499,36 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
             self.stats.inc_value("docspasta/render/blocked")
             return True
         return False
+
+
+CLOSE_ATTEMPTS = 3
+
+
+async def _close(page: Page) -> None:
+    """Close a tab, asking again when a close is not done in RESET_TIMEOUT_MS: Chromium acknowledges
+    a close that meets a navigation's commit and then drops it (Playwright's page.close() would wait
+    for ever; a close asked again of a closing tab changes nothing)."""
+    for _ in range(CLOSE_ATTEMPTS):
+        if page.is_closed():
+            return
+        try:
+            await asyncio.wait_for(page.close(), RESET_TIMEOUT_MS / 1000)
+        except asyncio.TimeoutError:
+            logger.debug("closing a tab took over %d ms: asked again", RESET_TIMEOUT_MS)
+        except PlaywrightError:
+            return
+    if not page.is_closed():
+        logger.warning("a browser tab did not close after %d attempts", CLOSE_ATTEMPTS)
+
+
+async def _maybe_await(callback: Any, *args: Any) -> None:
+    if callback is not None and asyncio.iscoroutine(result := callback(*args)):
+        await result
+
+
+def _document_url(url: str) -> str:
+    """`url` without its fragment: the document a browser loads for it."""
+    return urlunsplit(urlsplit(url)._replace(fragment=""))
 
 
 def _analytics(url: str) -> bool:

@@ -30,6 +30,7 @@ from spiders.render.signs import NOSCRIPT_WORDS, THIN_WORDS
 
 RENDER_META = "docspasta_render"  # why the request goes through the browser
 PLAIN_WORDS_META = "docspasta_plain_words"  # words the plain fetch of the page had
+NETWORK_META = "docspasta_network"  # the page's NetworkQuiet (the handler settles a route with it)
 
 # Rendering paid off when it found at least this many more words than the plain fetch.
 GAIN_WORDS = THIN_WORDS
@@ -73,7 +74,8 @@ class NetworkQuiet:
         self.last_change = time.monotonic()
 
     async def watch(self, page: Any, _request: Any = None) -> None:
-        """playwright_page_init_callback: runs before the page navigates."""
+        """playwright_page_init_callback: runs before the page navigates (quiet counts from here)."""
+        self.last_change = time.monotonic()
         page.on("request", self._started)
         page.on("requestfinished", self._ended)
         page.on("requestfailed", self._ended)
@@ -174,6 +176,7 @@ class RenderPolicy:
                 PageMethod(settle, network, self.settle_timeout, self.network_quiet, self.wait_selector),
             ],
             RENDER_META: reason,
+            NETWORK_META: network,
         }
         if plain_words is not None:
             meta[PLAIN_WORDS_META] = plain_words

@@ -156,3 +156,24 @@ def test_a_plain_response_keeps_the_hash_route_it_was_asked_for_even_after_a_red
     plain_page = Request("https://d.example/docs/page.html")
     untouched = HtmlResponse("https://d.example/docs/page.html", body=b"<html></html>", request=plain_page)
     assert middleware.process_response(plain_page, untouched) is untouched
+
+
+def test_the_browser_keeps_every_feature_playwright_disables():
+    """Chromium honours the last --disable-features only, and the settings' one comes after
+    Playwright's: it must still hold every feature the installed Playwright disables."""
+    import re
+    from pathlib import Path
+
+    import playwright
+
+    from spiders import settings
+
+    bundle = Path(playwright.__file__).parent / "driver" / "package" / "lib" / "coreBundle.js"
+    listed = re.search(r"disabledFeatures = \[(.*?)\]", bundle.read_text(), re.DOTALL)
+    assert listed, f"Playwright's disabled features not found in {bundle}"
+    theirs = set(re.findall(r'^\s*"(\w+)"', listed.group(1), re.MULTILINE))
+    assert len(theirs) >= 5
+    ours = [arg for arg in settings.PLAYWRIGHT_LAUNCH_OPTIONS["args"] if arg.startswith("--disable-features=")]
+    assert len(ours) == 1
+    missing = theirs - set(ours[0].split("=", 1)[1].split(","))
+    assert not missing, f"add Playwright's {sorted(missing)} to PLAYWRIGHT_DISABLED_FEATURES (spiders/settings.py)"
