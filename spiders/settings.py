@@ -124,8 +124,10 @@ DOWNLOAD_HANDLERS = {
 }
 
 # JavaScript rendering (scrapy-playwright with Debian's Chromium; never `playwright install`).
-# The features Playwright's launch disables (its chromiumSwitches.ts, 1.65).
+# The features Playwright's launch disables (its chromiumSwitches.ts), in every version from the
+# floor (1.55: AcceptCHFrame ... Translate) to 1.65: what one version dropped, the other still wants.
 PLAYWRIGHT_DISABLED_FEATURES = (
+    "AcceptCHFrame", "AutoDeElevate", "DialMediaRouteProvider", "GlobalMediaControls", "Translate",
     "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
     "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding", "ThirdPartyStoragePartitioning",
     "AvoidCorsURLLoaderRestartOnRedirect", "TcpPortRandomizationWin", "OptimizationHints", "NetworkTimeServiceQuerying",
@@ -144,7 +146,7 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
         # With --disable-gpu nothing is rasterized in software either: the GPU process keeps only the
         # compositor (~15 MB PSS less). A crawl reads the DOM, it never paints.
         "--disable-software-rasterizer",
-        # Chromium takes the last --disable-features only: Playwright's own list (1.65) comes first,
+        # Chromium takes the last --disable-features only: Playwright's own list (1.55-1.65) comes first,
         # then what a crawl's browser never shows, the omnibox's WebUI popups (their renderer,
         # ~50 MB, starts with the browser). tests/render/test_render_crawl.py checks the list still
         # holds every feature Playwright disables.

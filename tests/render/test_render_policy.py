@@ -168,9 +168,14 @@ def test_the_browser_keeps_every_feature_playwright_disables():
 
     from spiders import settings
 
-    bundle = Path(playwright.__file__).parent / "driver" / "package" / "lib" / "coreBundle.js"
-    listed = re.search(r"disabledFeatures = \[(.*?)\]", bundle.read_text(), re.DOTALL)
-    assert listed, f"Playwright's disabled features not found in {bundle}"
+    # Where the installed driver keeps the list: a module of its own (1.55, a function of the
+    # assistant mode there), or the one bundle of the driver (1.65).
+    lib = Path(playwright.__file__).parent / "driver" / "package" / "lib"
+    scripts = [lib / "server" / "chromium" / "chromiumSwitches.js", lib / "coreBundle.js"]
+    script = next((path for path in scripts if path.exists()), None)
+    assert script, f"none of {[str(path) for path in scripts]} in the installed Playwright"
+    listed = re.search(r"disabledFeatures = (?:\([^)]*\)\s*=>\s*)?\[(.*?)\]", script.read_text(), re.DOTALL)
+    assert listed, f"Playwright's disabled features not found in {script}"
     theirs = set(re.findall(r'^\s*"(\w+)"', listed.group(1), re.MULTILINE))
     assert len(theirs) >= 5
     ours = [arg for arg in settings.PLAYWRIGHT_LAUNCH_OPTIONS["args"] if arg.startswith("--disable-features=")]
