@@ -36,9 +36,9 @@ DOWNLOAD_DELAY = 0.001
 # then waited for storage with ~130 KB each, ~250 MB in all on a 10,000-page job.
 CONCURRENT_ITEMS = 1
 # Bodies of fetched pages still being read (waiting for the extraction pool or in it): past
-# this many bytes Scrapy takes no new request until they are read. Scrapy's 5 MB let a run of
-# 1 MB source listings hold ~12 MB more in the crawl process; typical pages (30-200 KB) stay
-# well under it, so the window of requests is what bounds them.
+# this many bytes Scrapy takes no new request until they are read. Scrapy's 5 MB allowed a run
+# of 1 MB source listings to hold that much in the crawl process; typical pages (30-200 KB)
+# stay well under 2 MB, so the window of requests is what bounds them.
 SCRAPER_SLOT_MAX_ACTIVE_SIZE = 2_000_000
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.25
@@ -148,7 +148,7 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
         "--disable-software-rasterizer",
         # Chromium takes the last --disable-features only: Playwright's own list (1.55-1.65) comes first,
         # then what a crawl's browser never shows, the omnibox's WebUI popups (their renderer,
-        # ~50 MB, starts with the browser). tests/render/test_render_crawl.py checks the list still
+        # ~50 MB, starts with the browser). tests/render/test_render_policy.py checks the list still
         # holds every feature Playwright disables.
         "--disable-features=" + ",".join((*PLAYWRIGHT_DISABLED_FEATURES, "WebUIOmniboxPopup", "WebUIOmniboxAimPopup")),
     ],
