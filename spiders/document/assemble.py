@@ -24,7 +24,7 @@ from urllib.parse import urldefrag, urlsplit
 
 from spiders.extract.generated import NOINDEX
 from spiders.extract.toc import TOC_LIST_BREAK
-from spiders.extract.tokens import count_tokens
+from spiders.extract.tokens import count_tokens, count_tokens_appended, count_tokens_many
 
 _FENCE = re.compile(r"^(`{3,}|~{3,})")
 _HEADING = re.compile(r"^(#{1,6}) ")
@@ -485,8 +485,7 @@ def _render_counted(title, source_url, sections, dropped, note=None) -> tuple[st
     digits of a number are a token or two; two or three rounds settle it). Only the header is
     counted again: the body follows a blank line and starts with non-whitespace, a point no
     cl100k token spans (see tokens._chunks), so the two counts add up."""
-    body = _render_body(sections, dropped)
-    body_tokens = count_tokens(body)
+    body, body_tokens = _render_body(sections, dropped)
     stated = sum(t for _, _, _, t in sections)
     for _ in range(4):
         head = _render_head(title, source_url, len(sections), len(dropped), stated, note) + ("\n" if body else "")
@@ -503,21 +502,39 @@ def _render_head(title, source_url, included: int, dropped: int, tokens: int, no
             + (f"\n**Partial document:** {note}\n" if note else ""))
 
 
-def _render_body(sections, dropped) -> str:
-    parts = []
+def _render_body(sections, dropped) -> tuple[str, int]:
+    """The document below its header, and its token count.
+
+    The body is made of pieces that each end with a newline that non-whitespace follows (the
+    contents, a page's heading and source line, its body, the appendix): no cl100k token spans
+    such a point (see tokens._chunks), so the pieces' counts add up to the body's. A page's
+    body was counted already: only its last line is counted again, with the blank line after it."""
+    pieces: list[str] = []
+    counted: list[str] = []  # the pieces counted here, in one call (their counts add up too)
+    tokens = 0
     if sections:
-        parts += ["## Contents", ""]
-        parts += [f"{i}. [{escape_brackets(t)}]({u}) ({n} tokens)" for i, (t, u, _, n) in enumerate(sections, 1)]
-        parts.append("")
-    for t, u, body, n in sections:
-        parts += ["---", "", f"## {t}", "", f"Source: {u} ({n} tokens)", ""]
-        if body:
-            parts += [body, ""]
+        counted.append("".join(["## Contents\n\n", *(f"{i}. [{escape_brackets(t)}]({u}) ({n} tokens)\n"
+                                                     for i, (t, u, _, n) in enumerate(sections, 1)), "\n"]))
+        pieces.append(counted[-1])
+    for k, (t, u, body, n) in enumerate(sections):
+        last = k + 1 == len(sections) and not dropped
+        head = f"---\n\n## {t}\n\nSource: {u} ({n} tokens)\n"
+        if not body:
+            counted.append(head if last else head + "\n")
+        elif body[0].isspace():  # the blank line above the body and its first blanks are one token
+            counted.append(f"{head}\n{body}\n" if last else f"{head}\n{body}\n\n")
+        else:
+            after = "\n" if last else "\n\n"
+            counted.append(head + "\n")
+            pieces += [counted[-1], body + after]
+            tokens += count_tokens_appended(body, n, after)
+            continue
+        pieces.append(counted[-1])
     if dropped:
-        parts += ["---", "", "## Appendix: pages left out", ""]
-        parts += [f"- {page_url(p)}: {why}" for p, why in dropped]
-        parts.append("")
-    return "\n".join(parts)
+        counted.append("".join(["---\n\n## Appendix: pages left out\n\n",
+                                *(f"- {page_url(p)}: {why}\n" for p, why in dropped)]))
+        pieces.append(counted[-1])
+    return "".join(pieces), tokens + count_tokens("".join(counted))
 
 
 def assemble_document(
@@ -545,10 +562,9 @@ def assemble_document(
         order = site_order(pages, source_url)
     included = order_pages(retitle_repeated(included), order, source_url)
     keys = boilerplate_blocks([p.get("markdown") or "" for p in included]) if subtract_boilerplate else set()
-    sections = []
-    for p in included:
-        body = demote_headings(strip_blocks(p.get("markdown") or "", keys), page_title(p))
-        sections.append([page_title(p), page_url(p), body, count_tokens(body)])
+    bodies = [demote_headings(strip_blocks(p.get("markdown") or "", keys), page_title(p)) for p in included]
+    sections = [[page_title(p), page_url(p), body, n]
+                for p, body, n in zip(included, bodies, count_tokens_many(bodies), strict=True)]
     title = title or site_title(included, source_url)
     md, tokens = _render_counted(title, source_url, sections, dropped, partial)
     if token_budget is not None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from spiders.document.assemble import MARKDOWN_LINK, split_blocks
-from spiders.extract.tokens import count_tokens
+from spiders.extract.tokens import count_tokens, count_tokens_many
 
 _PAGE_HEAD = re.compile(r"^---\n\n## (?P<title>[^\n]*)\n\nSource: (?P<url>\S+) \(\d+ tokens\)\n", re.MULTILINE)
 _APPENDIX = re.compile(r"^---\n\n## Appendix: pages left out\n", re.MULTILINE)
@@ -60,6 +60,21 @@ def heading_text(raw: str) -> str:
 
 def split_sections(title: str, body: str) -> list[Section]:
     """The page's sections: the lead, then one per heading (outside code fences), with heading paths."""
+    parts = _section_parts(title, body)
+    return [Section(path, level, text, n)
+            for (path, level, text), n in zip(parts, count_tokens_many([text for _, _, text in parts]), strict=True)]
+
+
+def document_sections(markdown: str) -> list[tuple[DocumentPage, list[Section]]]:
+    """Every page of an assembled document with its sections (`split_sections`), their tokens
+    counted together: on two threads for a big document (`count_tokens_many`)."""
+    pages = [(page, _section_parts(page.title, page.body)) for page in document_pages(markdown)]
+    counts = iter(count_tokens_many([text for _, parts in pages for _, _, text in parts]))
+    return [(page, [Section(path, level, text, next(counts)) for path, level, text in parts]) for page, parts in pages]
+
+
+def _section_parts(title: str, body: str) -> list[tuple[tuple[str, ...], int, str]]:
+    """(heading path, level, text) of each section of the page, uncounted."""
     found: list[tuple[tuple[str, ...], int, list[str]]] = [((title,), 1, [])]
     stack: list[tuple[int, str]] = []
     fence: str | None = None
@@ -78,12 +93,12 @@ def split_sections(title: str, body: str) -> list[Section]:
                 stack.append((level, text))
                 found.append(((title, *(t for _, t in stack)), level, []))
         found[-1][2].append(line)
-    sections = []
+    parts = []
     for path, level, lines in found:
         text = "\n".join(lines).strip("\n")
         if text.strip():
-            sections.append(Section(path, level, text, count_tokens(text)))
-    return sections
+            parts.append((path, level, text))
+    return parts
 
 
 @dataclass(frozen=True)

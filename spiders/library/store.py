@@ -14,7 +14,7 @@ from uuid import UUID
 
 from spiders.library import ranking
 from spiders.library.errors import NotIndexed, NotInLibrary
-from spiders.library.sections import document_pages, site_name, split_sections
+from spiders.library.sections import document_sections, site_name
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +64,8 @@ MAX_CANDIDATES = 200  # at most this many sections are ranked (see LibraryStore.
 def section_records(job_id: UUID, markdown: str) -> list[tuple]:
     """The rows of `library_sections` for a job's document (CPU only: run it off the event loop)."""
     records = []
-    for page_ordinal, page in enumerate(document_pages(markdown)):
-        for ordinal, section in enumerate(split_sections(page.title, page.body)):
+    for page_ordinal, (page, sections) in enumerate(document_sections(markdown)):
+        for ordinal, section in enumerate(sections):
             path = section.heading_path
             records.append((job_id, page_ordinal, ordinal, page.url, page.title, list(path), path[-1],
                             " ".join(path[:-1]), section.level, section.text, section.token_count))
