@@ -32,6 +32,7 @@ from typing import Any, Callable
 
 from spiders.crawl.reading import PageRead, read_page
 from spiders.crawl.urls import Scope
+from spiders.extract.tokens import tokenizer_name
 
 _POOLS: dict[tuple[str, int], ProcessPoolExecutor] = {}
 EXTRACT_POOL = "extract"  # the pool that reads pages (and, by default, finalizes jobs: spiders.jobs.finalizer)
@@ -128,12 +129,24 @@ def discard_pool(name: str, workers: int) -> None:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
+def _warm() -> str:
+    """What a worker loads before its first page: the reading modules (unpickling this imports
+    them) and the tokenizer's ranks."""
+    return tokenizer_name()
+
+
 class PageReader:
     """`await reader(body, encoding, url, scope, ...)`: `read_page`, in the pool when there is one."""
 
     def __init__(self, workers: int, max_tasks_per_child: int | None = None):
         self.workers = workers
         self.max_tasks_per_child = max_tasks_per_child
+
+    def warm(self) -> None:
+        """Start a worker and load what reading a page takes, in the background: a service's
+        first job otherwise waits ~1 s for it before its first page (bench/serve.py)."""
+        if self.workers > 0:
+            process_pool(EXTRACT_POOL, self.workers, max_tasks_per_child=self.max_tasks_per_child).submit(_warm)
 
     async def __call__(self, body: bytes, encoding: str, url: str, scope: Scope, **checks: Any) -> PageRead:
         if self.workers <= 0:

@@ -123,15 +123,20 @@ class JobRunner:
 
     def _preload(self) -> None:
         """Import what a crawl loads when its first engine starts (the spider, its download handlers,
-        the browser's client among them): ~1 s that the first job after start-up waited for
-        (bench/serve.py) and a terminal crawl spends before it starts counting."""
+        the browser's client among them) and start an extraction worker: ~1 s each that the first
+        job after start-up waited for (bench/serve.py) and a terminal crawl spends before it starts
+        counting."""
         from scrapy.utils.misc import load_object
 
         import spiders.docs  # noqa: F401
+        from spiders.crawl.offload import PageReader
 
         for path in self._runner.settings.getdict("DOWNLOAD_HANDLERS").values():
             if isinstance(path, str):
                 load_object(path)
+        crawl = self._runner.settings
+        PageReader(crawl.getint("DOCSPASTA_EXTRACT_WORKERS", 1),
+                   crawl.getint("DOCSPASTA_EXTRACT_TASKS_PER_WORKER") or None).warm()
 
     def stop(self) -> Any:
         from scrapy.utils.defer import deferred_from_coro

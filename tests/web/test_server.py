@@ -8,9 +8,10 @@ import json
 import time
 
 import httpx
+import psutil
 
 from tests.sitefixture import Reply, page
-from tests.web.conftest import D, parse_sse
+from tests.web.conftest import D, live_server, parse_sse
 
 TERMINAL = {"job_completed", "job_failed", "job_cancelled"}
 
@@ -136,3 +137,13 @@ def test_connections_to_the_served_socket_send_small_responses_at_once():
 
     with ThreadPoolExecutor(1) as pool:  # a loop of its own, beside the tests' reactor
         assert pool.submit(asyncio.run, nodelay_of_an_accepted_connection()).result(30) != 0
+
+
+def test_a_started_server_has_an_extraction_worker_ready_before_its_first_job(redis_prefix, tmp_path):
+    """The first job's first page does not wait ~1 s for the pool to start and load the extractor."""
+    with live_server(redis_prefix, tmp_path) as (_, server):
+        deadline = time.monotonic() + 30
+        while not any("spawn_main" in " ".join(child.cmdline())
+                      for child in psutil.Process(server.process.pid).children(recursive=True)):
+            assert time.monotonic() < deadline, "no extraction worker was started"
+            time.sleep(0.05)
