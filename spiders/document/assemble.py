@@ -477,64 +477,117 @@ def retitle_repeated(pages: Sequence[Mapping[str, Any]], *, min_share: float = 0
     return out
 
 
-def _render_counted(title, source_url, sections, dropped, note=None) -> tuple[str, int]:
-    """The document and its token count, its header stating that same count.
-
-    The header's number is part of what it counts, so it is found by iteration: start from
-    the pages' own tokens, then state what the document measured until the two agree (the
-    digits of a number are a token or two; two or three rounds settle it). Only the header is
-    counted again: the body follows a blank line and starts with non-whitespace, a point no
-    cl100k token spans (see tokens._chunks), so the two counts add up."""
-    body, body_tokens = _render_body(sections, dropped)
-    stated = sum(t for _, _, _, t in sections)
-    for _ in range(4):
-        head = _render_head(title, source_url, len(sections), len(dropped), stated, note) + ("\n" if body else "")
-        tokens = count_tokens(head) + body_tokens
-        if tokens == stated:
-            break
-        stated = tokens
-    return head + body, tokens
-
-
 def _render_head(title, source_url, included: int, dropped: int, tokens: int, note: str | None = None) -> str:
     return (f"# {title}\n\nSource: {source_url}  \n"
             f"Pages: {included} included, {dropped} left out. Tokens (cl100k_base): ~{tokens}\n"
             + (f"\n**Partial document:** {note}\n" if note else ""))
 
 
-def _render_body(sections, dropped) -> tuple[str, int]:
-    """The document below its header, and its token count.
+def _counted_head(title, source_url, tally: _BodyTally, note=None) -> tuple[str, int]:
+    """The document's header and the whole document's token count, which the header states.
 
-    The body is made of pieces that each end with a newline that non-whitespace follows (the
-    contents, a page's heading and source line, its body, the appendix): no cl100k token spans
-    such a point (see tokens._chunks), so the pieces' counts add up to the body's. A page's
-    body was counted already: only its last line is counted again, with the blank line after it."""
-    pieces: list[str] = []
-    counted: list[str] = []  # the pieces counted here, in one call (their counts add up too)
-    tokens = 0
+    The header's number is part of what it counts, so it is found by iteration: start from
+    the pages' own tokens, then state what the document measured until the two agree (the
+    digits of a number are a token or two; two or three rounds settle it). Only the header is
+    counted again: the body follows a blank line and starts with non-whitespace, a point no
+    cl100k token spans (see tokens._chunks), so the two counts add up."""
+    body_tokens = tally.total()
+    stated = tally.page_tokens
+    for _ in range(4):
+        head = (_render_head(title, source_url, tally.pages, tally.dropped, stated, note)
+                + ("\n" if tally.pages or tally.dropped else ""))
+        tokens = count_tokens(head) + body_tokens
+        if tokens == stated:
+            break
+        stated = tokens
+    return head, tokens
+
+
+def _contents_line(i: int | str, title: str, url: str, tokens: int) -> str:
+    return f"{i}. [{escape_brackets(title)}]({url}) ({tokens} tokens)\n"
+
+
+def _appendix_line(page: Mapping[str, Any], why: str) -> str:
+    return f"- {page_url(page)}: {why}\n"
+
+
+def _page_part(title: str, url: str, body: str, tokens: int, last: bool) -> str:
+    """A page in the document: its heading, its source line, its body."""
+    head = f"---\n\n## {title}\n\nSource: {url} ({tokens} tokens)\n"
+    if not body:
+        return head if last else head + "\n"
+    return f"{head}\n{body}\n" if last else f"{head}\n{body}\n\n"
+
+
+def _render_body(sections, dropped) -> str:
+    """The document below its header: contents, the pages, the appendix of pages left out."""
+    parts = []
     if sections:
-        counted.append("".join(["## Contents\n\n", *(f"{i}. [{escape_brackets(t)}]({u}) ({n} tokens)\n"
-                                                     for i, (t, u, _, n) in enumerate(sections, 1)), "\n"]))
-        pieces.append(counted[-1])
-    for k, (t, u, body, n) in enumerate(sections):
-        last = k + 1 == len(sections) and not dropped
-        head = f"---\n\n## {t}\n\nSource: {u} ({n} tokens)\n"
-        if not body:
-            counted.append(head if last else head + "\n")
-        elif body[0].isspace():  # the blank line above the body and its first blanks are one token
-            counted.append(f"{head}\n{body}\n" if last else f"{head}\n{body}\n\n")
-        else:
-            after = "\n" if last else "\n\n"
-            counted.append(head + "\n")
-            pieces += [counted[-1], body + after]
-            tokens += count_tokens_appended(body, n, after)
-            continue
-        pieces.append(counted[-1])
+        parts += ["## Contents\n\n", *(_contents_line(i, t, u, n) for i, (t, u, _, n) in enumerate(sections, 1)), "\n"]
+    parts += [_page_part(t, u, body, n, last=k + 1 == len(sections) and not dropped)
+              for k, (t, u, body, n) in enumerate(sections)]
     if dropped:
-        counted.append("".join(["---\n\n## Appendix: pages left out\n\n",
-                                *(f"- {page_url(p)}: {why}\n" for p, why in dropped)]))
-        pieces.append(counted[-1])
-    return "".join(pieces), tokens + count_tokens("".join(counted))
+        parts += ["---\n\n## Appendix: pages left out\n\n", *(_appendix_line(p, why) for p, why in dropped)]
+    return "".join(parts)
+
+
+class _BodyTally:
+    """The token count of `_render_body(sections, dropped)`, summed from its parts' counts and
+    kept as pages leave it for a token budget (counting the whole body again for every page
+    dropped made a budget cost the document's tokens times the pages dropped).
+
+    The parts: the contents' title, each contents line, each page, the appendix's title and
+    each of its lines. Each ends with a newline that non-whitespace follows, a point no cl100k
+    token spans (see tokens._chunks), so their counts add up. A contents line's number is
+    counted apart (digits never join the "." after them), so numbering the lines anew costs
+    nothing. A page's body was counted already: only its last line is counted again, with the
+    blank line after it."""
+
+    def __init__(self, sections, dropped) -> None:
+        self.sections = sections
+        self.alive = [True] * len(sections)
+        self.last = len(sections) - 1  # the last page still in the document
+        self.pages = len(sections)
+        self.dropped = len(dropped)
+        self.page_tokens = sum(n for _, _, _, n in sections)
+        self.lines = [count_tokens(_contents_line("", t, u, n)) for t, u, _, n in self.sections]
+        self.numbers = [0]
+        for i in range(1, len(sections) + 1):
+            self.numbers.append(self.numbers[-1] + count_tokens(str(i)))
+        self.parts = [self._page(k, last=False) for k in range(len(sections))]
+        self.lines_sum, self.parts_sum = sum(self.lines), sum(self.parts)
+        self.appendix = sum(count_tokens(_appendix_line(p, why)) for p, why in dropped)
+        self.titles = count_tokens("## Contents\n\n"), count_tokens("---\n\n## Appendix: pages left out\n\n")
+
+    def _page(self, k: int, last: bool) -> int:
+        t, u, body, n = self.sections[k]
+        if not body or body[0].isspace():  # blanks after the source line's blank line join it: count it all
+            return count_tokens(_page_part(t, u, body, n, last))
+        return count_tokens(_page_part(t, u, "", n, False)) + count_tokens_appended(body, n, "\n" if last else "\n\n")
+
+    def drop(self, k: int, page: Mapping[str, Any], why: str) -> None:
+        self.alive[k] = False
+        self.pages -= 1
+        self.dropped += 1
+        self.page_tokens -= self.sections[k][3]
+        self.lines_sum -= self.lines[k]
+        self.parts_sum -= self.parts[k]
+        self.appendix += count_tokens(_appendix_line(page, why))
+        while self.last >= 0 and not self.alive[self.last]:
+            self.last -= 1
+
+    def total(self) -> int:
+        tokens = self.parts_sum
+        if self.pages:
+            t, u, _, n = self.sections[self.last]
+            # the contents end with a blank line: the last line's newline and it are one run
+            tokens += (self.titles[0] + self.lines_sum + self.numbers[self.pages]
+                       - self.lines[self.last] + count_tokens(_contents_line("", t, u, n) + "\n"))
+            if not self.dropped:  # the last page ends the document: one newline after it, not two
+                tokens += self._page(self.last, last=True) - self.parts[self.last]
+        if self.dropped:
+            tokens += self.titles[1] + self.appendix
+        return tokens
 
 
 def assemble_document(
@@ -566,16 +619,20 @@ def assemble_document(
     sections = [[page_title(p), page_url(p), body, n]
                 for p, body, n in zip(included, bodies, count_tokens_many(bodies), strict=True)]
     title = title or site_title(included, source_url)
-    md, tokens = _render_counted(title, source_url, sections, dropped, partial)
-    if token_budget is not None:
-        live = list(range(len(sections)))
-        while tokens > token_budget and live:
-            # lowest quality first; among equals, the largest page
-            victim = min(live, key=lambda i: ((included[i].get("quality") or 0), -sections[i][3], -i))
-            live.remove(victim)
-            dropped.append((included[victim], f"token budget {token_budget}: dropped (quality "
-                            f"{included[victim].get('quality') or 0}, {sections[victim][3]} tokens)"))
-            md, tokens = _render_counted(title, source_url, [sections[i] for i in live], dropped, partial)
-        included = [included[i] for i in live]
-        sections = [sections[i] for i in live]
+    tally = _BodyTally(sections, dropped)
+    head, tokens = _counted_head(title, source_url, tally, partial)
+    if token_budget is not None and tokens > token_budget:
+        # lowest quality first; among equals, the largest page
+        for victim in sorted(range(len(sections)), key=lambda i: ((included[i].get("quality") or 0),
+                                                                  -sections[i][3], -i)):
+            why = (f"token budget {token_budget}: dropped (quality {included[victim].get('quality') or 0},"
+                   f" {sections[victim][3]} tokens)")
+            dropped.append((included[victim], why))
+            tally.drop(victim, included[victim], why)
+            head, tokens = _counted_head(title, source_url, tally, partial)
+            if tokens <= token_budget:
+                break
+        included = [p for p, alive in zip(included, tally.alive, strict=True) if alive]
+        sections = [s for s, alive in zip(sections, tally.alive, strict=True) if alive]
+    md = head + _render_body(sections, dropped)
     return AssembledDocument(md, tokens, included, dropped, [s[2] for s in sections])

@@ -292,13 +292,14 @@ def test_the_stated_count_holds_whatever_the_pages_start_and_end_with():
     code block), end with spaces, are empty after boilerplate, or come last, count as a whole."""
     bodies = ["    indented code first\n    more", "Trailing spaces   ", "```\ncode\n```", "Text\n\n\n  indented"]
     pages = [page("index.html", "Home", "Start here with some words to read.", depth=0)]
-    for n, body in enumerate(bodies * 80):  # ~320 pages: counted on two threads
+    for n, body in enumerate(bodies * 260):  # 1,040 pages: counted on two threads, 4-digit contents numbers
         pages.append({**page(f"p{n}.html", f"Page {n}", ""), "markdown": body + f"\n\nPage {n} text " * (n % 5)})
     pages.append(page("gone.html", "Gone", "", status="failed"))
     for dropped in (pages, pages[:-1]):  # with and without the appendix after the last page
-        for budget in (None, 3000):
+        for budget in (None, 30000, 3000):
             doc = assemble_document(dropped, source_url=BASE + "index.html", token_budget=budget)
             assert doc.token_count == count_tokens(doc.markdown), budget
+            assert budget is None or doc.token_count <= budget or not doc.included  # the appendix alone may not fit
             assert f"Tokens (cl100k_base): ~{doc.token_count}\n" in doc.markdown
     empty_last = pages[:3] + [{**page("empty.html", "Empty", ""), "markdown": "# Empty"}]
     doc = assemble_document(empty_last, source_url=BASE + "index.html", quality_threshold=0)
