@@ -4,7 +4,8 @@ The crawl's thread (the reactor) only fetches and keeps the books. Everything a 
 is read for happens here, from one parse: its in-scope links, its canonical link,
 the signs that it needs a browser, and its extraction (`read_content`: main
 content and Markdown; then, the tree dropped, `page_from`: quality, tokens). What
-comes back (`PageRead`) is small: no tree, no body. No Scrapy here, so an extraction process never imports it.
+comes back (`PageRead`) is small: no tree, no body. No Scrapy here, so an
+extraction process never imports it.
 """
 from __future__ import annotations
 

@@ -68,12 +68,6 @@ def extract_page(html: str | bytes, url: str, *, disabled=NONE) -> ExtractedPage
     return page_from(read_content(em.read_tree(html, url), url, disabled=disabled), url)
 
 
-def extract_tree(doc: em.HtmlElement, url: str, *, disabled=NONE) -> ExtractedPage:
-    """`extract_page` of a tree `em.read_tree` parsed (and nothing else changed). The tree is
-    changed in place."""
-    return page_from(read_content(doc, url, disabled=disabled), url)
-
-
 @dataclass
 class PageContent:
     """What extraction reads from a page's tree. Nothing in it refers to the tree: a caller
@@ -88,7 +82,9 @@ class PageContent:
 
 
 def read_content(doc: em.HtmlElement, url: str, *, disabled=NONE) -> PageContent:
-    """The part of `extract_tree` that reads the tree `em.read_tree` parsed (changed in place)."""
+    """The part of `extract_page` that reads the page's tree, as `em.read_tree` parsed it (and
+    nothing else changed: the crawl reads the page's links from the same tree first). The tree
+    is changed in place."""
     disabled = checked(disabled) if disabled else NONE
     doc = em.prepare(doc)
     main = em.find_main(doc, disabled)
@@ -108,7 +104,7 @@ def read_content(doc: em.HtmlElement, url: str, *, disabled=NONE) -> PageContent
 
 
 def page_from(content: PageContent, url: str) -> ExtractedPage:
-    """The rest of `extract_tree`, from what `read_content` read: no tree needed."""
+    """The rest of `extract_page`, from what `read_content` read: no tree needed."""
     title, markdown = content.title, content.markdown
     if not title and (title := title_from_url(url)) and markdown.strip():
         markdown = f"# {title}\n\n{markdown}".rstrip()
