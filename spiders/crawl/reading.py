@@ -2,9 +2,10 @@
 
 The crawl's thread (the reactor) only fetches and keeps the books. Everything a page
 is read for happens here, from one parse: its in-scope links, its canonical link,
-the signs that it needs a browser, and its extraction (`extract_tree`: main
-content, Markdown, quality, tokens). What comes back (`PageRead`) is small: no tree,
-no body. No Scrapy here, so an extraction process never imports it.
+the signs that it needs a browser, and its extraction (`read_content`: main
+content and Markdown; then, the tree dropped, `page_from`: quality, tokens). What
+comes back (`PageRead`) is small: no tree, no body. No Scrapy here, so an
+extraction process never imports it.
 """
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ from w3lib.encoding import html_to_unicode
 
 from spiders.crawl.urls import Scope, clean_url, is_http_url, normalize_url
 from spiders.extract.main import read_tree
-from spiders.extract.page import ExtractedPage, extract_tree
+from spiders.extract.page import ExtractedPage, page_from, read_content
 from spiders.refresh.previous import content_hash
 from spiders.render.signs import rendering_reason, visible_words
 
-_HREFS = etree.XPath("//a/@href")
-_CANONICAL = etree.XPath("//head/link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href")
+# Plain strings: lxml's "smart" ones each keep the whole tree alive (read_page drops it early).
+_HREFS = etree.XPath("//a/@href", smart_strings=False)
+_CANONICAL = etree.XPath("//head/link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href",
+                         smart_strings=False)
 
 
 @dataclass
@@ -56,12 +59,14 @@ def read_page(body: bytes, encoding: str, url: str, scope: Scope, *, check_rende
         return PageRead(canonical_key, [], reason, visible_words(root))
     words = None if words_limit is None else visible_words(root, words_limit)
     links = []
-    for href in dict.fromkeys(map(str, _HREFS(root))):
+    for href in dict.fromkeys(_HREFS(root)):
         if href.startswith("#") and not href.startswith(("#/", "#!/")):
             continue  # an anchor on this same page
         link = clean_url(urljoin(url, href.strip()))
         if is_http_url(link) and scope.contains(link):
             links.append(link)
-    page = extract_tree(root, url)
+    content = read_content(root, url)
+    del root  # the tree goes before the Markdown is scored and counted: one of them at a time
+    page = page_from(content, url)
     return PageRead(canonical_key, list(dict.fromkeys(links)), words=words, page=page,
                     content_hash=content_hash(page.markdown))

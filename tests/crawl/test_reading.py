@@ -1,10 +1,14 @@
 """Reading a fetched page in the extraction pool: one parse gives links, canonical, render signs and the extraction."""
 from __future__ import annotations
 
+import ctypes
 import subprocess
 import sys
 import textwrap
 
+import pytest
+
+from spiders.crawl import reading
 from spiders.crawl.frontier import Frontier
 from spiders.crawl.reading import read_page
 from spiders.crawl.urls import Scope
@@ -48,6 +52,46 @@ def test_the_body_is_decoded_in_the_encoding_scrapy_found():
     html = "<html><head><title>Café</title></head><body><main><p>Ça marche, déjà.</p></main></body></html>"
     read = read_page(html.encode("latin-1"), "cp1252", SITE, Scope.from_url(SITE))
     assert "Ça marche, déjà." in read.page.markdown
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+def _malloc_in_use() -> int:
+    """Bytes glibc's malloc has handed out and not had back (libxml2's trees are made of them)."""
+    try:
+        mallinfo2 = ctypes.CDLL(None).mallinfo2
+    except (AttributeError, OSError):
+        pytest.skip("needs glibc 2.33+ (mallinfo2)")
+    mallinfo2.restype = _MallInfo2
+    info = mallinfo2()
+    return info.uordblks + info.hblkhd
+
+
+def test_the_tree_is_gone_before_the_markdown_is_scored_and_counted(monkeypatch):
+    """A big page's tree (a highlighted source listing: ~600 bytes of libxml2 nodes a token)
+    and the Python that scoring and counting its Markdown makes are not held at once."""
+    listing = "<span class='k'>def</span> <span class='nf'>f</span><span class='p'>():</span>\n" * 10000
+    html = page(f"<main><h1>Listing</h1><div class='highlight'><pre>{listing}</pre></div></main>")
+    held = {}
+
+    def scored(content, url):
+        held["while scoring"] = _malloc_in_use() - before
+        return real(content, url)
+
+    real = reading.page_from
+    monkeypatch.setattr(reading, "page_from", scored)
+    before = _malloc_in_use()
+    tree = reading.read_tree(html.decode(), SITE)
+    tree_bytes = _malloc_in_use() - before
+    del tree
+    before = _malloc_in_use()
+    read = read_page(html, "utf-8", SITE, Scope.from_url(SITE))
+    assert read.page.markdown.count("def f():") == 10000
+    assert tree_bytes > 10_000_000
+    assert held["while scoring"] < tree_bytes / 4
 
 
 def test_the_window_counts_pages_in_extraction():
