@@ -148,9 +148,12 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
         "--disable-software-rasterizer",
         # Chromium takes the last --disable-features only: Playwright's own list (1.55-1.65) comes first,
         # then what a crawl's browser never shows, the omnibox's WebUI popups (their renderer,
-        # ~50 MB, starts with the browser). tests/render/test_render_policy.py checks the list still
-        # holds every feature Playwright disables.
-        "--disable-features=" + ",".join((*PLAYWRIGHT_DISABLED_FEATURES, "WebUIOmniboxPopup", "WebUIOmniboxAimPopup")),
+        # ~50 MB, starts with the browser), and the spare renderer Chromium starts ahead of the next
+        # navigation to a new site (a crawl's tabs all stay on one site, whose renderer is already
+        # running: bench/render.py, renderers 149 MB in two processes -> 133 MB in one).
+        # tests/render/test_render_policy.py checks the list still holds every feature Playwright disables.
+        "--disable-features=" + ",".join((*PLAYWRIGHT_DISABLED_FEATURES, "WebUIOmniboxPopup", "WebUIOmniboxAimPopup",
+                                          "SpareRendererForSitePerProcess")),
     ],
     "timeout": 30_000,
 }
