@@ -8,9 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 import pytest
+import pytest_twisted
 
 from spiders import settings
 from spiders.render import driver
+from tests.render.test_render_crawl import D, browser_processes, needs_chromium
+from tests.sitefixture import Reply, page
 
 
 @pytest.fixture(autouse=True)
@@ -82,3 +85,41 @@ def test_a_node_named_by_playwright_nodejs_path_is_the_one_the_wrapper_runs(tmp_
     assert os.environ[driver.NODE] == str(node)
     driver.use_driver_flags([])
     assert os.environ[driver.NODEJS_PATH] == str(node)
+
+
+@needs_chromium
+@pytest_twisted.inlineCallbacks
+def test_a_rendered_crawl_runs_a_browser_without_spare_renderer_and_a_driver_with_the_flags(site, crawl):
+    """The launch bench/render.py measured, seen on a crawl that renders: Chromium's browser process
+    told to keep no spare renderer, and the driver started with PLAYWRIGHT_DRIVER_NODE_FLAGS."""
+    seen: list[dict] = []
+
+    def script(_request):
+        for process in browser_processes():
+            try:
+                command = process.cmdline()
+                if "chrom" in process.name() and not any(arg.startswith("--type=") for arg in command):
+                    seen.append({"browser": command})
+                elif process.name().startswith("node"):
+                    seen.append({"driver": command})
+            except (psutil.NoSuchProcess, FileNotFoundError):
+                pass
+        return Reply(body="document.getElementById('root').textContent = 'rendered ' + 'words '.repeat(60)",
+                     content_type="application/javascript")
+
+    site.add(f"{D}app.js", script)
+    links = "".join(f"<a href='p{n}.html'>page {n}</a>" for n in range(1, 4))
+    site.add(f"{D}index.html", page("Start", body=f"<div id='root'></div><script src='app.js'></script>{links}"))
+    for n in range(1, 4):
+        site.add(f"{D}p{n}.html", page(f"Page {n}", body="<div id='root'></div><script src='app.js'></script>"))
+    result = yield crawl(site.url(f"{D}index.html"), render="always", max_pages=4)
+    assert len(result.completed) == 4 and all(item["rendered"] for item in result.completed)
+    assert all("rendered words" in item["markdown"] for item in result.completed)
+    drivers = [sample["driver"] for sample in seen if "driver" in sample]
+    browsers = [sample["browser"] for sample in seen if "browser" in sample]
+    assert drivers and browsers, seen
+    flags = settings.PLAYWRIGHT_DRIVER_NODE_FLAGS
+    assert all(command[1:1 + len(flags)] == flags for command in drivers), drivers
+    disabled = {feature for command in browsers for arg in command if arg.startswith("--disable-features=")
+                for feature in arg.split("=", 1)[1].split(",")}
+    assert "SpareRendererForSitePerProcess" in disabled, browsers
