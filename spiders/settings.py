@@ -158,10 +158,12 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
     "timeout": 30_000,
 }
 # V8 flags for Playwright's Node.js driver (spiders/render/driver.py: given to it alone). The driver
-# only relays the protocol: a 1 MB young generation and no optimizing compilers (--lite-mode) took
-# its PSS from 134 to 117 and then 100 MB in bench/render.py, CPU per rendered page unchanged
-# within the noise (bench/render_results.txt). An empty list starts it as Playwright does.
-PLAYWRIGHT_DRIVER_NODE_FLAGS = ["--max-semi-space-size=1", "--lite-mode"]
+# only relays the protocol: a 1 MB young generation took its PSS from 134 to 117 MB in
+# bench/render.py, and no optimizing compilers (TurboFan, Maglev, Sparkplug) to 103 MB, CPU per
+# rendered page unchanged within the noise (bench/render_results.txt). Not --lite-mode (100 MB):
+# it turns WebAssembly off (Playwright's webp codec uses it) and Node.js 22 (Playwright 1.55)
+# prints a warning for it at every launch. An empty list starts the driver as Playwright does.
+PLAYWRIGHT_DRIVER_NODE_FLAGS = ["--max-semi-space-size=1", "--no-opt", "--no-maglev", "--no-sparkplug"]
 # Chromium keeps its sandbox (spiders/render/sandbox.py): a crawl running as root starts it
 # as this user (empty: as root, with --no-sandbox); where the sandbox cannot work,
 # --no-sandbox is added and a warning says why.

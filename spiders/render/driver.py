@@ -2,8 +2,8 @@
 
 Playwright's Python API starts its driver with a copy of this process's environment and
 no options of its own. NODE_OPTIONS there would reach every Node.js that this process or
-its children start, and Node.js refuses most of V8's size flags in it (--optimize-for-size,
---lite-mode). So PLAYWRIGHT_NODEJS_PATH, Playwright's own variable (1.55 and later; read by
+its children start, and Node.js refuses most of V8's flags in it (--optimize-for-size, --lite-mode,
+--no-opt). So PLAYWRIGHT_NODEJS_PATH, Playwright's own variable (1.55 and later; read by
 nothing else), names `playwright-driver` beside this module, which starts the real Node.js
 (the one Playwright bundles, or the one PLAYWRIGHT_NODEJS_PATH named before) with the flags.
 """
