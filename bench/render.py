@@ -104,7 +104,10 @@ def process_kind(proc: psutil.Process, me: psutil.Process) -> str:
     if name.startswith("node"):
         return "driver"
     if not name.startswith("chrom"):
-        return name if name != "python" and not name.startswith("python") else "python child"
+        if not name.startswith("python"):
+            return name
+        # multiprocessing's resource tracker (spawn's semaphores) or a pool worker
+        return "resource tracker" if "resource_tracker" in " ".join(proc.cmdline()) else "extraction worker"
     args = proc.cmdline()
     kind = next((arg.split("=", 1)[1] for arg in args if arg.startswith("--type=")), "browser")
     if kind == "utility":
@@ -127,6 +130,7 @@ class PeakRSS:
         self.peak_pss = 0
         self.peak_chromium = 0  # Chromium processes at once
         self.breakdown: dict[str, float] = {}  # PSS by kind of process, at the peak
+        self.counts: dict[str, int] = {}  # processes of each kind, at the peak
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -140,6 +144,7 @@ class PeakRSS:
             rounds += 1
             total = pss = 0
             kinds: dict[str, float] = {}
+            counts: dict[str, int] = {}
             children = me.children(recursive=True)
             self.peak_chromium = max(self.peak_chromium, len(chromium_processes()))
             for proc in [me, *children]:
@@ -152,10 +157,12 @@ class PeakRSS:
                 pss += getattr(info, "pss", 0)
                 if with_pss:
                     kinds[kind] = kinds.get(kind, 0) + info.pss
+                    counts[kind] = counts.get(kind, 0) + 1
             self.peak = max(self.peak, total)
             if with_pss and pss > self.peak_pss:
                 self.peak_pss = pss
                 self.breakdown = kinds
+                self.counts = counts
             self._stop.wait(0.05)
 
     def __enter__(self) -> PeakRSS:
@@ -221,6 +228,7 @@ def main() -> None:
         report["peak_rss"], report["peak_pss"] = rss.peak, rss.peak_pss
         report["peak_chromium"] = rss.peak_chromium
         report["breakdown"] = rss.breakdown
+        report["counts"] = rss.counts
         report["stats"] = {key.split("/", 1)[1]: value for key, value in sorted(stats.items())
                            if key.startswith(("docspasta/render/", "playwright/page_count"))}
         report["completed"] = sum(item["status"] == "completed" for item in items)
@@ -263,7 +271,8 @@ def main() -> None:
           f"PSS {report['peak_pss'] / 2**20:.0f} MB; at most {report['peak_chromium']} Chromium processes at once")
     print("browser: " + ", ".join(f"{key} {value}" for key, value in report["stats"].items()))
     print("PSS at the peak by process: " + ", ".join(
-        f"{kind} {pss / 2**20:.0f}" for kind, pss in sorted(report["breakdown"].items(), key=lambda kv: -kv[1])) + " (MB)")
+        f"{kind} {pss / 2**20:.0f}" + (f" (x{report['counts'][kind]})" if report["counts"][kind] > 1 else "")
+        for kind, pss in sorted(report["breakdown"].items(), key=lambda kv: -kv[1])) + " (MB)")
     print(f"chromium processes: baseline {report['baseline']}, after the {args.pages}-page job "
           f"{report['after_big_job']}, after each of {args.jobs} small jobs {report['after_each_job']}, "
           f"after all {report['after_all']}; Playwright drivers after all {report['drivers_after_all']}")

@@ -148,12 +148,22 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
         "--disable-software-rasterizer",
         # Chromium takes the last --disable-features only: Playwright's own list (1.55-1.65) comes first,
         # then what a crawl's browser never shows, the omnibox's WebUI popups (their renderer,
-        # ~50 MB, starts with the browser). tests/render/test_render_policy.py checks the list still
-        # holds every feature Playwright disables.
-        "--disable-features=" + ",".join((*PLAYWRIGHT_DISABLED_FEATURES, "WebUIOmniboxPopup", "WebUIOmniboxAimPopup")),
+        # ~50 MB, starts with the browser), and the spare renderer Chromium starts ahead of the next
+        # navigation to a new site (a crawl's tabs all stay on one site, whose renderer is already
+        # running: bench/render.py, renderers 149 MB in two processes -> 133 MB in one).
+        # tests/render/test_render_policy.py checks the list still holds every feature Playwright disables.
+        "--disable-features=" + ",".join((*PLAYWRIGHT_DISABLED_FEATURES, "WebUIOmniboxPopup", "WebUIOmniboxAimPopup",
+                                          "SpareRendererForSitePerProcess")),
     ],
     "timeout": 30_000,
 }
+# V8 flags for Playwright's Node.js driver (spiders/render/driver.py: given to it alone). The driver
+# only relays the protocol: a 1 MB young generation took its PSS from 134 to 117 MB in
+# bench/render.py, and no optimizing compilers (TurboFan, Maglev, Sparkplug) to 103 MB, CPU per
+# rendered page unchanged within the noise (bench/render_results.txt). Not --lite-mode (100 MB):
+# it turns WebAssembly off (Playwright's webp codec uses it) and Node.js 22 (Playwright 1.55)
+# prints a warning for it at every launch. An empty list starts the driver as Playwright does.
+PLAYWRIGHT_DRIVER_NODE_FLAGS = ["--max-semi-space-size=1", "--no-opt", "--no-maglev", "--no-sparkplug"]
 # Chromium keeps its sandbox (spiders/render/sandbox.py): a crawl running as root starts it
 # as this user (empty: as root, with --no-sandbox); where the sandbox cannot work,
 # --no-sandbox is added and a warning says why.

@@ -105,6 +105,24 @@ class _WorkerContext(multiprocessing.context.SpawnContext):
     Process = _WorkerProcess
 
 
+class _Pool(ProcessPoolExecutor):
+    """A pool that starts another worker only when every worker it has holds a task.
+
+    The stock pool starts one on a submit unless a worker has said it is idle, which a worker
+    says only after its result is handed back: a caller awaiting each result before the next
+    submit (a crawl's rendered pages, read one at a time) could submit in between and start a
+    second worker it never needed (~45-55 MB PSS for the rest of the process's life; it did in
+    most runs of bench/render.py). `_adjust_process_count` is CPython's own (3.11 to 3.14);
+    tests/crawl/test_reading.py checks both halves of the behaviour.
+    """
+
+    def _adjust_process_count(self) -> None:
+        # Tasks submitted and not yet handed back, against workers alive: no token that a worker
+        # hands in late (the stock pool's idle semaphore, left unused here).
+        if len(self._pending_work_items) > len(self._processes) and len(self._processes) < self._max_workers:
+            self._spawn_process()
+
+
 def process_pool(name: str, workers: int, *, max_tasks_per_child: int | None = None,
                  nice: int = 0) -> ProcessPoolExecutor:
     """The process's pool called `name` (created on first use): spawned workers that die with it.
@@ -115,7 +133,7 @@ def process_pool(name: str, workers: int, *, max_tasks_per_child: int | None = N
     key = (name, workers)
     pool = _POOLS.get(key)
     if pool is None:
-        pool = _POOLS[key] = ProcessPoolExecutor(
+        pool = _POOLS[key] = _Pool(
             workers, mp_context=_WorkerContext(),
             initializer=_start_worker, initargs=(os.getpid(), nice), max_tasks_per_child=max_tasks_per_child)
         atexit.register(pool.shutdown, wait=False, cancel_futures=True)

@@ -67,6 +67,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
+from spiders.render.driver import use_driver_flags
 from spiders.render.policy import NETWORK_META, settle
 from spiders.render.sandbox import sandboxed
 from spiders.safety.addresses import AllowList, answers_refusal, blocked_reason, install_guarded_resolver, ip_literal, resolve
@@ -159,6 +160,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self.proxy: GuardedProxy | None = None  # the owner's, from launch to close
         self._launch_options = self.config.launch_options  # as configured, without the proxy
         self.browser_user = crawler.settings.get("DOCSPASTA_BROWSER_USER", "nobody")
+        self.driver_flags = crawler.settings.getlist("PLAYWRIGHT_DRIVER_NODE_FLAGS")
         self._launch_lock = asyncio.Lock()
         self.launched = False
         self.max_browsers = max(1, crawler.settings.getint("DOCSPASTA_RENDER_MAX_BROWSERS", 2))
@@ -391,6 +393,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
                 "proxy": {"server": self.proxy.url, "bypass": "<-loopback>"},
                 "args": [*options.get("args", ()), *LOCKDOWN_ARGS],
             }
+            use_driver_flags(self.driver_flags)
             await self._launch()
         except BaseException:
             await self._close_proxy()

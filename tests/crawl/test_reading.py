@@ -1,10 +1,14 @@
 """Reading a fetched page in the extraction pool: one parse gives links, canonical, render signs and the extraction."""
 from __future__ import annotations
 
+import asyncio
 import ctypes
+import os
 import subprocess
 import sys
 import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -120,3 +124,27 @@ def test_pool_workers_do_not_run_the_parents_main_module(tmp_path):
     """))
     subprocess.run([sys.executable, str(script)], check=True, timeout=120)
     assert len(marks.read_text().split()) == 1, "a worker imported the parent's main module"
+
+
+def _pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_a_pool_read_one_task_at_a_time_keeps_one_worker_and_grows_when_all_are_busy():
+    """Results awaited one at a time (a crawl's rendered pages) never start a second worker, which
+    the stock pool may do when a submit comes before the worker has said it is idle again."""
+    from spiders.crawl.offload import discard_pool, process_pool
+
+    async def one_at_a_time(pool) -> set[int]:
+        return {await asyncio.wrap_future(pool.submit(os.getpid)) for _ in range(200)}
+
+    pool = process_pool("one-at-a-time", 2)
+    try:
+        # A loop of its own, in a thread: the tests' reactor runs one in this thread.
+        with ThreadPoolExecutor(1) as thread:
+            assert len(thread.submit(asyncio.run, one_at_a_time(pool)).result()) == 1
+        both = [pool.submit(_pid_after, seconds) for seconds in (2.5, 0)]  # the first worker is busy
+        assert len({future.result() for future in both}) == 2
+    finally:
+        discard_pool("one-at-a-time", 2)
