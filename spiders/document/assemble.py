@@ -24,7 +24,7 @@ from urllib.parse import urldefrag, urlsplit
 
 from spiders.extract.generated import NOINDEX
 from spiders.extract.toc import TOC_LIST_BREAK
-from spiders.extract.tokens import count_tokens, count_tokens_appended, count_tokens_many
+from spiders.extract.tokens import count_tokens, count_tokens_appended, count_tokens_edited
 
 _FENCE = re.compile(r"^(`{3,}|~{3,})")
 _HEADING = re.compile(r"^(#{1,6}) ")
@@ -613,11 +613,17 @@ def assemble_document(
     dropped += compiled
     if order is None:
         order = site_order(pages, source_url)
+    # Each page's Markdown as extracted and its count: a body is counted from them, only the
+    # lines the document changed counted again (retitling, boilerplate and headings change lines).
+    extracted = {page_url(p): (p.get("markdown") or "", p.get("token_count")) for p in included}
     included = order_pages(retitle_repeated(included), order, source_url)
     keys = boilerplate_blocks([p.get("markdown") or "" for p in included]) if subtract_boilerplate else set()
-    bodies = [demote_headings(strip_blocks(p.get("markdown") or "", keys), page_title(p)) for p in included]
-    sections = [[page_title(p), page_url(p), body, n]
-                for p, body, n in zip(included, bodies, count_tokens_many(bodies), strict=True)]
+    sections = []
+    for p in included:
+        body = demote_headings(strip_blocks(p.get("markdown") or "", keys), page_title(p))
+        markdown, tokens = extracted[page_url(p)]
+        tokens = count_tokens_edited(markdown, tokens, body) if isinstance(tokens, int) else count_tokens(body)
+        sections.append([page_title(p), page_url(p), body, tokens])
     title = title or site_title(included, source_url)
     tally = _BodyTally(sections, dropped)
     head, tokens = _counted_head(title, source_url, tally, partial)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import os
+import re
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator, Sequence
 
@@ -83,6 +85,25 @@ def count_tokens_appended(text: str, tokens: int, suffix: str) -> int:
         return count_tokens(text + suffix)
     tail = text[cut + 1:]
     return tokens - count_tokens(tail) + count_tokens(tail + suffix)
+
+
+# The points where a newline meets non-whitespace: no cl100k token spans one (see `_chunks`).
+_CUTS = re.compile(r"(?<=\n)(?=\S)")
+
+
+def count_tokens_edited(old: str, old_tokens: int, new: str) -> int:
+    """`count_tokens(new)`, given `old_tokens`, the count of `old`, a text that `new` was made from
+    by changing or taking out some of its lines (a page in the document: its headings a level
+    down, its boilerplate blocks gone). Both are cut where a newline meets non-whitespace; the
+    counts of pieces found in one and not the other are all that is counted (as multisets: the
+    sum of a text's pieces' counts is its count)."""
+    if new == old:
+        return old_tokens
+    if _encoder()[0] is None:
+        return count_tokens(new)
+    before, after = Counter(_CUTS.split(old)), Counter(_CUTS.split(new))
+    return (old_tokens - sum(count_tokens(piece) * n for piece, n in (before - after).items())
+            + sum(count_tokens(piece) * n for piece, n in (after - before).items()))
 
 
 def _chunks(text: str) -> Iterator[str]:

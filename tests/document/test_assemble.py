@@ -293,7 +293,8 @@ def test_the_stated_count_holds_whatever_the_pages_start_and_end_with():
     bodies = ["    indented code first\n    more", "Trailing spaces   ", "```\ncode\n```", "Text\n\n\n  indented"]
     pages = [page("index.html", "Home", "Start here with some words to read.", depth=0)]
     for n, body in enumerate(bodies * 260):  # 1,040 pages: counted on two threads, 4-digit contents numbers
-        pages.append({**page(f"p{n}.html", f"Page {n}", ""), "markdown": body + f"\n\nPage {n} text " * (n % 5)})
+        markdown = body + f"\n\nPage {n} text " * (n % 5)
+        pages.append({**page(f"p{n}.html", f"Page {n}", ""), "markdown": markdown, "token_count": count_tokens(markdown)})
     pages.append(page("gone.html", "Gone", "", status="failed"))
     for dropped in (pages, pages[:-1]):  # with and without the appendix after the last page
         for budget in (None, 30000, 3000):
@@ -301,7 +302,7 @@ def test_the_stated_count_holds_whatever_the_pages_start_and_end_with():
             assert doc.token_count == count_tokens(doc.markdown), budget
             assert budget is None or doc.token_count <= budget or not doc.included  # the appendix alone may not fit
             assert f"Tokens (cl100k_base): ~{doc.token_count}\n" in doc.markdown
-    empty_last = pages[:3] + [{**page("empty.html", "Empty", ""), "markdown": "# Empty"}]
+    empty_last = pages[:3] + [{**page("empty.html", "Empty", ""), "markdown": "# Empty", "token_count": 2}]
     doc = assemble_document(empty_last, source_url=BASE + "index.html", quality_threshold=0)
     assert doc.markdown.endswith("(0 tokens)\n")
     assert doc.token_count == count_tokens(doc.markdown)

@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from spiders.extract.tokens import PARALLEL_CHARS, count_tokens, count_tokens_appended, count_tokens_many
+from spiders.extract.tokens import (
+    PARALLEL_CHARS,
+    count_tokens,
+    count_tokens_appended,
+    count_tokens_edited,
+    count_tokens_many,
+)
 
 TEXTS = [
     "Plain sentence without a newline",
@@ -34,3 +40,22 @@ def test_many_texts_counted_on_two_threads_keep_their_order():
     assert count_tokens_many(texts) == [count_tokens(text) for text in texts]
     assert count_tokens_many(texts[:3]) == [count_tokens(text) for text in texts[:3]]
     assert count_tokens_many([]) == []
+
+
+PAGE = ("# Install\n\nRun the installer.\n\n## Options\n\n    --quiet   say less\n\n## Options\n\n"
+        "Repeated heading, repeated text.\n\nRepeated heading, repeated text.\n\n```\ncode\n  indented\n```\n"
+        "Footer: all rights reserved.")
+
+
+@pytest.mark.parametrize("edit", [
+    lambda t: t.replace("\n## ", "\n### "),  # headings a level down
+    lambda t: t.split("\n\n", 1)[1],  # the title's heading taken out
+    lambda t: t.replace("\n\nRepeated heading, repeated text.", "", 1),  # one of two equal blocks gone
+    lambda t: t.rsplit("\n", 1)[0],  # the footer gone
+    lambda t: t.replace("    --quiet", "--quiet"),  # a line that joined its blank line now stands apart
+    lambda t: t + "\n\nA new block   \n",
+    lambda t: "",
+])
+def test_a_count_after_editing_some_lines_equals_counting_the_edited_text(edit):
+    edited = edit(PAGE)
+    assert count_tokens_edited(PAGE, count_tokens(PAGE), edited) == count_tokens(edited)
