@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from spiders.document.assemble import assemble_document  # noqa: E402
+from spiders.extract.tokens import count_tokens  # noqa: E402
 
 NGINX = "/usr/sbin/nginx"
 SITES = {  # name: (HTML root, entry path) as in ../shared/corpus.sh
@@ -196,13 +197,18 @@ def run(kind: str, url: str, max_pages: int, code: Path, items: Path | None) -> 
 def digests(items_file: Path, url: str) -> dict:
     """The document assembled from a docs crawl's items, and every page's extraction, as digests."""
     site = urlsplit(url).netloc
-    pages = []
+    pages, counted = [], []
     with open(items_file, encoding="utf-8") as lines:
         for line in lines:
             page = json.loads(line.replace(site, "SITE"))
             pages.append({name: page.get(name) for name in ITEM_FIELDS})
-    pages.sort(key=lambda page: (page["url"], page["status"]))
-    document = assemble_document(pages, source_url=url.replace(site, "SITE"))
+            # a Markdown that named the port changed: its count is counted again (assembly counts a
+            # page's body from its item's count; the digest of the pages keeps the crawl's)
+            changed = site in (json.loads(line).get("markdown") or "")
+            counted.append({**pages[-1], "token_count": count_tokens(page.get("markdown") or "")} if changed else pages[-1])
+    order = sorted(range(len(pages)), key=lambda n: (pages[n]["url"], pages[n]["status"]))
+    pages, counted = [pages[n] for n in order], [counted[n] for n in order]
+    document = assemble_document(counted, source_url=url.replace(site, "SITE"))
     return {"document_sha256": hashlib.sha256(document.markdown.encode()).hexdigest()[:16],
             "document_bytes": len(document.markdown.encode()),
             "pages_sha256": hashlib.sha256(json.dumps(pages, sort_keys=True).encode()).hexdigest()[:16],
