@@ -56,6 +56,7 @@ from durable import RssSampler, Worker, wait_port  # noqa: E402
 from sitegen import generate  # noqa: E402
 
 from spiders.crawl.urls import normalize_url  # noqa: E402
+from spiders.extract.tokens import count_tokens  # noqa: E402
 from spiders.jobs.events import stream_key  # noqa: E402
 from tests.web.server import free_port, server_env  # noqa: E402
 
@@ -110,7 +111,7 @@ async def store_big_job(conn: asyncpg.Connection, job_id: uuid.UUID, start_url: 
             total += len(md)
             children = [f"{start_url}p{c}.html" for c in range(n * 10 + 1, n * 10 + 11) if c < pages]
             rows.append((job_id, url, normalize_url(url), "completed", min(len(str(n)), 5), url, f"Page {n}", md,
-                         rng.randint(30, 95), len(md.split()), len(md) // 4, 200,
+                         rng.randint(30, 95), len(md.split()), count_tokens(md), 200,
                          json.dumps({"toc_links": sidebar + children})))
         await conn.copy_records_to_table(
             "job_urls", records=rows,
