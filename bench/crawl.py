@@ -202,10 +202,10 @@ def digests(items_file: Path, url: str) -> dict:
         for line in lines:
             page = json.loads(line.replace(site, "SITE"))
             pages.append({name: page.get(name) for name in ITEM_FIELDS})
-            # a Markdown that named the port changed: its count is counted again (assembly counts a
-            # page's body from its item's count; the digest of the pages keeps the crawl's)
-            changed = site in (json.loads(line).get("markdown") or "")
-            counted.append({**pages[-1], "token_count": count_tokens(page.get("markdown") or "")} if changed else pages[-1])
+            # a Markdown that named the port changed: it is counted again (assembly counts a page's
+            # body from its item's count; the digest of the pages keeps the crawl's)
+            markdown = page.get("markdown") or ""
+            counted.append({**pages[-1], "token_count": count_tokens(markdown)} if "SITE" in markdown else pages[-1])
     order = sorted(range(len(pages)), key=lambda n: (pages[n]["url"], pages[n]["status"]))
     pages, counted = [pages[n] for n in order], [counted[n] for n in order]
     document = assemble_document(counted, source_url=url.replace(site, "SITE"))

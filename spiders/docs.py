@@ -104,8 +104,7 @@ class DocsSpider(scrapy.Spider):
         # Scrapy holds at most twice its concurrency in requests; the rest wait in the frontier.
         spider.frontier.window = 2 * max(crawler.settings.getint("CONCURRENT_REQUESTS"), 1)
         spider.discovery = spider._discovery(max_size=crawler.settings.getint("DOWNLOAD_MAXSIZE"))
-        spider._read = PageReader(crawler.settings.getint("DOCSPASTA_EXTRACT_WORKERS", 1),
-                                  crawler.settings.getint("DOCSPASTA_EXTRACT_TASKS_PER_WORKER") or None)
+        spider._read = PageReader.from_settings(crawler.settings)
         spider.render = RenderPolicy.from_settings(crawler.settings, spider.options.render)
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider._on_headers, signal=signals.headers_received)

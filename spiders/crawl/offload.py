@@ -160,6 +160,12 @@ class PageReader:
         self.workers = workers
         self.max_tasks_per_child = max_tasks_per_child
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> PageReader:
+        """The reader `DOCSPASTA_EXTRACT_WORKERS` and `DOCSPASTA_EXTRACT_TASKS_PER_WORKER` configure."""
+        return cls(settings.getint("DOCSPASTA_EXTRACT_WORKERS", 1),
+                   settings.getint("DOCSPASTA_EXTRACT_TASKS_PER_WORKER") or None)
+
     def warm(self) -> None:
         """Start a worker and load what reading a page takes, in the background: a service's
         first job otherwise waits ~1 s for it before its first page (bench/serve.py)."""

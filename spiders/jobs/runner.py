@@ -103,16 +103,16 @@ class JobRunner:
         from spiders.jobs.pipeline import CrawlResources
         from spiders.jobs.store import JobStore, create_pool
 
-        self._preload()
+        reader = self._preload()
         self._pool = await create_pool(self.settings.database_url, self.settings.crawl_db_pool_size)
         self._redis = connect_redis(self.settings.redis_url)
         publisher = EventPublisher(self._redis, self.settings.redis_prefix, self.settings.stream_maxlen,
                                    self.settings.stream_ttl)
         self.resources = CrawlResources(JobStore(self._pool, owner=self.owner), publisher)
-        crawl = self._runner.settings
-        self._finalizer = Finalizer(self.settings.database_url, crawl.getint("DOCSPASTA_FINALIZE_WORKERS", -1),
-                                    extract_workers=crawl.getint("DOCSPASTA_EXTRACT_WORKERS", 1),
-                                    extract_tasks_per_worker=crawl.getint("DOCSPASTA_EXTRACT_TASKS_PER_WORKER") or None)
+        self._finalizer = Finalizer(self.settings.database_url,
+                                    self._runner.settings.getint("DOCSPASTA_FINALIZE_WORKERS", -1),
+                                    extract_workers=reader.workers,
+                                    extract_tasks_per_worker=reader.max_tasks_per_child)
         self._lease_loop = task.LoopingCall(self._renew_leases)
         self._lease_loop.start(self.lease_seconds / 3, now=False).addErrback(
             lambda failure: logger.error("lease renewal stopped: %s", failure.getTraceback()))
@@ -121,11 +121,11 @@ class JobRunner:
             self._claim_loop.start(self.settings.claim_interval, now=True).addErrback(
                 lambda failure: logger.error("claiming jobs stopped: %s", failure.getTraceback()))
 
-    def _preload(self) -> None:
+    def _preload(self) -> Any:
         """Import what a crawl loads when its first engine starts (the spider, its download handlers,
         the browser's client among them) and start an extraction worker: ~1 s each that the first
         job after start-up waited for (bench/serve.py) and a terminal crawl spends before it starts
-        counting."""
+        counting. Returns the crawls' page reader (its pool is the one finalizing shares)."""
         from scrapy.utils.misc import load_object
 
         import spiders.docs  # noqa: F401
@@ -134,9 +134,9 @@ class JobRunner:
         for path in self._runner.settings.getdict("DOWNLOAD_HANDLERS").values():
             if isinstance(path, str):
                 load_object(path)
-        crawl = self._runner.settings
-        PageReader(crawl.getint("DOCSPASTA_EXTRACT_WORKERS", 1),
-                   crawl.getint("DOCSPASTA_EXTRACT_TASKS_PER_WORKER") or None).warm()
+        reader = PageReader.from_settings(self._runner.settings)
+        reader.warm()
+        return reader
 
     def stop(self) -> Any:
         from scrapy.utils.defer import deferred_from_coro
