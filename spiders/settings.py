@@ -135,7 +135,7 @@ PLAYWRIGHT_DISABLED_FEATURES = (
 )
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 # The Chromium a crawl launches: unset, Debian's chromium-headless-shell where it is installed
-# (the same Chromium without the browser's UI: ~120 MB PSS less per browser), else Debian's
+# (the same Chromium without the browser's UI: ~115 MB PSS less per browser), else Debian's
 # chromium (spiders/render/chromium.py). An `executable_path` in PLAYWRIGHT_LAUNCH_OPTIONS wins.
 DOCSPASTA_CHROMIUM = os.environ.get("DOCSPASTA_CHROMIUM", "")
 PLAYWRIGHT_LAUNCH_OPTIONS = {

@@ -4,8 +4,8 @@ Debian builds two programs from one Chromium source, at one version: `chromium`,
 full browser, and `chromium-headless-shell`, the content layer and the DevTools protocol
 without the browser's UI, profile services, extensions or WebUI (what Playwright itself
 runs for headless Chromium since 1.49). A crawl never shows a window: with the shell,
-the browser process of bench/render.py holds 48 MB PSS instead of 134, and a crawl of
-its 50 pages gives the same items (bench/render_results.txt).
+bench/render.py's browser process holds ~50 MB PSS instead of ~134 (all processes ~505 MB
+instead of ~620), and its 50 pages give the same items (bench/render_results.txt).
 
 The shell is taken where it is installed, else Debian's `chromium`. The shell is run
 directly, not through /usr/bin/chromium-headless-shell: that script starts it as a child
