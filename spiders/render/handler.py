@@ -91,9 +91,13 @@ ANALYTICS_HOSTS = (
 _NO_NETWORK = ("data", "blob", "about")
 # With the proxy: what else could reach the network without it. Chromium may not
 # resolve any name itself (the proxy's own address is a literal), and WebRTC may
-# use no UDP that does not go through the proxy (that is: none).
+# use no UDP that does not go through the proxy (that is: none). The WebRTC switch has
+# two names: the full browser (156) reads only --webrtc-ip-handling-policy, the headless
+# shell only --force-webrtc-ip-handling-policy; each ignores the other's
+# (tests/render/test_render_ssrf.py checks both Chromiums send no UDP).
 LOCKDOWN_ARGS = (
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
 )
 
