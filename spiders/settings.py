@@ -134,12 +134,18 @@ PLAYWRIGHT_DISABLED_FEATURES = (
     "AimEnabled", "PreconnectToSearch", "msForceBrowserSignIn", "msEdgeUpdateLaunchServicesPreferredVersion",
 )
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
+# The Chromium a crawl launches: unset, Debian's chromium-headless-shell where it is installed
+# (the same Chromium without the browser's UI: ~115 MB PSS less per browser), else Debian's
+# chromium (spiders/render/chromium.py). An `executable_path` in PLAYWRIGHT_LAUNCH_OPTIONS wins.
+DOCSPASTA_CHROMIUM = os.environ.get("DOCSPASTA_CHROMIUM", "")
 PLAYWRIGHT_LAUNCH_OPTIONS = {
-    "executable_path": "/usr/bin/chromium",
     "headless": True,
     "args": [
         "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync",
+        # Every site in a renderer process of its own, so a page's script never shares a process
+        # with another site's frames: the full browser's default, not the headless shell's.
+        "--site-per-process",
         # The tabs of one site share one renderer process (sites stay isolated from each other):
         # a crawl's tabs are one site, and one renderer instead of one per tab is ~150 MB less PSS.
         "--process-per-site",

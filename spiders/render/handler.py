@@ -67,6 +67,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
+from spiders.render.chromium import chromium_path
 from spiders.render.driver import use_driver_flags
 from spiders.render.policy import NETWORK_META, settle
 from spiders.render.sandbox import sandboxed
@@ -90,9 +91,13 @@ ANALYTICS_HOSTS = (
 _NO_NETWORK = ("data", "blob", "about")
 # With the proxy: what else could reach the network without it. Chromium may not
 # resolve any name itself (the proxy's own address is a literal), and WebRTC may
-# use no UDP that does not go through the proxy (that is: none).
+# use no UDP that does not go through the proxy (that is: none). The WebRTC switch has
+# two names: the full browser (156) reads only --webrtc-ip-handling-policy, the headless
+# shell only --force-webrtc-ip-handling-policy; each ignores the other's
+# (tests/render/test_render_ssrf.py checks both Chromiums send no UDP).
 LOCKDOWN_ARGS = (
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
 )
 
@@ -158,7 +163,9 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self.abort_request = self._abort
         self._verdicts: dict[tuple[str, int], str | None] = {}  # (host, port) -> why refused
         self.proxy: GuardedProxy | None = None  # the owner's, from launch to close
-        self._launch_options = self.config.launch_options  # as configured, without the proxy
+        # As configured, without the proxy; the Chromium is DOCSPASTA_CHROMIUM's unless these name one.
+        self._launch_options = {**self.config.launch_options, "executable_path": chromium_path(
+            self.config.launch_options.get("executable_path") or crawler.settings.get("DOCSPASTA_CHROMIUM"))}
         self.browser_user = crawler.settings.get("DOCSPASTA_BROWSER_USER", "nobody")
         self.driver_flags = crawler.settings.getlist("PLAYWRIGHT_DRIVER_NODE_FLAGS")
         self._launch_lock = asyncio.Lock()

@@ -12,11 +12,13 @@ import psutil
 import pytest
 import pytest_twisted
 
+from spiders.render.chromium import chromium_path
 from tests.sitefixture import FixtureSite, Reply, page
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = chromium_path(os.environ.get("DOCSPASTA_CHROMIUM"))  # the one a crawl launches
 needs_chromium = pytest.mark.skipif(
-    not os.path.exists(CHROMIUM), reason=f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    not os.path.exists(CHROMIUM),
+    reason=f"no Chromium at {CHROMIUM} (apt-get install chromium-headless-shell, or chromium)")
 
 DOCSIFY = Path(__file__).resolve().parents[1] / "fixtures" / "docsify"
 TYPES = {"html": "text/html; charset=utf-8", "js": "application/javascript", "css": "text/css",
@@ -392,3 +394,11 @@ def test_without_chromium_a_page_that_needs_it_fails_with_the_reason(site, crawl
     (item,) = result.items
     assert item["status"] == "failed" and item["error"].startswith("rendering failed: BrowserError: ")
     assert "/nonexistent/chromium" in item["error"] and "\n" not in item["error"]
+
+
+@pytest_twisted.inlineCallbacks
+def test_the_chromium_named_by_docspasta_chromium_is_the_one_launched(site, crawl):
+    site.add(f"{D}app.html", "<html><body><div id='app'></div><script>1</script></body></html>")
+    result = yield crawl(site.url(f"{D}app.html"), settings={"DOCSPASTA_CHROMIUM": "/nonexistent/headless-shell"})
+    (item,) = result.items
+    assert item["status"] == "failed" and "/nonexistent/headless-shell" in item["error"]

@@ -4,7 +4,7 @@ The proxy is tested on its own (plain requests, CONNECT tunnels, refusals, closi
 then in real crawls through Debian's Chromium for the holes a check before the
 request cannot close: a name that answers differently on its second lookup (DNS
 rebinding), a redirect (Playwright's routing never sees the hop) and a WebSocket
-(never routed at all). All traffic stays on 127.0.0.0/8: the attacker's DNS is a
+(never routed at all); and WebRTC, whose UDP no proxy carries. All traffic stays on 127.0.0.0/8: the attacker's DNS is a
 scripted resolver put under the reactor's SSRF guard, as in tests/safety/test_ssrf.py, and
 Chromium's own lookups are pointed at the canary with `--host-resolver-rules`, so a
 browser that resolved names by itself would reach it.
@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import socket
 import ssl
+import threading
 
 import psutil
 import pytest
@@ -28,6 +30,7 @@ from zope.interface import implementer
 from spiders.safety.addresses import AllowList, install_guarded_resolver
 from spiders.safety.browser_proxy import BLOCKED_HEADER, GuardedProxy, Refused
 from tests.render.test_render_crawl import CLIENT_PAGE, D, needs_chromium, no_browser_left_behind  # noqa: F401
+from tests.render.test_render_sandbox import CHROMIUMS
 from tests.sitefixture import FixtureSite, Reply, page
 
 PUBLIC = "93.184.216.34"  # passes the check; never connected to: only the first answer of a rebinding name
@@ -233,6 +236,62 @@ def test_a_websocket_to_an_internal_address_is_refused(site, crawl, canary):
     assert result.items[0]["status"] == "completed"
     assert result.stats["docspasta/render/blocked_at_connect"] >= 1
     assert listening() == before, "the browser's proxy still listens after the crawl"
+
+
+@pytest.fixture
+def udp_canary():
+    """A UDP port on 127.0.0.2 that records every datagram it gets (a STUN server, never allow-listed)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.2", 0))
+    received: list[bytes] = []
+    done = threading.Event()
+
+    def receive():
+        while True:
+            datagram = sock.recv(2048)
+            if done.is_set():
+                return
+            received.append(datagram)
+
+    thread = threading.Thread(target=receive, daemon=True)
+    thread.start()
+    yield sock.getsockname()[1], received
+    done.set()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as waker:  # the receiver's last datagram
+        waker.sendto(b"", sock.getsockname())
+    thread.join()
+    sock.close()
+
+
+# Gathers WebRTC candidates with a STUN server at the canary, and shows how many it found once it
+# found one or gathering ended (a host candidate means a UDP socket of the page's own).
+WEBRTC_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Calls</title></head>
+<body><div id="root"></div><script>
+const pc = new RTCPeerConnection({{iceServers: [{{urls: "stun:127.0.0.2:{port}"}}]}});
+const found = [];
+function show() {{
+  if (!found.length && pc.iceGatheringState !== "complete") return;
+  document.getElementById("root").innerHTML = "<p id='gathered'>" + found.length + " candidates gathered. "
+    + "The calls guide explains how the client connects, which servers it asks and why. ".repeat(5) + "</p>";
+}}
+pc.onicecandidate = event => {{ if (event.candidate) found.push(event.candidate.candidate); show(); }};
+pc.onicegatheringstatechange = show;
+pc.createDataChannel("probe");
+pc.createOffer().then(offer => pc.setLocalDescription(offer));
+</script></body></html>"""
+
+
+@pytest.mark.parametrize("chromium, program", CHROMIUMS)
+@pytest_twisted.inlineCallbacks
+def test_webrtc_sends_no_udp_past_the_proxy(site, crawl, udp_canary, chromium, program):
+    port, received = udp_canary
+    site.add(f"{D}calls.html", WEBRTC_PAGE.format(port=port))
+    result = yield crawl(site.url(f"{D}calls.html"), render="always",
+                         settings={"DOCSPASTA_CHROMIUM": chromium, "DOCSPASTA_RENDER_WAIT_SELECTOR": "#gathered"})
+    (item,) = result.items
+    assert item["status"] == "completed" and item["rendered"]
+    assert "0 candidates gathered" in item["markdown"], item["markdown"][:200]
+    assert received == [], "the page's WebRTC sent UDP to an internal address"
 
 
 def self_signed(tmp_path, name: str) -> ssl.SSLContext:
