@@ -67,7 +67,8 @@ LISTINGS = {
                            "<span class='boring'>}</span></code></pre></pre>",
     "classes with several tokens, code, br, emphasis": "<pre><code class='language-c'><span class='k kt'>int</span>"
                                                       " <span class='n'>x</span><br><em>note</em>"
-                                                      "<span class='p'>;</span><b>b</b><span></span><b>c</b></code></pre>",
+                                                      "<span class='p'>;</span><b>b</b><span></span><b>c</b>"
+                                                      "<span><i>i</i></span><span class='n'>n<b>b</b></span></code></pre>",
     "comments and odd text": "<div class='highlight'><pre><span class='c1'># a</span><!-- a comment -->"
                              "<span class='n'>\u200bzero\u200b</span> <span class='n'>\ue001icon</span>"
                              "<span class='w'>\u2003</span><span class='n'>b</span><span class='p'>]]&gt;</span></pre></div>",
