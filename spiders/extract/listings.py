@@ -19,8 +19,8 @@ page again from its full tree (`reading.read_page`, `page.extract_page`):
     inline path through a `<pre>` inside a link, heading, dt or admonition title), or
     looking at the tails of a `<pre>`'s children (`block`'s side-by-side variants);
   - the main content found inside a `<pre>` holding runs (`Runs.check_main`);
-  - rendering signs counting words text piece by piece (`spiders.render.signs`), and
-    joining a `<noscript>`'s text nodes;
+  - rendering signs joining a `<noscript>`'s text nodes (`spiders.render.signs`; they count
+    words text node by text node, and `Runs.text_words` gives a run's as the spans had them);
   - the title's "shown alone" test, which reads every leaf element's text (`titles`).
 Everything else reads a listing by its text (`text_of`, `itertext`, `normalize-space`),
 selects elements by tag, id, role or by class names no token span carries (the names
@@ -32,7 +32,8 @@ or a token class, or using `+`/`~`, which count siblings) sends the page to the 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
@@ -66,10 +67,19 @@ class FullTreeNeeded(Exception):
 
 @dataclass(frozen=True)
 class Runs:
-    """Where `read_page_tree` collapsed runs: the elements holding one, and the `<pre>`s
-    around those. Empty for a tree parsed in full."""
+    """Where `read_page_tree` collapsed runs: the elements holding one, the `<pre>`s around
+    those, and each run's words as the full tree has them (each span's text and the tails
+    between them split on their own). Empty for a tree parsed in full."""
     holders: frozenset = frozenset()
     pres: frozenset = frozenset()
+    words: Mapping[Any, int] = field(default_factory=dict)
+
+    def text_words(self, el: HtmlElement) -> int:
+        """`len(el.text.split())` as the full tree gives it: for a run, its spans' and tails' own."""
+        words = self.words.get(el) if self.words else None
+        if words is None:
+            return len(el.text.split()) if el.text else 0
+        return words
 
     def __bool__(self) -> bool:
         return bool(self.holders)
@@ -115,11 +125,13 @@ class _RunsTarget:
         self.open_pres: list[Any] = []
         self.run: list[str] | None = None  # the open run's text: joined chunks, then pieces
         self.run_pieces: list[str] = []
+        self.run_words = 0  # words of the run's text nodes, each split on its own
         self.pending: list[str] = []  # text after the run's last span: its tail, or inside the run
         self.candidate: list[str] | None = None  # text of a token span still open
         self.candidate_attrib: dict = {}
         self.holders: set[Any] = set()
         self.pres: set[Any] = set()
+        self.words: dict[Any, int] = {}  # run -> its words
         self.ambiguous = False  # a boolean attribute with an empty value: with or without one?
 
     # -- events ------------------------------------------------------------------------
@@ -152,10 +164,9 @@ class _RunsTarget:
                 raise ValueError(f"</{tag}> closes a <span>")  # never from libxml2: full parse then
             if self.run is None:
                 self.run = []
-            self._add(self.pending)
-            self.pending = []
-            self._add(self.candidate)
-            self.candidate = None
+            self._add(self.pending)  # the tail of the span before, one text node of the full tree
+            self._add(self.candidate)  # the span's text, another
+            self.pending, self.candidate = [], None
             return
         self._flush_run()
         el = self.builder.end(tag)
@@ -174,6 +185,8 @@ class _RunsTarget:
             self.open_pres.append(el)
 
     def _add(self, pieces: list[str]) -> None:
+        if pieces:
+            self.run_words += len("".join(pieces).split()) if len(pieces) > 1 else len(pieces[0].split())
         self.run_pieces.extend(pieces)
         if len(self.run_pieces) >= _JOIN_EVERY:
             self.run.append("".join(self.run_pieces))
@@ -187,7 +200,8 @@ class _RunsTarget:
         self.builder.start("span", {})
         if text:
             self.builder.data(text)
-        self.builder.end("span")
+        self.words[self.builder.end("span")] = self.run_words
+        self.run_words = 0
         self.holders.add(self.open[-1])
         self.pres.update(self.open_pres)
         if self.pending:
@@ -218,7 +232,7 @@ def read_slim_tree(html: str | bytes, url: str) -> tuple[HtmlElement, Runs]:
     ensure_body(doc)
     if _styles_may_hide_token_spans(doc):
         return read_tree(html, url), NO_RUNS
-    return doc, Runs(frozenset(target.holders), frozenset(target.pres))
+    return doc, Runs(frozenset(target.holders), frozenset(target.pres), target.words)
 
 
 def read_page_tree(html: str | bytes, url: str) -> tuple[HtmlElement, Runs]:

@@ -34,16 +34,14 @@ _ASKS_FOR_JS = re.compile(
 def _words(element: Any, limit: int, runs: Runs = NO_RUNS) -> int:
     """Words of visible text in an lxml element, counted up to `limit` and no further:
     the decision only asks "fewer than N?", and big pages must stay cheap. Each text node is
-    counted on its own: `runs` (spiders/extract/listings.py) are not to be walked into."""
+    counted on its own, a collapsed listing's as its spans had them (`runs`, spiders/extract/listings.py)."""
     count = 0
 
     def walk(node: Any) -> None:
         nonlocal count
         if not isinstance(node.tag, str) or node.tag.lower() in _INVISIBLE:
             return  # comments, scripts, styles: their text is not seen (their tail is, below)
-        runs.check(node)
-        if node.text:
-            count += len(node.text.split())
+        count += runs.text_words(node)
         for child in node:
             if count >= limit:
                 return

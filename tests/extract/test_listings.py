@@ -10,6 +10,7 @@ from spiders.extract import listings
 from spiders.extract.listings import FullTreeNeeded, read_slim_tree
 from spiders.extract.main import read_tree
 from spiders.extract.page import extract_page, read_content
+from spiders.render.signs import visible_words
 
 SITE = "https://docs.example.org/docs/"
 PROSE = " ".join(["Documentation prose with enough words to be a real page."] * 12)
@@ -169,13 +170,15 @@ def test_odd_names_are_built_as_the_parser_gives_them(monkeypatch):
     assert slim == full
 
 
-def test_rendering_signs_and_word_counts_are_the_same(monkeypatch):
-    # few words outside the listing: counting them walks into it, and the page is read in full
-    thin = ("<!doctype html><html><head><script src='app.js'></script></head><body><div id='app'>"
-            "<pre><span class='n'>a</span><span class='n'>b</span></pre></div></body></html>")
+def test_rendering_signs_count_a_listings_words_as_its_spans_have_them(monkeypatch):
+    """Each text node's words are counted on its own: `foo.bar` in three spans is three words."""
+    thin = ("<!doctype html><html><head><script src='app.js'></script></head><body><div id='app'><pre>"
+            + "<span class='n'>foo</span><span class='o'>.</span><span class='n'>bar</span>\n" * 9
+            + "</pre></div></body></html>")
+    doc, runs = read_slim_tree(thin, SITE)
+    assert runs and visible_words(doc, runs=runs) == visible_words(read_tree(thin, SITE)) == 27
     full, slim = read_both_ways(thin, monkeypatch, check_render=True)
-    assert slim == full and full.render_reason
-    # words enough before the listing: counted from the slim tree
+    assert slim == full and full.render_reason == "single-page app: <div id=app> holds 27 words until JavaScript runs"
     wordy = page(f"<main><p>{PROSE}</p><div class='highlight'><pre>{TOKENS}</pre></div></main>",
                  head="<script src='app.js'></script>")
     full, slim = read_both_ways(wordy, monkeypatch, check_render=True, words_limit=50)
