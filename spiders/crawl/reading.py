@@ -16,6 +16,7 @@ from lxml import etree
 from w3lib.encoding import html_to_unicode
 
 from spiders.crawl.urls import Scope, clean_url, is_http_url, normalize_url
+from spiders.extract.listings import NO_RUNS, FullTreeNeeded, read_page_tree
 from spiders.extract.main import read_tree
 from spiders.extract.page import ExtractedPage, page_from, read_content
 from spiders.refresh.previous import content_hash
@@ -49,15 +50,27 @@ def read_page(body: bytes, encoding: str, url: str, scope: Scope, *, check_rende
     """Read the page `url` served as `body` (in `encoding`, Scrapy's `TextResponse.encoding`,
     so the text is the one `response.text` gives). `check_render`: look for signs it needs a
     browser first; `words_limit`: count its visible words up to that (a re-rendered page)."""
-    root = read_tree(html_to_unicode(f"charset={encoding}", body)[1], url)
+    try:
+        return _read(body, encoding, url, scope, check_render, words_limit, slim=True)
+    except FullTreeNeeded:
+        pass  # a collapsed listing's spans matter to this page (spiders/extract/listings.py)
+    return _read(body, encoding, url, scope, check_render, words_limit, slim=False)
+
+
+def _read(body: bytes, encoding: str, url: str, scope: Scope, check_render: bool, words_limit: int | None, *,
+          slim: bool) -> PageRead:
+    """`read_page`, from a big page's slim tree (`slim`: `listings.read_page_tree`) or its full tree."""
+    html = html_to_unicode(f"charset={encoding}", body)[1]
+    root, runs = read_page_tree(html, url) if slim else (read_tree(html, url), NO_RUNS)
+    del html  # the text goes once parsed
     canonical_key = None
     if canonical := _CANONICAL(root):
         canonical_url = clean_url(urljoin(url, canonical[0].strip()))
         if is_http_url(canonical_url) and scope.contains(canonical_url):
             canonical_key = normalize_url(canonical_url)
-    if check_render and (reason := rendering_reason(root)) is not None:
-        return PageRead(canonical_key, [], reason, visible_words(root))
-    words = None if words_limit is None else visible_words(root, words_limit)
+    if check_render and (reason := rendering_reason(root, runs)) is not None:
+        return PageRead(canonical_key, [], reason, visible_words(root, runs=runs))
+    words = None if words_limit is None else visible_words(root, words_limit, runs)
     links = []
     for href in dict.fromkeys(_HREFS(root)):
         if href.startswith("#") and not href.startswith(("#/", "#!/")):
@@ -65,8 +78,9 @@ def read_page(body: bytes, encoding: str, url: str, scope: Scope, *, check_rende
         link = clean_url(urljoin(url, href.strip()))
         if is_http_url(link) and scope.contains(link):
             links.append(link)
-    content = read_content(root, url)
-    del root  # the tree goes before the Markdown is scored and counted: one of them at a time
+    content = read_content(root, url, runs=runs)
+    del root, runs  # the tree goes (runs holds some of its elements) before the Markdown is scored and
+    # counted: one of them at a time
     page = page_from(content, url)
     return PageRead(canonical_key, list(dict.fromkeys(links)), words=words, page=page,
                     content_hash=content_hash(page.markdown))

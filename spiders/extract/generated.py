@@ -37,7 +37,7 @@ _ALL_OF = re.compile(r"\ball (?!known\b|implemented\b)(?:the )?(?:documented )?(
 _HIERARCHY = re.compile(r"\bhierarch(?:y|ies)\b|\binheritance (?:list|tree|graph)\b", re.I)
 _DEPRECATED = re.compile(r"^deprecated(?: (?:api|list|classes|interfaces|methods|members|elements))?$", re.I)
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
-_LINK_URL = re.compile(r"!?\[(?:[^\[\]]|\[[^\[\]]*\])*\]\(([^)\s]*)[^)]*\)")
+_LINK_URL = re.compile(r"!?\[(?:[^\[\]]+|\[[^\[\]]*\])*+\]\(([^)\s]*)[^)]*\)")  # possessive: see quality.LINK
 _SORT_KEY = re.compile(r"[\W_]+")
 _TOC_PROSE = 60  # words of its own a page of contents may say
 

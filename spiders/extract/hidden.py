@@ -69,12 +69,17 @@ def _is_tab_panel(el) -> bool:
     return el.get("role") == "tabpanel"
 
 
+def hiding_selectors(styles: list[str]) -> set[str]:
+    """The selectors of the top-level rules in `styles` (CSS texts) that hide what they select."""
+    return {s for css in styles for s in _hiding_selectors(css)}
+
+
 def hidden_elements(doc, styles: list[str]) -> list:
     """The elements the page hides from its readers (outermost first is not guaranteed)."""
     found = [el for el in _MARKED(doc) if el.tag not in ("html", "body")
              and (el.get("style") is None or el.get("hidden") is not None or el.get("aria-hidden") == "true"
                   or _HIDING.search(el.get("style")))]
-    for selector in {s for css in styles for s in _hiding_selectors(css)}:
+    for selector in hiding_selectors(styles):
         if xpath := _compound_xpath(selector):
             found.extend(el for el in doc.xpath(xpath) if el.tag not in ("html", "body"))
     return [el for el in found if not _is_tab_panel(el)]

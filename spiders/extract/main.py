@@ -14,7 +14,8 @@ from lxml import etree
 from spiders.extract.hidden import hidden_elements
 
 HtmlElement = etree._Element
-_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, default_doctype=False)
+PARSER_OPTIONS = {"remove_comments": True, "remove_pis": True, "default_doctype": False}
+_PARSER = etree.HTMLParser(**PARSER_OPTIONS)
 
 
 def text_of(el) -> str:
@@ -88,6 +89,11 @@ def read_tree(html: str | bytes, url: str) -> HtmlElement:
             doc = None
     if doc is None:
         doc = etree.fromstring("<html><body></body></html>", _PARSER)
+    return ensure_body(doc)
+
+
+def ensure_body(doc: HtmlElement) -> HtmlElement:
+    """A parsed page always has a <body>, if an empty one."""
     if doc.find("body") is None:
         etree.SubElement(doc, "body")
     return doc

@@ -13,6 +13,7 @@ from urllib.parse import urljoin
 from lxml import etree
 
 from spiders.extract.code import code_language, fence_for
+from spiders.extract.listings import NO_RUNS, Runs
 from spiders.extract.main import drop_element
 from spiders.extract.tables import GRID_CLASS, GRID_WIDTH, TableRenderer
 
@@ -124,9 +125,10 @@ def merge_adjacent(root) -> None:
 
 
 class MarkdownConverter(TableRenderer):
-    def __init__(self, base_url: str, disabled: frozenset[str] = frozenset()):
+    def __init__(self, base_url: str, disabled: frozenset[str] = frozenset(), runs: Runs = NO_RUNS):
         self.base = base_url
         self.disabled = disabled  # generators whose rules are switched off (see rules.py)
+        self.runs = runs  # collapsed listings: their children are not to be read one by one
         self._urls: dict[str, str] = {}
 
     # -- public ----------------------------------------------------------------------------
@@ -174,6 +176,7 @@ class MarkdownConverter(TableRenderer):
 
     # -- block level -----------------------------------------------------------------------
     def blocks(self, el) -> list[str]:
+        self.runs.check(el)
         out: list[str] = []
         parts: list[str] = []
         if el.text:
@@ -212,6 +215,8 @@ class MarkdownConverter(TableRenderer):
             return self.blocks(el)
         if tag == "pre":
             variants = [c for c in el if c.tag == "code"]
+            if len(variants) > 1:
+                self.runs.check(el)  # the tails of its children are read
             if len(variants) > 1 and not (el.text or "").strip() and not any((c.tail or "").strip() for c in el):
                 # one example in several flavours side by side (ES module and CommonJS under a
                 # toggle): each is a program of its own, glued into one they read as neither
@@ -349,6 +354,7 @@ class MarkdownConverter(TableRenderer):
     # -- inline ----------------------------------------------------------------------------
     def inline_text(self, el, keep_breaks: bool = False) -> str:
         """The inline Markdown of el's content on one line (`keep_breaks`: its <br>s kept as _BR)."""
+        self.runs.check(el)
         parts = [el.text or ""]
         for child in el:
             if isinstance(child.tag, str) and child.tag not in _SKIP:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from spiders.extract import main as em
 from spiders.extract.clean import clean_main, expand_tabs
 from spiders.extract.generated import NOINDEX, asks_not_to_be_indexed, generated_kind
+from spiders.extract.listings import NO_RUNS, FullTreeNeeded, Runs, read_page_tree
 from spiders.extract.markdown import MarkdownConverter
 from spiders.extract.quality import score
 from spiders.extract.rules import NONE, checked
@@ -65,7 +66,16 @@ def extract_page(html: str | bytes, url: str, *, disabled=NONE) -> ExtractedPage
 
     `disabled` names generators (see `rules.GENERATORS`) whose specific rules are switched
     off, so that a benchmark can measure the generic path alone on their sites."""
-    return page_from(read_content(em.read_tree(html, url), url, disabled=disabled), url)
+    try:
+        content = _read_page_content(html, url, disabled)
+    except FullTreeNeeded:  # a collapsed listing's spans matter here (spiders/extract/listings.py)
+        content = read_content(em.read_tree(html, url), url, disabled=disabled)
+    return page_from(content, url)
+
+
+def _read_page_content(html: str | bytes, url: str, disabled) -> PageContent:
+    doc, runs = read_page_tree(html, url)  # both go on return: the tree before the Markdown is scored
+    return read_content(doc, url, disabled=disabled, runs=runs)
 
 
 @dataclass
@@ -81,24 +91,26 @@ class PageContent:
     noindex: bool
 
 
-def read_content(doc: em.HtmlElement, url: str, *, disabled=NONE) -> PageContent:
-    """The part of `extract_page` that reads the page's tree, as `em.read_tree` parsed it (and
-    nothing else changed: the crawl reads the page's links from the same tree first). The tree
-    is changed in place."""
+def read_content(doc: em.HtmlElement, url: str, *, disabled=NONE, runs: Runs = NO_RUNS) -> PageContent:
+    """The part of `extract_page` that reads the page's tree, as `em.read_tree` parsed it or
+    `listings.read_page_tree` with `runs` (and nothing else changed: the crawl reads the page's
+    links from the same tree first). The tree is changed in place. Raises `FullTreeNeeded`
+    where a collapsed listing would read otherwise than its spans."""
     disabled = checked(disabled) if disabled else NONE
     doc = em.prepare(doc)
     main = em.find_main(doc, disabled)
+    runs.check_main(main)
     toc = toc_links(doc, main, url)
     h1 = em.outside_h1(doc, main)
     expand_tabs(main)
     clean_main(main, disabled)
-    conv = MarkdownConverter(url, disabled)
+    conv = MarkdownConverter(url, disabled, runs)
     markdown = conv.convert(main)
     if h1 is not None:
         heading = conv.inline_text(h1)
         if heading and not markdown.startswith("# "):
             markdown = f"# {heading}\n\n{markdown}".rstrip()
-    titled = read_title(doc, markdown)
+    titled = read_title(doc, markdown, runs)
     return PageContent(titled.title, titled.markdown, toc, titled.site_name, titled.head_title,
                        asks_not_to_be_indexed(doc))
 

