@@ -150,7 +150,8 @@ class JobRunner:
         for path in crawl_components(self._runner.settings):
             load_object(path)
         reader = PageReader.from_settings(self._runner.settings)
-        reader.warm()
+        # Finalizing runs in the same pool by default (spiders.jobs.finalizer): its modules too.
+        reader.warm("spiders.jobs.finalize")
         return reader
 
     def stop(self) -> Any:
