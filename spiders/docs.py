@@ -39,6 +39,7 @@ from spiders.render.policy import RenderPolicy, render_fields
 from spiders.safety.secrets import RequestSecrets
 
 BYTES_META = "docspasta_bytes_received"
+TRIM_AFTER_BYTES = 4 * 2**20  # page bodies freed between two trims of the crawl process's heap
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 
 
@@ -91,6 +92,7 @@ class DocsSpider(scrapy.Spider):
         self.discovery = self._discovery(max_size=0)
         self._read = PageReader(0)
         self._rendered_reads = asyncio.Semaphore(1)  # see `_handle_page`
+        self._untrimmed = 0  # bytes of page bodies freed since the heap was last trimmed
         self.render = RenderPolicy(self.options.render)
         self.resume = resume
         self.previous = previous  # the earlier crawl a refresh compares with (a PreviousCrawl), or None
@@ -201,7 +203,13 @@ class DocsSpider(scrapy.Spider):
                 yield request
         for request in self._pump():
             yield request
-        trim_memory()  # the page's response and body are freed: hand their memory back
+        # The page's response and body are freed: their memory goes back to the system once the
+        # bodies freed since the last time add up to TRIM_AFTER_BYTES (after every page, the
+        # trims took ~0.45 s of the reactor's time per 500 pages, for no lower peak).
+        self._untrimmed += len(response.body)
+        if self._untrimmed >= TRIM_AFTER_BYTES:
+            self._untrimmed = 0
+            trim_memory()
 
     async def _handle_page(self, ref: PageRef, response: Response) -> AsyncIterator[Any]:
         def skip(reason: str) -> Any:

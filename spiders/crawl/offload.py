@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import ctypes
+import importlib
 import multiprocessing
 import os
 import sys
@@ -39,16 +40,20 @@ EXTRACT_POOL = "extract"  # the pool that reads pages (and, by default, finalize
 
 
 def _malloc_trim() -> Callable[[], Any]:
-    """glibc's malloc_trim(0), or nothing where there is no glibc."""
+    """glibc's malloc_trim(0), or nothing where there is no glibc.
+
+    Called holding the GIL (PyDLL): a CDLL call lets it go and must take it back afterwards,
+    behind whichever thread took it meanwhile (the pool's manager thread unpickling a page, a web
+    request): in a crawl process the call cost ~0.9 ms of the reactor's time for ~0.1 ms of work."""
     try:
-        trim = ctypes.CDLL(None).malloc_trim
+        trim = ctypes.PyDLL(None).malloc_trim
     except (AttributeError, OSError):
         return lambda: None
     return lambda: trim(0)
 
 
 trim_memory = _malloc_trim()
-"""Give the heap's free memory back to the system (glibc; elsewhere nothing): ~20 µs."""
+"""Give the heap's free memory back to the system (glibc; elsewhere nothing): ~0.1 ms."""
 
 
 def _read_and_trim(*args: Any, **kwargs: Any) -> PageRead:
@@ -147,9 +152,11 @@ def discard_pool(name: str, workers: int) -> None:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _warm() -> str:
+def _warm(modules: tuple[str, ...] = ()) -> str:
     """What a worker loads before its first page: the reading modules (unpickling this imports
-    them) and the tokenizer's ranks."""
+    them), the tokenizer's ranks, and `modules` (what else the process's tasks run)."""
+    for module in modules:
+        importlib.import_module(module)
     return tokenizer_name()
 
 
@@ -166,11 +173,12 @@ class PageReader:
         return cls(settings.getint("DOCSPASTA_EXTRACT_WORKERS", 1),
                    settings.getint("DOCSPASTA_EXTRACT_TASKS_PER_WORKER") or None)
 
-    def warm(self) -> None:
-        """Start a worker and load what reading a page takes, in the background: a service's
-        first job otherwise waits ~1 s for it before its first page (bench/serve.py)."""
+    def warm(self, *modules: str) -> None:
+        """Start a worker and load what reading a page takes, and `modules`, in the background: a
+        service's first job otherwise waits ~1 s for it before its first page (bench/serve.py)."""
         if self.workers > 0:
-            process_pool(EXTRACT_POOL, self.workers, max_tasks_per_child=self.max_tasks_per_child).submit(_warm)
+            pool = process_pool(EXTRACT_POOL, self.workers, max_tasks_per_child=self.max_tasks_per_child)
+            pool.submit(_warm, modules)
 
     async def __call__(self, body: bytes, encoding: str, url: str, scope: Scope, **checks: Any) -> PageRead:
         if self.workers <= 0:

@@ -81,6 +81,7 @@ class PostgresPipeline:
         self._close_task: asyncio.Future | None = None
         self.batching = True  # pages (and frontier writes, claims) stored a batch at a time; False: one by one
         self._batch: list[tuple[Any, asyncio.Future]] = []
+        self._unstored = 0  # pages handed to `_batched` and not yet stored (or dropped)
         self._draining: asyncio.Future | None = None
         self._claims: list[tuple[str, int]] = []
         self._claiming: asyncio.Future | None = None
@@ -160,14 +161,37 @@ class PostgresPipeline:
         return item
 
     BATCH = 100  # pages at most in one transaction
+    BEHIND = 100  # pages handed over and not yet stored, at most, before a page waits for its own
 
     async def _batched(self, item: Any) -> Any:
-        """Store the item with the others waiting (a refresh); its outcome as process_item's."""
+        """Store the item with the others waiting, behind the crawl: the page is handed over and
+        the crawl goes on. Scrapy keeps a response (body and all) until its callback's outputs are
+        through, and counts it against SCRAPER_SLOT_MAX_ACTIVE_SIZE: pages waiting here for their
+        write filled the slot a quarter of a 500-page job's time, and no page was fetched meanwhile
+        (bench/serve.py). Past BEHIND pages not yet stored (a slow database) a page waits for its
+        own write, so the pages held here stay bounded. Nothing is lost if the process dies before
+        the write: the page is still pending or processing in the stored frontier and is fetched
+        again on resume. Either way, close_spider waits for every write before the job finalizes."""
         done = asyncio.get_running_loop().create_future()
         self._batch.append((item, done))
+        self._unstored += 1
+        done.add_done_callback(self._stored)
         if self._draining is None or self._draining.done():
             self._draining = self._background(self._drain())
-        return await done
+        if self._unstored > self.BEHIND:
+            return await done
+        done.add_done_callback(self._log_unstored)
+        return item
+
+    def _stored(self, done: asyncio.Future) -> None:
+        self._unstored -= 1
+
+    def _log_unstored(self, done: asyncio.Future) -> None:
+        """What Scrapy logs for an item its pipeline drops, for a page no one waited for."""
+        error = None if done.cancelled() else done.exception()
+        if error is not None:
+            level = logging.getLevelName(getattr(error, "log_level", None) or "WARNING")
+            logger.log(level if isinstance(level, int) else logging.WARNING, "job %s: %s", self.job_id, error)
 
     async def _drain(self) -> None:
         while self._batch:

@@ -24,6 +24,11 @@ from webapp.settings import Settings
 
 logger = logging.getLogger(__name__)
 
+# Scrapy settings that name the classes a crawl builds when it starts (`JobRunner._preload`).
+_COMPONENT_SETTINGS = ("SCHEDULER", "SCHEDULER_PRIORITY_QUEUE", "SCHEDULER_MEMORY_QUEUE", "SCHEDULER_DISK_QUEUE",
+                       "DUPEFILTER_CLASS", "STATS_CLASS", "DOWNLOADER", "LOG_FORMATTER", "REQUEST_FINGERPRINTER_CLASS")
+_COMPONENT_LISTS = ("EXTENSIONS", "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "ITEM_PIPELINES")
+
 
 def crawl_settings(settings: Settings) -> Any:
     from scrapy.settings import Settings as ScrapySettings
@@ -40,6 +45,15 @@ def crawl_settings(settings: Settings) -> Any:
     scrapy_settings.set("DOCSPASTA_REDIS_PREFIX", settings.redis_prefix, priority="cmdline")
     scrapy_settings.setdict(settings.crawl_settings, priority="cmdline")
     return scrapy_settings
+
+
+def crawl_components(settings: Any) -> list[str]:
+    """The import paths of the classes a crawl with these Scrapy settings builds when it starts."""
+    paths = [settings.get(name) for name in _COMPONENT_SETTINGS]
+    for name in _COMPONENT_LISTS:
+        paths += settings.getwithbase(name).keys()
+    paths += settings.getwithbase("DOWNLOAD_HANDLERS").values()
+    return [path for path in paths if isinstance(path, str)]
 
 
 def dead_local_owners(owners: list[str], me: str) -> list[str]:
@@ -122,20 +136,22 @@ class JobRunner:
                 lambda failure: logger.error("claiming jobs stopped: %s", failure.getTraceback()))
 
     def _preload(self) -> Any:
-        """Import what a crawl loads when its first engine starts (the spider, its download handlers,
-        the browser's client among them) and start an extraction worker: ~1 s each that the first
-        job after start-up waited for (bench/serve.py) and a terminal crawl spends before it starts
-        counting. Returns the crawls' page reader (its pool is the one finalizing shares)."""
+        """Import what a crawl loads when its first engine starts (the spider and every component
+        the settings name: download handlers, the browser's client among them, middlewares,
+        extensions, pipelines) and start an extraction worker: ~1 s each that the first job after
+        start-up waited for (bench/serve.py), and ~0.2 s more of component imports (an extension
+        that turns itself off still imports its module: Scrapy's remote control, aiohttp).
+        Returns the crawls' page reader (its pool is the one finalizing shares)."""
         from scrapy.utils.misc import load_object
 
         import spiders.docs  # noqa: F401
         from spiders.crawl.offload import PageReader
 
-        for path in self._runner.settings.getdict("DOWNLOAD_HANDLERS").values():
-            if isinstance(path, str):
-                load_object(path)
+        for path in crawl_components(self._runner.settings):
+            load_object(path)
         reader = PageReader.from_settings(self._runner.settings)
-        reader.warm()
+        # Finalizing runs in the same pool by default (spiders.jobs.finalizer): its modules too.
+        reader.warm("spiders.jobs.finalize")
         return reader
 
     def stop(self) -> Any:
