@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
 from spiders.crawl.reading import PageRead, read_page
@@ -145,9 +146,14 @@ def process_pool(name: str, workers: int, *, max_tasks_per_child: int | None = N
     return pool
 
 
-def discard_pool(name: str, workers: int) -> None:
-    """Forget a broken pool (a worker was killed): the next `process_pool` call starts a new one."""
-    pool = _POOLS.pop((name, workers), None)
+def discard_pool(name: str, workers: int, pool: ProcessPoolExecutor | None = None) -> None:
+    """Forget a broken pool (a worker was killed): the next `process_pool` call starts a new one.
+    Given `pool`, only that one: tasks that failed together each discard the pool they ran in, not
+    the new one the first of them started."""
+    key = (name, workers)
+    if pool is not None and _POOLS.get(key) is not pool:
+        return
+    pool = _POOLS.pop(key, None)
     if pool is not None:
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -183,5 +189,15 @@ class PageReader:
     async def __call__(self, body: bytes, encoding: str, url: str, scope: Scope, **checks: Any) -> PageRead:
         if self.workers <= 0:
             return read_page(body, encoding, url, scope, **checks)
-        pool = process_pool(EXTRACT_POOL, self.workers, max_tasks_per_child=self.max_tasks_per_child)
-        return await asyncio.wrap_future(pool.submit(_read_and_trim, body, encoding, url, scope, **checks))
+        for attempt in (1, 2):
+            pool = process_pool(EXTRACT_POOL, self.workers, max_tasks_per_child=self.max_tasks_per_child)
+            try:
+                return await asyncio.wrap_future(pool.submit(_read_and_trim, body, encoding, url, scope, **checks))
+            except BrokenProcessPool:
+                # A worker died (killed, out of memory) and took the pool, with every page in it, down:
+                # each of those pages goes once more to a new pool, which every later page uses too.
+                # A page that kills its worker again fails alone.
+                discard_pool(EXTRACT_POOL, self.workers, pool)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")

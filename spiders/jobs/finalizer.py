@@ -85,7 +85,7 @@ class Finalizer:
         except BrokenProcessPool:
             # A process died (killed, out of memory): this job fails with the reason; the next
             # call gets a new pool.
-            discard_pool(name, size)
+            discard_pool(name, size, pool)
             raise
 
     def close(self) -> None:

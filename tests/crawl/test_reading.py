@@ -148,3 +148,27 @@ def test_a_pool_read_one_task_at_a_time_keeps_one_worker_and_grows_when_all_are_
         assert len({future.result() for future in both}) == 2
     finally:
         discard_pool("one-at-a-time", 2)
+
+
+def test_pages_are_still_read_after_an_extraction_worker_is_killed():
+    """A dead worker breaks the whole stock process pool: every later page of every crawl of the
+    process would fail with it. The pages in it are read again by a new pool, and so is the rest."""
+    import signal
+
+    from spiders.crawl.offload import EXTRACT_POOL, PageReader, discard_pool, process_pool
+
+    html = page(f"<main><h1>Guide</h1><p>{PROSE}</p></main>")
+    reader = PageReader(2)
+
+    async def read() -> reading.PageRead:
+        return await reader(html, "utf-8", SITE + "guide.html", Scope.from_url(SITE))
+
+    try:
+        with ThreadPoolExecutor(1) as thread:  # a loop of its own: the tests' reactor runs one in this thread
+            assert thread.submit(asyncio.run, read()).result().page is not None
+            worker = process_pool(EXTRACT_POOL, 2).submit(os.getpid).result()
+            os.kill(worker, signal.SIGKILL)
+            for _ in range(3):
+                assert thread.submit(asyncio.run, read()).result().page.title == "Guide"
+    finally:
+        discard_pool(EXTRACT_POOL, 2)
