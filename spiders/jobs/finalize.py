@@ -8,8 +8,7 @@ reads the job's pages, assembles them and writes the document. It runs in a proc
 of its own (`spiders.jobs.finalizer`): assembly is seconds of pure-Python CPU for a
 large job, which on the crawl's thread would stall every other crawl and the lease
 renewals. Reading the pages itself, the process is sent a job id, not tens of MB
-of pickled pages, and it sends back only the job's status. `index_stored` then adds
-the completed job's document to the library, the same way.
+of pickled pages, and it sends back only the job's status.
 """
 from __future__ import annotations
 
@@ -88,35 +87,19 @@ def finalize_stored(database_url: str, job_id: UUID, owner: str | None, source_u
     return asyncio.run(_finalize(database_url, job_id, owner, source_url, quality_threshold, token_budget))
 
 
-def index_stored(database_url: str, job_id: UUID) -> None:
-    """Add a completed job's document to the library (`LibraryStore.index_job`).
-
-    After the job is recorded completed and its `job_completed` has gone out: splitting the
-    document into sections and PostgreSQL's full-text indexing of them take longer than
-    assembling it (a 500-page job: ~0.3 s here and ~1.5 s of the server's), and a client
-    waits for the document, not for the library. Until it is done the job's library reads
-    say it is not indexed yet (`NotIndexed`); if the process dies first, start-up's backfill
-    indexes the job."""
-    asyncio.run(_index(database_url, job_id))
-
-
-async def _index(database_url: str, job_id: UUID) -> None:
-    pool = None
+async def _add_to_library(pool: Any, job_id: UUID) -> None:
     try:
-        pool = await create_pool(database_url, 1)
         stored = await LibraryStore(pool).index_job(job_id)
         logger.info("job %s: %d sections added to the library", job_id, stored)
     except Exception:  # the document is stored; start-up's backfill indexes the job later
         logger.exception("job %s: could not add the document to the library", job_id)
-    finally:
-        if pool is not None:
-            await pool.close()
 
 
-async def _complete_as(writer: JobStore, job_id: UUID, other_id: UUID) -> Finalized:
+async def _complete_as(pool: Any, writer: JobStore, job_id: UUID, other_id: UUID) -> Finalized:
     row = await writer.complete_as(job_id, other_id)
     if row is None:
         return Finalized()
+    await _add_to_library(pool, job_id)
     counts = await writer.verdict_counts(job_id)
     logger.info("job %s: the same pages as job %s; its document reused", job_id, other_id)
     return Finalized(job_status(row), row["final_token_count"], counts["included"], counts["dropped"])
@@ -130,7 +113,7 @@ async def _finalize(database_url: str, job_id: UUID, owner: str | None, source_u
         job = await writer.get(job_id)
         if job is not None and job["refresh_of"] is not None and await writer.same_pages(job_id, job["refresh_of"]):
             # A refresh that found every page as it was: its document is the one it refreshes.
-            return await _complete_as(writer, job_id, job["refresh_of"])
+            return await _complete_as(pool, writer, job_id, job["refresh_of"])
         pages = await writer.pages(job_id, links=False)
         if not any(page["status"] == "completed" for page in pages):
             return Finalized(nothing_fetched=next((page["error"] for page in pages if page.get("error")),
@@ -144,6 +127,10 @@ async def _finalize(database_url: str, job_id: UUID, owner: str | None, source_u
         del pages, outputs
         row = await writer.complete(job_id, markdown, token_count, llms_txt, verdicts)
         del markdown, llms_txt
+        if row is not None:
+            # Here too, not on the reactor: splitting a large document into sections is seconds of
+            # CPU. Before job_completed goes out, so a client told it completed finds it in the library.
+            await _add_to_library(pool, job_id)
         return Finalized(job_status(row) if row is not None else None, token_count, included, dropped)
     finally:
         await pool.close()

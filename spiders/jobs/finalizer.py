@@ -1,4 +1,4 @@
-"""Where finalizing runs: never on the crawl's thread (nor the library's indexing after it).
+"""Where finalizing runs: never on the crawl's thread.
 
 Assembling a 10,000-page job is about 10 s of pure-Python CPU. On the reactor
 thread it stalls every other crawl, their events and the lease renewals; in a
@@ -24,21 +24,21 @@ import asyncio
 import gc
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable
+from typing import Any
 from uuid import UUID
 
 from spiders.crawl.offload import EXTRACT_POOL, discard_pool, process_pool, trim_memory
-from spiders.jobs.finalize import Finalized, finalize_stored, index_stored
+from spiders.jobs.finalize import Finalized, finalize_stored
 
 POOL = "finalize"
 NICE = 10
 IN_EXTRACT_POOL = -1
 
 
-def _and_trim(call: Callable[..., Any], *args: Any) -> Any:
-    """`call` in an extraction worker, then the memory of its pages (or sections) handed back to the system."""
+def _finalize_and_trim(*args: Any) -> Finalized:
+    """`finalize_stored` in an extraction worker, then its pages' memory handed back to the system."""
     try:
-        return call(*args)
+        return finalize_stored(*args)
     finally:
         gc.collect()
         trim_memory()
@@ -46,7 +46,7 @@ def _and_trim(call: Callable[..., Any], *args: Any) -> Any:
 
 class Finalizer:
     """`await finalizer(job_id, owner, source_url, quality_threshold, token_budget)`: `finalize_stored`, off the
-    caller's thread; `await finalizer.index(job_id)`: `index_stored`, the same way."""
+    caller's thread."""
 
     def __init__(self, database_url: str, workers: int = IN_EXTRACT_POOL, *, extract_workers: int = 1,
                  extract_tasks_per_worker: int | None = None):
@@ -60,26 +60,20 @@ class Finalizer:
 
     async def __call__(self, job_id: UUID, owner: str | None, source_url: str, quality_threshold: int,
                        token_budget: int | None = None) -> Finalized:
-        return await self._run(finalize_stored, self.database_url, job_id, owner, source_url, quality_threshold,
-                               token_budget)
-
-    async def index(self, job_id: UUID) -> None:
-        await self._run(index_stored, self.database_url, job_id)
-
-    async def _run(self, call: Callable[..., Any], *args: Any) -> Any:
+        args = (self.database_url, job_id, owner, source_url, quality_threshold, token_budget)
         if self.workers == 0:
             if self._threads is None:
                 self._threads = ThreadPoolExecutor(1, thread_name_prefix="docspasta-finalize")
-            return await asyncio.wrap_future(self._threads.submit(call, *args))
+            return await asyncio.wrap_future(self._threads.submit(finalize_stored, *args))
         if self.workers < 0:
             name, size = EXTRACT_POOL, self.extract_workers
             pool = process_pool(name, size, max_tasks_per_child=self.extract_tasks_per_worker)
-            args = (call, *args)
-            call = _and_trim
+            call: Any = _finalize_and_trim
         else:
             # Niced: a document can wait a moment longer; live crawls' pages and events should not.
             name, size = POOL, self.workers
             pool = process_pool(name, size, max_tasks_per_child=1, nice=NICE)
+            call = finalize_stored
         try:
             return await asyncio.wrap_future(pool.submit(call, *args))
         except BrokenProcessPool:

@@ -109,11 +109,6 @@ class JobLifecycle:
         if done.job is not None:
             await self._publish_status(job_id, "job_completed", done.job, tokenCount=done.token_count,
                                        included=done.included, dropped=done.dropped)
-            # The document is what the client waits for; the library's sections follow it.
-            try:
-                await self.finalizer.index(job_id)
-            except Exception:  # a worker died: start-up's backfill indexes the job later
-                logger.exception("job %s: could not add the document to the library", job_id)
 
     async def end(self, job_id: UUID, status: str, event_type: str, *, error: str | None = None,
                   reason: str | None = None) -> None:

@@ -31,31 +31,23 @@ def markdown(n: int) -> str:
             "Copyright the project authors. Licensed under the Apache License, version 2.0.\n")
 
 
-def stored_job(database_url: str, start_url: str, pages: int = PAGES) -> uuid.UUID:
+def stored_job(database_url: str, start_url: str) -> uuid.UUID:
     """A running job with every page stored and no URL left, whose worker's lease has run out."""
     job_id = uuid.uuid4()
     sql(database_url,
         "INSERT INTO crawl_jobs (id, status, current_step, initial_url, max_pages, max_depth, quality_threshold,"
         " processed_urls, discovered_urls, total_urls, started_at, lease_owner, lease_expires_at)"
         " VALUES ($1, 'running', 'processing', $2, $3, 5, 0, $3, $3, $3, now(), 'a-dead-worker',"
-        " now() - interval '1 minute')", job_id, start_url, pages)
-    urls = [start_url] + [f"{start_url}p{n}.html" for n in range(1, pages)]
+        " now() - interval '1 minute')", job_id, start_url, PAGES)
+    urls = [start_url] + [f"{start_url}p{n}.html" for n in range(1, PAGES)]
     sql(database_url,
         "INSERT INTO job_urls (job_id, url, normalized_url, status, depth, final_url, title, markdown,"
         " quality, word_count, token_count, http_status, fetched_at, finished_at)"
         " SELECT $1, u.url, u.key, 'completed', 1, u.url, 'Page ' || u.n, u.md, 80, 600, 900, 200, now(), now()"
         " FROM unnest($2::text[], $3::text[], $4::text[], $5::int[]) AS u(url, key, md, n)",
-        job_id, urls, [normalize_url(url) for url in urls], [markdown(n) for n in range(pages)],
-        list(range(pages)))
+        job_id, urls, [normalize_url(url) for url in urls], [markdown(n) for n in range(PAGES)],
+        list(range(PAGES)))
     return job_id
-
-
-def job_events(redis_prefix: str, job_id: uuid.UUID) -> dict[bytes, dict]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        return {fields[b"type"]: fields for _, fields in client.xrange(stream_key(redis_prefix, job_id))}
-    finally:
-        client.close()
 
 
 def stamp(event: dict, field: str) -> float:
@@ -83,7 +75,11 @@ def test_the_reactor_keeps_running_while_a_large_job_is_finalized(web, job_runne
                                                       " FROM crawl_jobs WHERE id = $1", job_id))
     assert rows[0]["status"] == "completed", rows[0]["error_details"]
     assert rows[0]["final_token_count"] > 0
-    events = job_events(redis_prefix, job_id)
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        events = {fields[b"type"]: fields for _, fields in client.xrange(stream_key(redis_prefix, job_id))}
+    finally:
+        client.close()
     # The step, as PostgreSQL stamped it: from entering `finalizing` to the document's commit.
     began = stamp(events[b"step_changed"], "updatedAt")
     ended = stamp(events[b"job_completed"], "completedAt")
@@ -91,24 +87,3 @@ def test_the_reactor_keeps_running_while_a_large_job_is_finalized(web, job_runne
     during = [t for t in ticks if began + third <= t <= ended - third]
     assert during, (f"no reactor tick in the middle third of finalizing ({ended - began:.2f} s): the reactor "
                     f"was blocked; ticks around it: {[round(t - began, 2) for t in ticks if began <= t <= ended]}")
-
-
-@pytest_twisted.inlineCallbacks
-def test_a_client_is_told_the_job_completed_before_its_library_sections_are_indexed(web, job_runner, site,
-                                                                                      database_url, redis_prefix):
-    # Indexing a document's sections (PostgreSQL's full-text search of each) takes longer than
-    # assembling it: a client waiting for the document is not kept waiting for the library.
-    site.add_page(D, "Start")
-    job_id = stored_job(database_url, site.url(D), 300)
-    yield job_runner.run_job(job_id)
-
-    rows = sql(database_url, "SELECT status, extract(epoch FROM completed_at) AS completed,"
-                             " extract(epoch FROM library_indexed_at) AS indexed FROM crawl_jobs WHERE id = $1", job_id)
-    assert rows[0]["status"] == "completed"
-    assert rows[0]["indexed"] is not None, "the job's document was never added to the library"
-    published = float(job_events(redis_prefix, job_id)[b"job_completed"][b"at"])
-    assert float(rows[0]["completed"]) <= published < float(rows[0]["indexed"]), (
-        f"job_completed went out {published - float(rows[0]['completed']):.2f} s after the job completed, "
-        f"{published - float(rows[0]['indexed']):.2f} s after the library began indexing it")
-    outline = web.get(f"/api/v3/jobs/{job_id}/outline")
-    assert outline.status_code == 200 and len(outline.json()["data"]["pages"]) == 300
