@@ -10,14 +10,13 @@ extraction process never imports it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urljoin
 
 from lxml import etree
 from w3lib.encoding import html_to_unicode
 
 from spiders.crawl.urls import Scope, clean_url, is_http_url, normalize_url
 from spiders.extract.listings import NO_RUNS, FullTreeNeeded, read_page_tree
-from spiders.extract.main import read_tree
+from spiders.extract.main import join_url, read_tree
 from spiders.extract.page import ExtractedPage, page_from, read_content
 from spiders.refresh.previous import content_hash
 from spiders.render.signs import rendering_reason, visible_words
@@ -65,7 +64,7 @@ def _read(body: bytes, encoding: str, url: str, scope: Scope, check_render: bool
     del html  # the text goes once parsed
     canonical_key = None
     if canonical := _CANONICAL(root):
-        canonical_url = clean_url(urljoin(url, canonical[0].strip()))
+        canonical_url = clean_url(join_url(url, canonical[0].strip()))
         if is_http_url(canonical_url) and scope.contains(canonical_url):
             canonical_key = normalize_url(canonical_url)
     if check_render and (reason := rendering_reason(root, runs)) is not None:
@@ -75,7 +74,7 @@ def _read(body: bytes, encoding: str, url: str, scope: Scope, check_render: bool
     for href in dict.fromkeys(_HREFS(root)):
         if href.startswith("#") and not href.startswith(("#/", "#!/")):
             continue  # an anchor on this same page
-        link = clean_url(urljoin(url, href.strip()))
+        link = clean_url(join_url(url, href.strip()))
         if is_http_url(link) and scope.contains(link):
             links.append(link)
     content = read_content(root, url, runs=runs)

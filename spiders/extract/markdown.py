@@ -8,13 +8,12 @@ Links and images are made absolute against the page URL.
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin
 
 from lxml import etree
 
 from spiders.extract.code import code_language, fence_for
 from spiders.extract.listings import NO_RUNS, Runs
-from spiders.extract.main import drop_element
+from spiders.extract.main import drop_element, join_url
 from spiders.extract.tables import GRID_CLASS, GRID_WIDTH, TableRenderer
 
 _WS = re.compile(r"[ \t\n\r\f\v\u00a0]+")
@@ -146,7 +145,7 @@ class MarkdownConverter(TableRenderer):
         url = self._urls.get(href)
         if url is None:
             try:
-                url = urljoin(self.base, href)
+                url = join_url(self.base, href)
             except ValueError:
                 url = href
             self._urls[href] = url

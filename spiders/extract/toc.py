@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import posixpath
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urldefrag, urlsplit
 
 from lxml import etree
 
-from spiders.extract.main import HtmlElement, has_class
+from spiders.extract.main import HtmlElement, has_class, join_url
 
 # separates a page's lists in `toc_links`; spiders/document/assemble.py reads it
 TOC_LIST_BREAK = ""
@@ -31,7 +31,7 @@ def _page_link(href: str, base: str, origin: tuple[str, str]) -> str | None:
     if not href or href.startswith(("javascript:", "mailto:", "tel:", "data:")):
         return None
     try:
-        url, frag = urldefrag(urljoin(base, href))
+        url, frag = urldefrag(join_url(base, href))
         parts = urlsplit(url)
         if frag.startswith(("/", "!/")):  # a hash route (docsify, ...) is a page of its own
             url = f"{url}#{frag}"
