@@ -23,11 +23,10 @@ from __future__ import annotations
 import asyncio
 import gc
 from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 from uuid import UUID
 
-from spiders.crawl.offload import EXTRACT_POOL, discard_pool, process_pool, trim_memory
+from spiders.crawl.offload import EXTRACT_POOL, process_pool, trim_memory
 from spiders.jobs.finalize import Finalized, finalize_stored
 
 POOL = "finalize"
@@ -66,21 +65,15 @@ class Finalizer:
                 self._threads = ThreadPoolExecutor(1, thread_name_prefix="docspasta-finalize")
             return await asyncio.wrap_future(self._threads.submit(finalize_stored, *args))
         if self.workers < 0:
-            name, size = EXTRACT_POOL, self.extract_workers
-            pool = process_pool(name, size, max_tasks_per_child=self.extract_tasks_per_worker)
+            pool = process_pool(EXTRACT_POOL, self.extract_workers, max_tasks_per_child=self.extract_tasks_per_worker)
             call: Any = _finalize_and_trim
         else:
             # Niced: a document can wait a moment longer; live crawls' pages and events should not.
-            name, size = POOL, self.workers
-            pool = process_pool(name, size, max_tasks_per_child=1, nice=NICE)
+            pool = process_pool(POOL, self.workers, max_tasks_per_child=1, nice=NICE)
             call = finalize_stored
-        try:
-            return await asyncio.wrap_future(pool.submit(call, *args))
-        except BrokenProcessPool:
-            # A process died (killed, out of memory): this job fails with the reason; the next
-            # call gets a new pool.
-            discard_pool(name, size, pool)
-            raise
+        # A worker that dies (killed, out of memory) fails this job with the reason (WorkerDied);
+        # the next job gets a new worker.
+        return await asyncio.wrap_future(pool.submit(call, *args))
 
     def close(self) -> None:
         if self._threads is not None:

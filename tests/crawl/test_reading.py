@@ -151,8 +151,8 @@ def test_a_pool_read_one_task_at_a_time_keeps_one_worker_and_grows_when_all_are_
 
 
 def test_pages_are_still_read_after_an_extraction_worker_is_killed():
-    """A dead worker breaks the whole stock process pool: every later page of every crawl of the
-    process would fail with it. The pages in it are read again by a new pool, and so is the rest."""
+    """A dead worker broke the whole stock process pool: every later page of every crawl of the
+    process failed with it. Its page is read again by another worker, and so is the rest."""
     import signal
 
     from spiders.crawl.offload import EXTRACT_POOL, PageReader, discard_pool, process_pool
