@@ -106,7 +106,7 @@ def process_kind(proc: psutil.Process, me: psutil.Process) -> str:
     if not name.startswith("chrom"):
         if not name.startswith("python"):
             return name
-        # multiprocessing's resource tracker (spawn's semaphores) or a pool worker
+        # a pool worker (spiders/crawl/pool.py); with multiprocessing's spawn, also its resource tracker
         return "resource tracker" if "resource_tracker" in " ".join(proc.cmdline()) else "extraction worker"
     args = proc.cmdline()
     kind = next((arg.split("=", 1)[1] for arg in args if arg.startswith("--type=")), "browser")

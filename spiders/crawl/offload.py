@@ -24,6 +24,7 @@ import asyncio
 import atexit
 import ctypes
 import importlib
+import pickle
 from typing import Any, Callable
 
 from spiders.crawl.pool import WorkerDied, WorkerPool
@@ -33,6 +34,10 @@ from spiders.extract.tokens import tokenizer_name
 
 _POOLS: dict[tuple[str, int], WorkerPool] = {}
 EXTRACT_POOL = "extract"  # the pool that reads pages (and, by default, finalizes jobs: spiders.jobs.finalizer)
+# An extraction worker loads the tokenizer first, before the modules that read pages: building it
+# holds its ranks twice for a moment (a Python dict beside the Rust core's maps, +14 MB), which on
+# top of those modules made the worker's peak (~70 MB) instead of its pages (~58-62 MB, Dask).
+_INITIALIZERS = {EXTRACT_POOL: "spiders.extract.tokens:tokenizer_name"}
 
 
 def _malloc_trim() -> Callable[[], Any]:
@@ -70,7 +75,8 @@ def process_pool(name: str, workers: int, *, max_tasks_per_child: int | None = N
     key = (name, workers)
     pool = _POOLS.get(key)
     if pool is None:
-        pool = _POOLS[key] = WorkerPool(workers, max_tasks_per_child=max_tasks_per_child, nice=nice)
+        pool = _POOLS[key] = WorkerPool(workers, max_tasks_per_child=max_tasks_per_child, nice=nice,
+                                        initializer=_INITIALIZERS.get(name, ""))
         atexit.register(pool.shutdown, wait=False, cancel_futures=True)
     return pool
 
@@ -114,9 +120,10 @@ class PageReader:
         if self.workers <= 0:
             return read_page(body, encoding, url, scope, **checks)
         pool = process_pool(EXTRACT_POOL, self.workers, max_tasks_per_child=self.max_tasks_per_child)
+        page = pickle.PickleBuffer(body)  # sent to the worker from where it lies
         try:
-            return await asyncio.wrap_future(pool.submit(_read_and_trim, body, encoding, url, scope, **checks))
+            return await asyncio.wrap_future(pool.submit(_read_and_trim, page, encoding, url, scope, **checks))
         except WorkerDied:
             # Its worker was killed (out of memory, by hand) under it: once more, in a new worker. A
             # page that kills its worker again fails; the other pages never noticed.
-            return await asyncio.wrap_future(pool.submit(_read_and_trim, body, encoding, url, scope, **checks))
+            return await asyncio.wrap_future(pool.submit(_read_and_trim, page, encoding, url, scope, **checks))

@@ -1,7 +1,9 @@
 """Worker processes for the CPU work a crawl hands off, each fed over a pipe of its own.
 
 `WorkerPool.submit(fn, *args, **kwargs)` runs `fn` (a function of an importable module) in
-one of at most `workers` processes and returns a `concurrent.futures.Future`. A worker is a
+one of at most `workers` processes and returns a `concurrent.futures.Future`. An argument
+wrapped in `pickle.PickleBuffer` (a page's body) is sent as it lies, not copied into the
+pickle, and arrives as `bytes`. A worker is a
 `python -c` started with subprocess: it reads tasks from its stdin and writes the answers
 to its stdout, one task at a time, and a thread of this process belongs to each worker
 (pickling a page's body and sending it happen there, never on the caller's thread).
@@ -22,6 +24,7 @@ tasks (a new one takes its place when needed), and by itself when this process d
 from __future__ import annotations
 
 import collections
+import importlib
 import json
 import os
 import pickle
@@ -35,30 +38,39 @@ import traceback
 from concurrent.futures import BrokenExecutor, Future
 from typing import IO, Any, Callable
 
-_HEADER = struct.Struct("!Q")  # the length of the pickle that follows
+_HEADER = struct.Struct("!QI")  # a message: its pickle's length and how many out-of-band buffers follow it
+_BUFFER = struct.Struct("!Q")  # each buffer's length
 # What a worker runs: this process's import path, then `serve`. Never the parent's __main__
 # (spawn re-imports it in every child: the `docspasta` command's web app, or a benchmark's
 # Scrapy, ~30 MB a worker that reads pages without any of it).
 _BOOT = "import json, sys; sys.path[:] = json.loads(sys.stdin.buffer.readline()); " \
-        "from spiders.crawl.pool import serve; serve(int(sys.argv[1]), int(sys.argv[2]))"
+        "from spiders.crawl.pool import serve; serve(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])"
 
 
 class WorkerDied(BrokenExecutor):
     """The worker process running the task exited before it answered (killed, out of memory)."""
 
 
-def _send(stream: IO[bytes], data: bytes) -> None:
-    stream.write(_HEADER.pack(len(data)))
+def _send(stream: IO[bytes], data: bytes, buffers: list[pickle.PickleBuffer] = ()) -> None:
+    """A pickle and its out-of-band buffers (a page's body, written from where it lies: no copy)."""
+    stream.write(_HEADER.pack(len(data), len(buffers)))
     stream.write(data)
+    for buffer in buffers:
+        with buffer.raw() as raw:
+            stream.write(_BUFFER.pack(raw.nbytes))
+            stream.write(raw)
     stream.flush()
 
 
-def _receive(stream: IO[bytes]) -> bytes:
-    """The next pickle on `stream`; EOFError when it ends first (its writer exited)."""
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        raise EOFError
-    (size,) = _HEADER.unpack(header)
+def _receive(stream: IO[bytes]) -> tuple[bytes, list[bytes]]:
+    """The next pickle on `stream` and its buffers; EOFError when it ends first (its writer exited)."""
+    header = _read(stream, _HEADER.size)
+    size, count = _HEADER.unpack(header)
+    data = _read(stream, size)
+    return data, [_read(stream, _BUFFER.unpack(_read(stream, _BUFFER.size))[0]) for _ in range(count)]
+
+
+def _read(stream: IO[bytes], size: int) -> bytes:
     data = stream.read(size)
     if len(data) < size:
         raise EOFError
@@ -67,24 +79,29 @@ def _receive(stream: IO[bytes]) -> bytes:
 
 
 
-def serve(parent: int, nice: int) -> None:
-    """A worker's life: run the tasks its stdin brings until it closes (or the parent dies)."""
+def serve(parent: int, nice: int, initializer: str = "") -> None:
+    """A worker's life: call `initializer` ("module:function", if any), then run the tasks its
+    stdin brings until it closes (or the parent dies)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent says when to stop
     if nice:
         os.nice(nice)
     _exit_with_parent(parent)
+    if initializer:
+        module, _, name = initializer.partition(":")
+        getattr(importlib.import_module(module), name)()
     tasks = sys.stdin.buffer
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # what a task prints goes to stderr, never into the answers
     sys.stdout = sys.stderr
     while True:
         try:
-            task = _receive(tasks)
+            task, buffers = _receive(tasks)
         except EOFError:
             return
+        fn = args = kwargs = None
         try:
-            fn, args, kwargs = pickle.loads(task)
-            del task
+            fn, args, kwargs = pickle.loads(task, buffers=buffers)
+            del task, buffers
             answer: tuple[bool, Any] = (True, fn(*args, **kwargs))
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the caller
             exc.add_note("".join(traceback.format_exception(exc)).rstrip())  # where, in the worker
@@ -108,9 +125,9 @@ def _exit_with_parent(parent: int) -> None:
 
 
 class _Worker:
-    def __init__(self, nice: int):
+    def __init__(self, nice: int, initializer: str):
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _BOOT, str(os.getpid()), str(nice)],
+            [sys.executable, "-c", _BOOT, str(os.getpid()), str(nice), initializer],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
         self.process.stdin.write(json.dumps(sys.path).encode() + b"\n")
         self.process.stdin.flush()
@@ -135,12 +152,15 @@ class _Worker:
 
 
 class WorkerPool:
-    def __init__(self, workers: int, *, max_tasks_per_child: int | None = None, nice: int = 0):
+    def __init__(self, workers: int, *, max_tasks_per_child: int | None = None, nice: int = 0,
+                 initializer: str = ""):
+        """`initializer`: "module:function", called by each worker when it starts, before its first task."""
         if workers < 1:
             raise ValueError("a pool needs at least one worker")
         self.max_workers = workers
         self.max_tasks_per_child = max_tasks_per_child
         self.nice = nice
+        self.initializer = initializer
         self._lock = threading.Condition()
         self._queue: collections.deque[tuple[Future, Callable[..., Any], tuple, dict]] = collections.deque()
         self._workers: set[_Worker] = set()
@@ -166,7 +186,7 @@ class WorkerPool:
     def _grow(self) -> None:
         """A worker more if the tasks waiting and running outnumber the workers (under the lock)."""
         if len(self._queue) + self._running > len(self._workers) and len(self._workers) < self.max_workers:
-            worker = _Worker(self.nice)
+            worker = _Worker(self.nice, self.initializer)
             self._workers.add(worker)
             threading.Thread(target=self._feed, args=(worker,), daemon=True,
                              name=f"docspasta-worker-{worker.process.pid}").start()
@@ -188,15 +208,16 @@ class WorkerPool:
                     if not future.set_running_or_notify_cancel():
                         continue
                     self._running += 1
+                buffers: list[pickle.PickleBuffer] = []
                 try:
-                    data = pickle.dumps((fn, args, kwargs), pickle.HIGHEST_PROTOCOL)
+                    data = pickle.dumps((fn, args, kwargs), 5, buffer_callback=buffers.append)
                 except Exception as exc:  # noqa: BLE001 - the caller's task, not the worker, is at fault
                     self._answered(future, False, exc)
                     continue
                 try:
-                    _send(worker.process.stdin, data)
-                    del data, args, kwargs
-                    answer = _receive(worker.process.stdout)
+                    _send(worker.process.stdin, data, buffers)
+                    del data, buffers, args, kwargs
+                    answer, _ = _receive(worker.process.stdout)
                 except (OSError, EOFError):
                     died = True
                     code = worker.process.wait()

@@ -20,7 +20,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 # call each other: a miss of one filled the other with a URL it was never asked for again
 # (5,000-page mix: the crawl process's clean_url cache 1 hit in 6,858 entries, an
 # extraction worker's normalize_url cache 0-12 hits in 8,192).
-_URL_CACHE_SIZE = 8192
+_URL_CACHE_SIZE = 2048
 _INDEX_PAGES = ("index.html", "index.htm", "index.php", "index.xhtml")
 _TRACKING_PREFIXES = ("utm_", "mtm_", "pk_")
 _TRACKING_PARAMS = frozenset(

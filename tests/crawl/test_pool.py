@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+import types
 
 import psutil
 import pytest
@@ -63,9 +65,19 @@ def test_a_task_runs_in_a_worker_and_its_error_comes_back_with_where_it_was_rais
     with pytest.raises(LookupError, match="no such page") as raised:
         pool.submit(_fail, "no such page").result(60)
     assert "_fail" in "".join(getattr(raised.value, "__notes__", [])), "the worker's traceback is not in the error"
+    only_here = types.ModuleType("docspasta_only_in_this_process")  # pickles here, cannot be imported there
+    exec("def task():\n    return 1", only_here.__dict__)
+    sys.modules[only_here.__name__] = only_here
+    try:
+        with pytest.raises(ModuleNotFoundError):
+            pool.submit(only_here.task).result(60)
+    finally:
+        del sys.modules[only_here.__name__]
     with pytest.raises(RuntimeError, match="could not be sent back"):
         pool.submit(_unpicklable).result(60)
     assert pool.submit(sum, [1, 2, 3]).result(60) == 6, "the worker was lost to an answer it could not send"
+    body = bytes(range(256)) * 8192  # a 2 MB page, sent from where it lies
+    assert pool.submit(bytes.hex, pickle.PickleBuffer(body)).result(60) == body.hex()
 
 
 def test_a_killed_worker_fails_only_its_own_task_and_the_next_task_gets_a_new_worker(pool, tmp_path):

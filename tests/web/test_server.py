@@ -143,7 +143,7 @@ def test_a_started_server_has_an_extraction_worker_ready_before_its_first_job(re
     """The first job's first page does not wait ~1 s for the pool to start and load the extractor."""
     with live_server(redis_prefix, tmp_path) as (_, server):
         deadline = time.monotonic() + 30
-        while not any("spawn_main" in " ".join(child.cmdline())
+        while not any("spiders.crawl.pool" in " ".join(child.cmdline())
                       for child in psutil.Process(server.process.pid).children(recursive=True)):
             assert time.monotonic() < deadline, "no extraction worker was started"
             time.sleep(0.05)
