@@ -90,7 +90,7 @@ def discard_pool(name: str, workers: int) -> None:
 
 def _warm(modules: tuple[str, ...] = ()) -> str:
     """What a worker loads before its first page: the reading modules (unpickling this imports
-    them), the tokenizer's ranks, and `modules` (what else the process's tasks run)."""
+    them; its initializer built the tokenizer already) and `modules` (what else the process's tasks run)."""
     for module in modules:
         importlib.import_module(module)
     return tokenizer_name()

@@ -77,8 +77,6 @@ def _read(stream: IO[bytes], size: int) -> bytes:
     return data
 
 
-
-
 def serve(parent: int, nice: int, initializer: str = "") -> None:
     """A worker's life: call `initializer` ("module:function", if any), then run the tasks its
     stdin brings until it closes (or the parent dies)."""
@@ -133,20 +131,17 @@ class _Worker:
         self.process.stdin.flush()
         self.tasks = 0
 
-    def close(self) -> None:
+    def end(self) -> None:
+        """Close its pipes and collect it (it exits at EOF on its stdin, if it has not died)."""
         try:
             self.process.stdin.close()
         except OSError:
             pass
-
-    def end(self) -> int | None:
-        """Close its stdin and collect it (it exits at EOF); its exit code."""
-        self.close()
         try:
-            return self.process.wait(10)
+            self.process.wait(10)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            return self.process.wait()
+            self.process.wait()
         finally:
             self.process.stdout.close()
 
@@ -193,7 +188,6 @@ class WorkerPool:
 
     def _feed(self, worker: _Worker) -> None:
         """One worker's thread: hand it the next task, wait for its answer, until it must go."""
-        died = False
         try:
             while True:
                 with self._lock:
@@ -202,7 +196,6 @@ class WorkerPool:
                     if not self._queue:
                         return
                     if worker.process.poll() is not None:  # it died waiting: the task goes to another
-                        died = True
                         return
                     future, fn, args, kwargs = self._queue.popleft()
                     if not future.set_running_or_notify_cancel():
@@ -219,7 +212,6 @@ class WorkerPool:
                     del data, buffers, args, kwargs
                     answer, _ = _receive(worker.process.stdout)
                 except (OSError, EOFError):
-                    died = True
                     code = worker.process.wait()
                     self._answered(future, False, WorkerDied(
                         f"the worker process (pid {worker.process.pid}) exited with {code} while running the task"))
@@ -235,8 +227,7 @@ class WorkerPool:
                 if self.max_tasks_per_child and worker.tasks >= self.max_tasks_per_child:
                     return
         finally:
-            if not died:
-                worker.end()
+            worker.end()  # a dead one's pipes too
             with self._lock:
                 self._workers.discard(worker)
                 if not self._shutdown:
