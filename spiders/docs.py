@@ -27,8 +27,9 @@ from twisted.python.failure import Failure
 from spiders.crawl.discovery import SITEMAP_FALLBACK, Discovery, SitemapSkipped, llms_txt_pages
 from spiders.crawl.failures import describe_failure, too_large
 from spiders.crawl.frontier import PAGE_META, Frontier, FrontierSnapshot, PageRef
+from spiders.crawl.heap import map_large_allocations, trim_memory
 from spiders.crawl.items import PageItem, page_item
-from spiders.crawl.offload import PageReader, trim_memory
+from spiders.crawl.offload import PageReader
 from spiders.crawl.paths import PathPatterns
 from spiders.crawl.signals import pages_queued
 from spiders.crawl.traps import TrapLimits
@@ -102,6 +103,7 @@ class DocsSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DocsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        map_large_allocations()  # the process's big pages go back to the system once freed (heap.py)
         spider.frontier.traps = TrapLimits.from_settings(crawler.settings)
         # Scrapy holds at most twice its concurrency in requests; the rest wait in the frontier.
         spider.frontier.window = 2 * max(crawler.settings.getint("CONCURRENT_REQUESTS"), 1)

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import ctypes
 import importlib
 import pickle
-from typing import Any, Callable
+from typing import Any
 
+from spiders.crawl.heap import trim_memory
 from spiders.crawl.pool import WorkerDied, WorkerPool
 from spiders.crawl.reading import PageRead, read_page
 from spiders.crawl.urls import Scope
@@ -38,23 +38,6 @@ EXTRACT_POOL = "extract"  # the pool that reads pages (and, by default, finalize
 # holds its ranks twice for a moment (a Python dict beside the Rust core's maps, +14 MB), which on
 # top of those modules made the worker's peak (~70 MB) instead of its pages (~58-62 MB, Dask).
 _INITIALIZERS = {EXTRACT_POOL: "spiders.extract.tokens:tokenizer_name"}
-
-
-def _malloc_trim() -> Callable[[], Any]:
-    """glibc's malloc_trim(0), or nothing where there is no glibc.
-
-    Called holding the GIL (PyDLL): a CDLL call lets it go and must take it back afterwards,
-    behind whichever thread took it meanwhile (the pool's manager thread unpickling a page, a web
-    request): in a crawl process the call cost ~0.9 ms of the reactor's time for ~0.1 ms of work."""
-    try:
-        trim = ctypes.PyDLL(None).malloc_trim
-    except (AttributeError, OSError):
-        return lambda: None
-    return lambda: trim(0)
-
-
-trim_memory = _malloc_trim()
-"""Give the heap's free memory back to the system (glibc; elsewhere nothing): ~0.1 ms."""
 
 
 def _read_and_trim(*args: Any, **kwargs: Any) -> PageRead:

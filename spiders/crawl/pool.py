@@ -38,6 +38,8 @@ import traceback
 from concurrent.futures import BrokenExecutor, Future
 from typing import IO, Any, Callable
 
+from spiders.crawl.heap import map_large_allocations
+
 _HEADER = struct.Struct("!QI")  # a message: its pickle's length and how many out-of-band buffers follow it
 _BUFFER = struct.Struct("!Q")  # each buffer's length
 # What a worker runs: this process's import path, then `serve`. Never the parent's __main__
@@ -84,6 +86,7 @@ def serve(parent: int, nice: int, initializer: str = "") -> None:
     if nice:
         os.nice(nice)
     _exit_with_parent(parent)
+    map_large_allocations()  # a big page's body, text and answer go back to the system once freed
     if initializer:
         module, _, name = initializer.partition(":")
         getattr(importlib.import_module(module), name)()

@@ -26,7 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
-from spiders.crawl.offload import EXTRACT_POOL, process_pool, trim_memory
+from spiders.crawl.heap import trim_memory
+from spiders.crawl.offload import EXTRACT_POOL, process_pool
 from spiders.jobs.finalize import Finalized, finalize_stored
 
 POOL = "finalize"
