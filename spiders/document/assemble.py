@@ -83,19 +83,36 @@ def split_blocks(markdown: str) -> list[str]:
     return blocks
 
 
-def _block_key(block: str, top: bool = False) -> str | None:
+def link_texts(text: str) -> str:
+    """`text` with each Markdown link or image as its text (`[a](u)` -> `a`)."""
+    return MARKDOWN_LINK.sub(_link_text, text) if "](" in text else text  # a link needs "](": most blocks have none
+
+
+def _link_text(match: re.Match) -> str:
+    return match.group(1)
+
+
+def _words(block: str) -> str:
+    """A block's text as words: links as their text, whitespace runs as one space."""
+    return " ".join(link_texts(block).split())
+
+
+def _block_key(block: str, top: bool = False, text: str | None = None) -> str | None:
     """The normalised text of a block that may be boilerplate; None for blocks never removed.
     `top`: the block is one of the first below the page's title, where a site puts its tagline
-    ("From <site>", a version line): there a short line may be the site's too."""
+    ("From <site>", a version line): there a short line may be the site's too. `text`: its
+    `_words`, if known."""
     if block.startswith(("#", "```", "~~~", "|")):
         return None
-    text = " ".join(MARKDOWN_LINK.sub(r"\1", block).split())
-    if len(text.split()) < 4 and not _is_link_bar(block) and not (top and text and not text.endswith(":")):
-        return None  # short labels ("Parameters:") repeat legitimately
+    if text is None:
+        text = _words(block)
+    if text.count(" ") < 3 and not _is_link_bar(block) and not (top and text and not text.endswith(":")):
+        return None  # fewer than 4 words: short labels ("Parameters:") repeat legitimately
     return text
 
 
 _TOP_BLOCKS = 2
+_COMPILED_WORDS = 8  # a block of at least this many words, found on another page, is that page's (drop_compilations)
 
 
 def _keyed_blocks(markdown: str) -> list[tuple[str, str | None]]:
@@ -108,6 +125,22 @@ def _keyed_blocks(markdown: str) -> list[tuple[str, str | None]]:
     return out
 
 
+def _block_sets(markdown: str) -> tuple[set[bytes], set[str]]:
+    """A page's blocks read once for the two questions assembly asks of every block: the digests
+    of its blocks of `_COMPILED_WORDS` words or more (`drop_compilations`) and its boilerplate keys
+    (`boilerplate_blocks`). Each block's text is normalised once for both."""
+    digests, keys, seen = set(), set(), 0
+    for block in split_blocks(markdown):
+        text = _words(block)
+        if text.count(" ") >= _COMPILED_WORDS - 1:
+            digests.add(hashlib.sha1(text.encode()).digest())
+        heading = block.startswith("#")
+        if key := _block_key(block, top=not heading and seen < _TOP_BLOCKS, text=text):
+            keys.add(key)
+        seen += not heading
+    return digests, keys
+
+
 def _is_link_bar(block: str) -> bool:
     """A short block of links and little else: a navigation bar ("[ << ] [Top] [Contents]")."""
     links = MARKDOWN_LINK.findall(block)
@@ -117,12 +150,17 @@ def _is_link_bar(block: str) -> bool:
 
 def boilerplate_blocks(markdowns: Sequence[str], *, min_share: float = 0.6, min_pages: int = 4) -> set[str]:
     """Keys of blocks that repeat on at least `min_share` of the pages (and `min_pages` pages)."""
-    if len(markdowns) < min_pages:
-        return set()
     counts: Counter[str] = Counter()
     for md in markdowns:
-        counts.update({k for _, k in _keyed_blocks(md) if k})
-    need = max(min_pages, min_share * len(markdowns))
+        counts.update(_block_sets(md)[1])
+    return _repeated(counts, len(markdowns), min_share=min_share, min_pages=min_pages)
+
+
+def _repeated(counts: Counter[str], pages: int, *, min_share: float = 0.6, min_pages: int = 4) -> set[str]:
+    """`boilerplate_blocks` from each key's count of pages."""
+    if pages < min_pages:
+        return set()
+    need = max(min_pages, min_share * pages)
     return {k for k, n in counts.items() if n >= need}
 
 
@@ -132,18 +170,18 @@ def strip_blocks(markdown: str, keys: set[str]) -> str:
     return "\n\n".join(b for b, k in _keyed_blocks(markdown) if k not in keys)
 
 
-def drop_compilations(pages: Sequence[Mapping[str, Any]], *, min_blocks: int = 20, min_share: float = 0.7,
-                      min_sources: int = 3, whole: float = 0.6
+def drop_compilations(pages: Sequence[Mapping[str, Any]], digests: Sequence[set[bytes]] | None = None, *,
+                      min_blocks: int = 20, min_share: float = 0.7, min_sources: int = 3, whole: float = 0.6
                       ) -> tuple[list[Mapping[str, Any]], list[tuple[Mapping[str, Any], str]]]:
     """Pages that are the other pages put together ("print this book", "all.html"): most of
     their blocks are found on several other pages of the site, or they hold several smaller
     pages whole (`whole` of each one's blocks; this holds when only some of the pages they
-    copy were fetched). The pages they copy stay."""
-    owners: dict[str, list[int]] = {}
-    blocks_of: list[set[str]] = []
+    copy were fetched). The pages they copy stay. `digests`: each page's `_block_sets` digests,
+    if known."""
+    owners: dict[bytes, list[int]] = {}
+    blocks_of: list[set[bytes]] = []
     for index, page in enumerate(pages):
-        keys = {hashlib.sha1(text.encode()).hexdigest() for block in split_blocks(page.get("markdown") or "")
-                if len((text := " ".join(MARKDOWN_LINK.sub(r"\1", block).split())).split()) >= 8}
+        keys = digests[index] if digests is not None else _block_sets(page.get("markdown") or "")[0]
         blocks_of.append(keys)
         for key in keys:
             found = owners.setdefault(key, [])
@@ -376,7 +414,7 @@ def _body_headings(lines: list[str]) -> list[tuple[int, re.Match]]:
 
 
 def _plain(text: str) -> str:
-    return " ".join(MARKDOWN_LINK.sub(r"\1", text).replace("`", "").split()).lower()
+    return " ".join(link_texts(text).replace("`", "").split()).lower()
 
 
 def page_title(page: Mapping[str, Any]) -> str:
@@ -609,15 +647,32 @@ def assemble_document(
     `order`: page URLs in the site's order; by default merged from every fetched item's `toc_links`.
     `token_budget`: the document's maximum size in tokens; lowest-quality pages go first."""
     included, dropped = _select(pages, quality_threshold)
-    included, compiled = drop_compilations(included)
+    # Every page's blocks read once: the digests that find compilations, and the count of pages
+    # each boilerplate key is on, kept right as pages leave or change below.
+    counts: Counter[str] = Counter()
+    digests = []
+    for p in included:
+        page_digests, page_keys = _block_sets(p.get("markdown") or "")
+        digests.append(page_digests)
+        counts.update(page_keys)
+    included, compiled = drop_compilations(included, digests)
+    del digests
     dropped += compiled
+    for p, _ in compiled:
+        counts.subtract(_block_sets(p.get("markdown") or "")[1])
     if order is None:
         order = site_order(pages, source_url)
     # Each page's Markdown as extracted and its count: a body is counted from them, only the
     # lines the document changed counted again (retitling, boilerplate and headings change lines).
     extracted = {page_url(p): (p.get("markdown") or "", p.get("token_count")) for p in included}
-    included = order_pages(retitle_repeated(included), order, source_url)
-    keys = boilerplate_blocks([p.get("markdown") or "" for p in included]) if subtract_boilerplate else set()
+    retitled = retitle_repeated(included)
+    for before, after in zip(included, retitled, strict=True):
+        if after.get("markdown") != before.get("markdown"):
+            counts.subtract(_block_sets(before.get("markdown") or "")[1])
+            counts.update(_block_sets(after.get("markdown") or "")[1])
+    included = order_pages(retitled, order, source_url)
+    keys = _repeated(counts, len(included)) if subtract_boilerplate else set()
+    del counts
     sections = []
     for p in included:
         body = demote_headings(strip_blocks(p.get("markdown") or "", keys), page_title(p))

@@ -6,10 +6,10 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from spiders.document.assemble import (
-    MARKDOWN_LINK,
     AssembledDocument,
     demote_headings,
     escape_brackets,
+    link_texts,
     page_title,
     page_url,
     site_title,
@@ -22,7 +22,7 @@ def _note(page: Mapping[str, Any]) -> str:
     if not note:
         for block in split_blocks(page.get("markdown") or ""):
             if block[:1].isalpha() or block.startswith(("*", "`", "[")) and not block.startswith("**"):
-                note = " ".join(MARKDOWN_LINK.sub(r"\1", block).split())
+                note = " ".join(link_texts(block).split())
                 if len(note.split()) >= 5:
                     break
                 note = ""

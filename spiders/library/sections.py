@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from spiders.document.assemble import MARKDOWN_LINK, split_blocks
+from spiders.document.assemble import link_texts, split_blocks
 from spiders.extract.tokens import count_tokens, count_tokens_many
 
 _PAGE_HEAD = re.compile(r"^---\n\n## (?P<title>[^\n]*)\n\nSource: (?P<url>\S+) \(\d+ tokens\)\n", re.MULTILINE)
@@ -55,7 +55,7 @@ def document_pages(markdown: str) -> list[DocumentPage]:
 
 def heading_text(raw: str) -> str:
     """A heading as a reader sees it: links reduced to their text, code marks and blanks tidied."""
-    return " ".join(MARKDOWN_LINK.sub(r"\1", raw).replace("`", "").replace("¶", "").split())
+    return " ".join(link_texts(raw).replace("`", "").replace("¶", "").split())
 
 
 def split_sections(title: str, body: str) -> list[Section]:
