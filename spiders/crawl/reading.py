@@ -56,6 +56,17 @@ def read_page(body: bytes, encoding: str, url: str, scope: Scope, *, check_rende
     return _read(body, encoding, url, scope, check_render, words_limit, slim=False)
 
 
+def _link(url: str, href: str) -> str | None:
+    """The http(s) URL an href on `url` names, cleaned; None for any other, and for an href no URL
+    parser accepts (a placeholder the docs show as a link, `http://HOST[:PORT]/`): one bad link
+    never costs the page."""
+    try:
+        link = clean_url(join_url(url, href.strip()))
+    except ValueError:
+        return None
+    return link if is_http_url(link) else None
+
+
 def _read(body: bytes, encoding: str, url: str, scope: Scope, check_render: bool, words_limit: int | None, *,
           slim: bool) -> PageRead:
     """`read_page`, from a big page's slim tree (`slim`: `listings.read_page_tree`) or its full tree."""
@@ -63,10 +74,9 @@ def _read(body: bytes, encoding: str, url: str, scope: Scope, check_render: bool
     root, runs = read_page_tree(html, url) if slim else (read_tree(html, url), NO_RUNS)
     del html  # the text goes once parsed
     canonical_key = None
-    if canonical := _CANONICAL(root):
-        canonical_url = clean_url(join_url(url, canonical[0].strip()))
-        if is_http_url(canonical_url) and scope.contains(canonical_url):
-            canonical_key = normalize_url(canonical_url)
+    if (canonical := _CANONICAL(root)) and (canonical_url := _link(url, canonical[0])) \
+            and scope.contains(canonical_url):
+        canonical_key = normalize_url(canonical_url)
     if check_render and (reason := rendering_reason(root, runs)) is not None:
         return PageRead(canonical_key, [], reason, visible_words(root, runs=runs))
     words = None if words_limit is None else visible_words(root, words_limit, runs)
@@ -74,8 +84,7 @@ def _read(body: bytes, encoding: str, url: str, scope: Scope, check_render: bool
     for href in dict.fromkeys(_HREFS(root)):
         if href.startswith("#") and not href.startswith(("#/", "#!/")):
             continue  # an anchor on this same page
-        link = clean_url(join_url(url, href.strip()))
-        if is_http_url(link) and scope.contains(link):
+        if (link := _link(url, href)) and scope.contains(link):
             links.append(link)
     content = read_content(root, url, runs=runs)
     del root, runs  # the tree goes (runs holds some of its elements) before the Markdown is scored and

@@ -9,7 +9,7 @@ from urllib.parse import urldefrag
 
 from lxml import etree
 
-from spiders.extract.main import HtmlElement, drop_element, join_url, text_of
+from spiders.extract.main import HtmlElement, drop_element, link_target, text_of
 
 _REMOVE_CLASSES = (
     "breadcrumb", "edit-this-page", "edit-page", "editlink", "edit-link", "prev-next",
@@ -253,7 +253,7 @@ def _drop_page_navigation(main: HtmlElement) -> None:
             drop_element(heading)
     for a in main.xpath(".//a[@href]"):  # "More..." jumping to the same page's detail
         if _MORE_LINK.match(text_of(a).strip()) and a.getparent() is not None \
-                and urldefrag(join_url(main.base or "", a.get("href")))[0] == urldefrag(main.base or "")[0]:
+                and (link_target(main.base or "", a.get("href")) or ("",))[0] == urldefrag(main.base or "")[0]:
             drop_element(a)
     # a lone link at the very start or end of the page that only says where it goes
     edges = [el for el in main if isinstance(el.tag, str)]

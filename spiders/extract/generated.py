@@ -14,7 +14,7 @@ import re
 from itertools import pairwise
 from urllib.parse import urldefrag
 
-from spiders.extract.main import join_url
+from spiders.extract.main import link_target
 from spiders.extract.quality import LINK, WORD, count_words, link_words
 
 # Such pages are how a site is navigated (the crawl still follows their links); in a
@@ -110,7 +110,9 @@ def _jumps_within(link: str, url: str) -> bool:
     target = (_LINK_URL.match(link) or [None, ""])[1]
     if not url or not target or target.startswith("#"):
         return True
-    page, fragment = urldefrag(join_url(url, target))
+    if (found := link_target(url, target)) is None:
+        return False  # a link that goes nowhere jumps nowhere
+    page, fragment = found
     return not fragment or page == urldefrag(url)[0]
 
 
@@ -173,7 +175,7 @@ class _Listing:
             text = item.group(1) if item else stripped
             self.entries.append(text)
             targets = [t for t in _LINK_URL.findall(text) if t and not t.startswith("#")
-                       and (not own or urldefrag(join_url(url, t))[0] != own)]
+                       and (not own or (link_target(url, t) or ("",))[0] != own)]
             self.pointers += bool(targets)
             self.described += len(WORD.findall(LINK.sub("", text))) >= 6
             if not line.startswith((" ", "\t")):  # the top level: names, sorted, if an index

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from urllib.parse import urljoin
+from urllib.parse import urldefrag, urljoin
 
 from lxml import etree
 
@@ -27,6 +27,17 @@ def join_url(base: str, href: str) -> str:
     (Dask, 500 pages: 102,628 joins, 52,486 of them different). The repeats are within a page
     (its base is in the key): the cache holds a page's links, ~0.3 MB, up to 1,024 of them."""
     return urljoin(base, href)
+
+
+def link_target(base: str, href: str) -> tuple[str, str] | None:
+    """The page a link on `base` goes to and its fragment (`urldefrag(join_url(base, href))`); None
+    for an href no URL parser accepts, such as a placeholder the docs show as a link
+    (`http://HOST_NAME_OR_IP_ADDRESS[:PORT_NUMBER]/`, Groonga's): it goes nowhere."""
+    try:
+        page, fragment = urldefrag(join_url(base, href))
+    except ValueError:
+        return None
+    return page, fragment
 
 
 def text_of(el) -> str:

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import posixpath
-from urllib.parse import urldefrag, urlsplit
+from urllib.parse import urlsplit
 
 from lxml import etree
 
-from spiders.extract.main import HtmlElement, has_class, join_url
+from spiders.extract.main import HtmlElement, has_class, link_target
 
 # separates a page's lists in `toc_links`; spiders/document/assemble.py reads it
 TOC_LIST_BREAK = ""
@@ -30,13 +30,12 @@ def _page_link(href: str, base: str, origin: tuple[str, str]) -> str | None:
     href = (href or "").strip()
     if not href or href.startswith(("javascript:", "mailto:", "tel:", "data:")):
         return None
-    try:
-        url, frag = urldefrag(join_url(base, href))
-        parts = urlsplit(url)
-        if frag.startswith(("/", "!/")):  # a hash route (docsify, ...) is a page of its own
-            url = f"{url}#{frag}"
-    except ValueError:
+    if (found := link_target(base, href)) is None:
         return None
+    url, frag = found
+    parts = urlsplit(url)
+    if frag.startswith(("/", "!/")):  # a hash route (docsify, ...) is a page of its own
+        url = f"{url}#{frag}"
     if (parts.scheme, parts.netloc) != origin:
         return None
     ext = posixpath.splitext(parts.path)[1].lower()

@@ -40,6 +40,19 @@ def test_links_canonical_and_extraction_come_back_together_from_one_read():
     assert read.content_hash and read.words is None
 
 
+def test_a_link_no_url_parser_accepts_costs_the_page_nothing():
+    # Groonga's docs link their placeholder address: urllib refuses "[:PORT_NUMBER]" as an IPv6 host.
+    placeholder = "http://HOST_NAME_OR_IP_ADDRESS[:PORT_NUMBER]/"
+    body = (f"<nav><a href='a.html'>A</a> <a href='{placeholder}'>server</a>"
+            f" <a href='{placeholder}#more'>More...</a></nav><main><h1>Guide</h1><p>{PROSE}</p>"
+            f"<p>Send requests to <a href='{placeholder}'>{placeholder}</a>.</p><a href='c/'>C</a></main>")
+    html = page(body, f"<link rel='canonical' href='{placeholder}'>")
+    read = read_page(html, "utf-8", SITE + "guide/index.html", Scope.from_url(SITE))
+    assert read.links == [SITE + "guide/a.html", SITE + "guide/c/"]
+    assert read.canonical_key is None
+    assert f"[{placeholder}]({placeholder})" in read.page.markdown  # kept as the page wrote it
+
+
 def test_a_shell_that_needs_a_browser_is_not_extracted():
     read = read_page(page("<div id='app'>Loading...</div><script src='/app.js'></script>"), "utf-8",
                      SITE, Scope.from_url(SITE), check_render=True)
