@@ -87,8 +87,8 @@ def count_tokens_appended(text: str, tokens: int, suffix: str) -> int:
     return tokens - count_tokens(tail) + count_tokens(tail + suffix)
 
 
-# The points where a newline meets non-whitespace: no cl100k token spans one (see `_chunks`).
-_CUTS = re.compile(r"(?<=\n)(?=\S)")
+# A newline that non-whitespace follows: no cl100k token spans the point after it (see `_chunks`).
+_CUTS = re.compile(r"\n(?=\S)")
 
 
 def count_tokens_edited(old: str, old_tokens: int, new: str) -> int:
@@ -101,9 +101,15 @@ def count_tokens_edited(old: str, old_tokens: int, new: str) -> int:
         return old_tokens
     if _encoder()[0] is None:
         return count_tokens(new)
-    before, after = Counter(_CUTS.split(old)), Counter(_CUTS.split(new))
-    return (old_tokens - sum(count_tokens(piece) * n for piece, n in (before - after).items())
-            + sum(count_tokens(piece) * n for piece, n in (after - before).items()))
+    # Split on the newline itself (a search for a literal, where the zero-width cut tried every
+    # position: ~60% of the time): every piece but the last lost its newline, which is put back
+    # when a piece is counted; the last pieces are compared apart.
+    *before, old_last = _CUTS.split(old)
+    *after, new_last = _CUTS.split(new)
+    before_pieces, after_pieces = Counter(before), Counter(after)
+    tokens = (old_tokens - sum(count_tokens(piece + "\n") * n for piece, n in (before_pieces - after_pieces).items())
+              + sum(count_tokens(piece + "\n") * n for piece, n in (after_pieces - before_pieces).items()))
+    return tokens if new_last == old_last else tokens - count_tokens(old_last) + count_tokens(new_last)
 
 
 def _chunks(text: str) -> Iterator[str]:
