@@ -29,6 +29,7 @@ DOCSPASTA_REDIS_PREFIX, DOCSPASTA_STREAM_MAXLEN, DOCSPASTA_STREAM_TTL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -94,6 +95,7 @@ class PostgresPipeline:
         self._refs: list[Any] = []
         self._queuer: asyncio.Future | None = None
         self._rounds: dict[str, float] = {}  # each kind of write: when its last round started (monotonic)
+        self._flush = asyncio.Event()  # set when the crawl closes: no round waits any more
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> PostgresPipeline:
@@ -131,6 +133,7 @@ class PostgresPipeline:
         self.resources = CrawlResources(JobStore(self._pool), publisher)
 
     async def close_spider(self, spider: Any = None) -> None:
+        self._flush.set()  # the last rounds go now: the job's document waits for them
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._own:
@@ -205,8 +208,9 @@ class PostgresPipeline:
         """Wait until WRITE_INTERVAL has passed since the last round of `kind` started: what arrives
         meanwhile goes in this round."""
         wait = self._rounds.get(kind, float("-inf")) + self.WRITE_INTERVAL - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
+        if wait > 0 and not self._flush.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._flush.wait(), wait)
         self._rounds[kind] = time.monotonic()
 
     async def _drain(self) -> None:
