@@ -120,6 +120,7 @@ class DocsSpider(scrapy.Spider):
                          failed=self.discovery_failed, max_size=max_size)
 
     async def start(self):
+        self._read.fill()  # the workers boot while robots.txt and the start page are fetched
         if self.resume is not None:
             self.frontier.resume(self.resume)
             for request in self._pump():

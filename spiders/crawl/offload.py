@@ -99,6 +99,15 @@ class PageReader:
             pool = process_pool(EXTRACT_POOL, self.workers, max_tasks_per_child=self.max_tasks_per_child)
             pool.submit(_warm, modules)
 
+    def fill(self) -> None:
+        """Start every worker of the pool now, not as pages come: a crawl's first pages come one
+        at a time, so a second worker otherwise boots (~0.5 s of imports and the tokenizer) only
+        once pages arrive faster than one worker reads them, on the crawl's busiest cores."""
+        if self.workers > 0:
+            pool = process_pool(EXTRACT_POOL, self.workers, max_tasks_per_child=self.max_tasks_per_child)
+            for _ in range(self.workers):
+                pool.submit(_warm)
+
     async def __call__(self, body: bytes, encoding: str, url: str, scope: Scope, **checks: Any) -> PageRead:
         if self.workers <= 0:
             return read_page(body, encoding, url, scope, **checks)
