@@ -163,6 +163,23 @@ def test_a_pool_read_one_task_at_a_time_keeps_one_worker_and_grows_when_all_are_
         discard_pool("one-at-a-time", 2)
 
 
+def test_a_crawl_starts_its_whole_pool_when_it_starts():
+    """A crawl's first pages come one at a time: without `fill`, its second worker would boot only
+    once pages came faster than one worker reads them."""
+    from spiders.crawl.offload import EXTRACT_POOL, PageReader, discard_pool, process_pool
+
+    reader = PageReader(2)
+    try:
+        reader.fill()
+        pool = process_pool(EXTRACT_POOL, 2)
+        assert pool.workers == 2
+        both = [pool.submit(_pid_after, 1.0) for _ in range(2)]
+        assert len({future.result() for future in both}) == 2
+        assert pool.workers == 2
+    finally:
+        discard_pool(EXTRACT_POOL, 2)
+
+
 def test_pages_are_still_read_after_an_extraction_worker_is_killed():
     """A dead worker broke the whole stock process pool: every later page of every crawl of the
     process failed with it. Its page is read again by another worker, and so is the rest."""
