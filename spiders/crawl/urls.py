@@ -39,6 +39,7 @@ NON_HTML_EXTENSIONS = frozenset(
 )
 
 
+@lru_cache(maxsize=_URL_CACHE_SIZE)  # every page's links are checked: its sidebar's again and again
 def is_http_url(url: str) -> bool:
     try:
         parts = urlsplit(url)
