@@ -92,26 +92,28 @@ class PageReader:
         return cls(settings.getint("DOCSPASTA_EXTRACT_WORKERS", 1),
                    settings.getint("DOCSPASTA_EXTRACT_TASKS_PER_WORKER") or None)
 
+    def _pool(self) -> WorkerPool:
+        return process_pool(EXTRACT_POOL, self.workers, max_tasks_per_child=self.max_tasks_per_child)
+
     def warm(self, *modules: str) -> None:
         """Start a worker and load what reading a page takes, and `modules`, in the background: a
         service's first job otherwise waits ~1 s for it before its first page (bench/serve.py)."""
         if self.workers > 0:
-            pool = process_pool(EXTRACT_POOL, self.workers, max_tasks_per_child=self.max_tasks_per_child)
-            pool.submit(_warm, modules)
+            self._pool().submit(_warm, modules)
 
     def fill(self) -> None:
         """Start every worker of the pool now, not as pages come: a crawl's first pages come one
         at a time, so a second worker otherwise boots (~0.5 s of imports and the tokenizer) only
         once pages arrive faster than one worker reads them, on the crawl's busiest cores."""
         if self.workers > 0:
-            pool = process_pool(EXTRACT_POOL, self.workers, max_tasks_per_child=self.max_tasks_per_child)
+            pool = self._pool()
             for _ in range(self.workers):
                 pool.submit(_warm)
 
     async def __call__(self, body: bytes, encoding: str, url: str, scope: Scope, **checks: Any) -> PageRead:
         if self.workers <= 0:
             return read_page(body, encoding, url, scope, **checks)
-        pool = process_pool(EXTRACT_POOL, self.workers, max_tasks_per_child=self.max_tasks_per_child)
+        pool = self._pool()
         page = pickle.PickleBuffer(body)  # sent to the worker from where it lies
         try:
             return await asyncio.wrap_future(pool.submit(_read_and_trim, page, encoding, url, scope, **checks))
